@@ -1,0 +1,8 @@
+//! sim: a deterministic discrete-event cluster simulator.
+#![forbid(unsafe_code)]
+
+pub mod check;
+pub mod engine;
+pub mod node;
+pub mod world;
+pub mod workload;

@@ -1,0 +1,283 @@
+//! What a protocol sees: the [`Node`] trait, its [`Context`], and the effects it produces.
+//!
+//! A node is a sans-IO state machine. The simulator calls one handler per event (start, message,
+//! client request, timer, fsync completion, control action) and the handler acts only through
+//! the context: it reads the node's *local* clock, draws from the node's own random stream,
+//! reads and writes the node's disk, and emits effects (send, set or cancel a timer, fsync,
+//! reply to a client, record a fact). Effects are plain data, so a protocol can be unit-tested by
+//! feeding it events by hand (see [`testing::Harness`]) and asserting on what comes out.
+//!
+//! Invariant: a protocol imports this module and its own types, nothing else of sim.
+
+mod fact;
+mod op;
+pub mod testing;
+
+pub use crate::engine::{Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND};
+pub use crate::world::disk::{Disk, DiskError, FsyncId};
+pub use fact::Fact;
+pub use op::{apply_op, Key, Op, Reply, Request, RequestId, Value};
+
+use std::fmt::Debug;
+
+/// Index of a node in the cluster, `0..nodes`.
+pub type NodeId = u32;
+/// Index of a client, `0..clients`.
+pub type ClientId = u32;
+
+/// A protocol running on one node.
+///
+/// The simulator builds a fresh value of the type when the node first boots and again each time
+/// it restarts after a crash: whatever the node keeps in memory is lost in a crash, whatever it
+/// made durable on its disk is not. [`Node::on_start`] runs after each build and is where a node
+/// recovers from its disk.
+pub trait Node: 'static {
+    /// Messages nodes of this protocol send each other.
+    type Msg: Clone + Debug;
+    /// What a timer carries back to the node when it fires.
+    type Timer: Copy + Debug;
+
+    /// The node boots (first boot, or restart after a crash: read the disk to recover).
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>)
+    where
+        Self: Sized;
+
+    /// A message from node `from` arrived.
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Self::Msg)
+    where
+        Self: Sized;
+
+    /// A client sent a request. Answer with [`Context::reply`], now or later.
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request)
+    where
+        Self: Sized;
+
+    /// A timer set with [`Context::set_timer`] fired.
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, timer: Self::Timer)
+    where
+        Self: Sized;
+
+    /// An fsync started with [`Context::fsync`] completed: the writes it covers are durable.
+    fn on_fsync(&mut self, _ctx: &mut Context<'_, Self>, _fsync: FsyncId)
+    where
+        Self: Sized,
+    {
+    }
+
+    /// An operator action from the scenario (membership changes). Ignore what does not apply.
+    fn on_control(&mut self, _ctx: &mut Context<'_, Self>, _action: Control)
+    where
+        Self: Sized,
+    {
+    }
+}
+
+/// An operator action a scenario can deliver to the running nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Add node `0` to the cluster's membership.
+    AddMember(NodeId),
+    /// Remove node `0` from the cluster's membership.
+    RemoveMember(NodeId),
+}
+
+/// Identifies a pending timer; pass it to [`Context::cancel_timer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TimerId(pub(crate) u64);
+
+impl TimerId {
+    pub(crate) fn new(slot: u32, generation: u32) -> Self {
+        TimerId(u64::from(generation) << 32 | u64::from(slot))
+    }
+    pub(crate) fn slot(self) -> u32 {
+        self.0 as u32
+    }
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+}
+
+/// Something a handler asked for. The simulator carries effects out after the handler returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect<M> {
+    /// Send `msg` to node `to`.
+    Send { to: NodeId, msg: M },
+    /// Answer a client's request.
+    Reply { client: ClientId, request: RequestId, reply: Reply },
+    /// A timer that fires when the node's local clock reads `deadline`.
+    SetTimer { id: TimerId, deadline: Nanos },
+    /// A timer was cancelled.
+    CancelTimer { id: TimerId },
+    /// An fsync was started.
+    Fsync { id: FsyncId, file: String },
+    /// A fact for the checkers.
+    Fact(Fact),
+}
+
+/// A node's pending timers: slots reused through a free list, each with a generation so a
+/// cancelled or fired timer's id never matches a later timer in the same slot.
+#[derive(Clone, Debug)]
+pub(crate) struct Timers<T> {
+    slots: Vec<TimerSlot<T>>,
+    free: Vec<u32>,
+}
+
+#[derive(Clone, Debug)]
+struct TimerSlot<T> {
+    generation: u32,
+    deadline: Nanos,
+    timer: Option<T>,
+}
+
+/// Most timers one node may have pending at once; more is a protocol leak.
+pub const TIMERS_PER_NODE_MAX: usize = 1 << 16;
+
+impl<T: Copy> Timers<T> {
+    pub(crate) fn new() -> Self {
+        Timers { slots: Vec::new(), free: Vec::new() }
+    }
+
+    fn insert(&mut self, deadline: Nanos, timer: T) -> TimerId {
+        let slot = match self.free.pop() {
+            Some(slot) => slot,
+            None => {
+                assert!(self.slots.len() < TIMERS_PER_NODE_MAX, "node has too many timers");
+                self.slots.push(TimerSlot { generation: 0, deadline: 0, timer: None });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let s = &mut self.slots[slot as usize];
+        debug_assert!(s.timer.is_none());
+        s.deadline = deadline;
+        s.timer = Some(timer);
+        TimerId::new(slot, s.generation)
+    }
+
+    fn remove(&mut self, id: TimerId) -> Option<T> {
+        let s = self.slots.get_mut(id.slot() as usize)?;
+        if s.generation != id.generation() {
+            return None;
+        }
+        let timer = s.timer.take()?;
+        s.generation = s.generation.wrapping_add(1);
+        self.free.push(id.slot());
+        Some(timer)
+    }
+
+    /// Takes the timer `id` if it is still pending (it fires).
+    #[inline]
+    pub(crate) fn fire(&mut self, id: TimerId) -> Option<T> {
+        self.remove(id)
+    }
+
+    /// Pending timers with their local deadlines.
+    pub(crate) fn pending(&self) -> impl Iterator<Item = (TimerId, Nanos)> + '_ {
+        self.slots.iter().enumerate().filter(|(_, s)| s.timer.is_some()).map(|(i, s)| {
+            (TimerId::new(i as u32, s.generation), s.deadline)
+        })
+    }
+
+    /// Re-issues a pending timer under a new id (the old id's queue entry becomes stale).
+    pub(crate) fn reissue(&mut self, id: TimerId) -> Option<TimerId> {
+        let s = self.slots.get_mut(id.slot() as usize)?;
+        if s.generation != id.generation() || s.timer.is_none() {
+            return None;
+        }
+        s.generation = s.generation.wrapping_add(1);
+        Some(TimerId::new(id.slot(), s.generation))
+    }
+
+    /// Drops every pending timer (a crash).
+    pub(crate) fn clear(&mut self) {
+        for (i, s) in self.slots.iter_mut().enumerate() {
+            if s.timer.take().is_some() {
+                s.generation = s.generation.wrapping_add(1);
+                self.free.push(i as u32);
+            }
+        }
+    }
+}
+
+/// The handle a handler acts through. Built by the simulator (or a [`testing::Harness`]) for
+/// one event and dropped after it.
+pub struct Context<'a, N: Node> {
+    id: NodeId,
+    now: Nanos,
+    rng: &'a mut SimRng,
+    disk: &'a mut Disk,
+    timers: &'a mut Timers<N::Timer>,
+    effects: &'a mut Vec<Effect<N::Msg>>,
+}
+
+impl<'a, N: Node> Context<'a, N> {
+    pub(crate) fn new(
+        id: NodeId,
+        now: Nanos,
+        rng: &'a mut SimRng,
+        disk: &'a mut Disk,
+        timers: &'a mut Timers<N::Timer>,
+        effects: &'a mut Vec<Effect<N::Msg>>,
+    ) -> Self {
+        Context { id, now, rng, disk, timers, effects }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// The node's local clock, in nanoseconds. It may be offset, drift, or jump: it is not the
+    /// simulation's true time, which no node can see.
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// The node's own random stream.
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// The node's disk. Reads and writes act on it at once; see [`Context::fsync`] for
+    /// durability.
+    pub fn disk(&mut self) -> &mut Disk {
+        self.disk
+    }
+
+    /// Sends `msg` to node `to`. The network may delay, lose, duplicate or reorder it.
+    pub fn send(&mut self, to: NodeId, msg: N::Msg) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Answers request `request` of `client`.
+    pub fn reply(&mut self, client: ClientId, request: RequestId, reply: Reply) {
+        self.effects.push(Effect::Reply { client, request, reply });
+    }
+
+    /// Sets a timer that fires after `delay` nanoseconds of the node's local clock.
+    pub fn set_timer(&mut self, delay: Nanos, timer: N::Timer) -> TimerId {
+        let deadline = self.now.saturating_add(delay);
+        let id = self.timers.insert(deadline, timer);
+        self.effects.push(Effect::SetTimer { id, deadline });
+        id
+    }
+
+    /// Cancels a pending timer. Cancelling a timer that fired or was cancelled does nothing.
+    pub fn cancel_timer(&mut self, id: TimerId) {
+        if self.timers.remove(id).is_some() {
+            self.effects.push(Effect::CancelTimer { id });
+        }
+    }
+
+    /// Starts an fsync of `file`: when [`Node::on_fsync`] is called with the returned id, every
+    /// write to `file` issued before this call is durable.
+    pub fn fsync(&mut self, file: &str) -> FsyncId {
+        let id = self.disk.begin_fsync(file);
+        self.effects.push(Effect::Fsync { id, file: file.to_string() });
+        id
+    }
+
+    /// Records a fact for the checkers.
+    pub fn fact(&mut self, fact: Fact) {
+        self.effects.push(Effect::Fact(fact));
+    }
+}

@@ -1,0 +1,120 @@
+//! Drive one node by hand, without a simulator: feed it events, inspect the effects.
+//!
+//! ```
+//! use sim::node::testing::Harness;
+//! use sim::node::{Context, Effect, Node, NodeId, ClientId, Request};
+//!
+//! struct Echo;
+//! impl Node for Echo {
+//!     type Msg = u64;
+//!     type Timer = ();
+//!     fn on_start(&mut self, ctx: &mut Context<'_, Self>) { ctx.set_timer(1_000, ()); }
+//!     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: u64) {
+//!         ctx.send(from, msg + 1);
+//!     }
+//!     fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+//!     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
+//! }
+//!
+//! let mut h = Harness::new(0, Echo);
+//! h.start();
+//! assert_eq!(h.message(3, 41), vec![Effect::Send { to: 3, msg: 42 }]);
+//! ```
+
+use super::{ClientId, Context, Disk, Effect, FsyncId, Node, NodeId, Request, Timers};
+use crate::engine::{Nanos, SimRng};
+use crate::world::disk::DiskConfig;
+
+/// One node, its disk, clock and timers, driven by hand.
+pub struct Harness<N: Node> {
+    /// The node under test.
+    pub node: N,
+    id: NodeId,
+    now: Nanos,
+    rng: SimRng,
+    disk: Disk,
+    timers: Timers<N::Timer>,
+    effects: Vec<Effect<N::Msg>>,
+}
+
+impl<N: Node> Harness<N> {
+    /// A harness for `node` with id `id`, an empty disk and the local clock at zero.
+    pub fn new(id: NodeId, node: N) -> Self {
+        Harness {
+            node,
+            id,
+            now: 0,
+            rng: SimRng::new(0, u64::from(id)),
+            disk: Disk::new(DiskConfig::default(), SimRng::new(0, 1 << 40)),
+            timers: Timers::new(),
+            effects: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, f: impl FnOnce(&mut N, &mut Context<'_, N>)) -> Vec<Effect<N::Msg>> {
+        let mut ctx = Context::new(
+            self.id,
+            self.now,
+            &mut self.rng,
+            &mut self.disk,
+            &mut self.timers,
+            &mut self.effects,
+        );
+        f(&mut self.node, &mut ctx);
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Calls `on_start`.
+    pub fn start(&mut self) -> Vec<Effect<N::Msg>> {
+        self.run(|n, ctx| n.on_start(ctx))
+    }
+
+    /// Delivers `msg` from `from`.
+    pub fn message(&mut self, from: NodeId, msg: N::Msg) -> Vec<Effect<N::Msg>> {
+        self.run(|n, ctx| n.on_message(ctx, from, msg))
+    }
+
+    /// Delivers a client request.
+    pub fn request(&mut self, client: ClientId, request: Request) -> Vec<Effect<N::Msg>> {
+        self.run(|n, ctx| n.on_request(ctx, client, request))
+    }
+
+    /// Advances the local clock to the earliest pending timer and fires it. `None` if no timer
+    /// is pending.
+    pub fn fire_next_timer(&mut self) -> Option<Vec<Effect<N::Msg>>> {
+        let (id, deadline) = self.timers.pending().min_by_key(|&(id, deadline)| (deadline, id))?;
+        self.now = self.now.max(deadline);
+        let timer = self.timers.fire(id).expect("pending timer");
+        Some(self.run(|n, ctx| n.on_timer(ctx, timer)))
+    }
+
+    /// Completes an fsync: its writes become durable, and `on_fsync` is called.
+    pub fn complete_fsync(&mut self, id: FsyncId) -> Vec<Effect<N::Msg>> {
+        assert!(self.disk.complete_fsync(id), "fsync {id:?} is not pending");
+        self.run(|n, ctx| n.on_fsync(ctx, id))
+    }
+
+    /// Crashes the node and boots `fresh` in its place on the same disk; returns the effects of
+    /// its `on_start`.
+    pub fn crash_and_restart(&mut self, fresh: N) -> Vec<Effect<N::Msg>> {
+        self.disk.crash();
+        self.timers.clear();
+        self.node = fresh;
+        self.start()
+    }
+
+    /// Moves the local clock forward by `delta`.
+    pub fn advance(&mut self, delta: Nanos) {
+        self.now += delta;
+    }
+
+    /// The local clock.
+    pub fn now(&self) -> Nanos {
+        self.now
+    }
+
+    /// The node's disk.
+    pub fn disk(&mut self) -> &mut Disk {
+        &mut self.disk
+    }
+}
