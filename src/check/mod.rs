@@ -27,3 +27,29 @@ impl CheckResult {
         CheckResult { name: name.into(), passed: false, detail: detail.into() }
     }
 }
+
+use crate::engine::Nanos;
+use crate::node::{Fact, NodeId};
+
+/// A broken safety property, found while the run was going on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The name of the check that failed (one of the names in [`FactChecker::results`]).
+    pub check: String,
+    /// The evidence: times, nodes, entries.
+    pub detail: String,
+}
+
+/// A checker fed with the facts nodes record, as they record them. A violation stops the run at
+/// the first wrong step.
+pub trait FactChecker {
+    /// Judges one fact recorded by `node` at global time `at`.
+    fn on_fact(&mut self, at: Nanos, node: NodeId, fact: &Fact) -> Result<(), Violation>;
+
+    /// `node` crashed at `at`: its memory is gone (what it said before still counts).
+    fn on_crash(&mut self, _at: Nanos, _node: NodeId) {}
+
+    /// The final verdicts, one per named property this checker watches (including the ones
+    /// that held). Called once, after the run.
+    fn results(&self) -> Vec<CheckResult>;
+}
