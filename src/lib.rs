@@ -4,5 +4,6 @@
 pub mod check;
 pub mod engine;
 pub mod node;
+pub mod system;
 pub mod world;
 pub mod workload;
