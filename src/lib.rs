@@ -4,6 +4,10 @@
 pub mod check;
 pub mod engine;
 pub mod node;
+pub mod protocols;
+pub mod scenario;
+pub mod sim;
 pub mod system;
+pub mod systems;
 pub mod world;
 pub mod workload;
