@@ -9,5 +9,5 @@ pub mod scenario;
 pub mod sim;
 pub mod system;
 pub mod systems;
-pub mod world;
 pub mod workload;
+pub mod world;
