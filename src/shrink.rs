@@ -298,7 +298,11 @@ impl Shrinker<'_> {
             }
         }
         while hi - lo > RESOLUTION_NS && !self.runs_limit_hit {
-            let mid = lo + (hi - lo) / 2;
+            // Whole milliseconds keep the written scenario readable.
+            let mid = (lo + (hi - lo) / 2) / MILLISECOND * MILLISECOND;
+            if mid <= lo {
+                break;
+            }
             if self.attempt(self.with_duration(mid)) {
                 hi = mid;
             } else {
@@ -324,10 +328,12 @@ impl Shrinker<'_> {
             0 => ops,
             n => u64::from(n).min(ops),
         };
-        let ops_max = if ops_max > 0 {
+        // Capping operations would starve the quiet period: a different, trivial liveness
+        // failure, not a smaller instance of the original one.
+        let ops_max = if ops_max > 0 && self.check != liveness::NAME {
             self.minimize(ops_max, 1, |s, v| s.clients.ops_max = v as u32)
         } else {
-            0
+            u64::from(self.best.clients.ops_max)
         };
         let keys = u64::from(self.best.clients.keys);
         let keys = self.minimize(keys, 1, |s, v| s.clients.keys = v as u32);
