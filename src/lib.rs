@@ -11,5 +11,5 @@ pub mod sim;
 pub mod system;
 pub mod systems;
 pub mod testing;
-pub mod world;
 pub mod workload;
+pub mod world;

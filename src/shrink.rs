@@ -292,10 +292,13 @@ impl Shrinker<'_> {
         // A safety violation stops the run: nothing after it matters.
         let mut lo = self.best.quiet.0.max(if stopped_at < before { stopped_at } else { 0 });
         let mut hi = before;
-        if stopped_at < before && stopped_at + MARGIN_NS < hi && !liveness_target {
-            if self.attempt(self.with_duration(stopped_at + MARGIN_NS)) {
-                hi = stopped_at + MARGIN_NS;
-            }
+        let just_past = stopped_at + MARGIN_NS;
+        if stopped_at < before
+            && just_past < hi
+            && !liveness_target
+            && self.attempt(self.with_duration(just_past))
+        {
+            hi = just_past;
         }
         while hi - lo > RESOLUTION_NS && !self.runs_limit_hit {
             // Whole milliseconds keep the written scenario readable.
