@@ -10,5 +10,5 @@ pub mod scenario;
 pub mod sim;
 pub mod system;
 pub mod systems;
-pub mod workload;
 pub mod world;
+pub mod workload;

@@ -103,8 +103,9 @@ mod tests {
         assert!(!check(&none, 100, 50).passed);
         let late = History { ops: vec![op(0, 101, 200, Outcome::Ok)] };
         assert!(!check(&late, 100, 50).passed);
-        let stalls =
-            History { ops: vec![op(0, 101, 110, Outcome::Ok), op(1, 160, 300, Outcome::Info)] };
+        let stalls = History {
+            ops: vec![op(0, 101, 110, Outcome::Ok), op(1, 160, 300, Outcome::Info)],
+        };
         let r = check(&stalls, 100, 50);
         assert!(!r.passed && r.detail.contains("#1"), "{}", r.detail);
     }

@@ -66,8 +66,7 @@ pub fn history_checks(
     let mut checks = Vec::new();
     let bound = scenario.checks.liveness_bound.0;
     if stopped_early {
-        checks
-            .push(CheckResult::pass(liveness::NAME, "not judged: the run stopped at a violation"));
+        checks.push(CheckResult::pass(liveness::NAME, "not judged: the run stopped at a violation"));
     } else if bound > 0 && scenario.quiet.0 > 0 && scenario.clients.count > 0 {
         checks.push(liveness::check(history, scenario.quiet_start(), bound));
     }

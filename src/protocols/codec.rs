@@ -6,9 +6,7 @@ use crate::node::Op;
 /// Checksum of a record's payload (FNV-1a, 64 bits). Detects torn writes and bit flips; it is
 /// not cryptographic.
 pub fn checksum(bytes: &[u8]) -> u64 {
-    bytes
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
 /// Appends a record `[len: u32][checksum: u64][payload]` to `out`.

@@ -22,8 +22,8 @@
 use super::codec::{put_op, put_record, read_records, Reader};
 use crate::check::FactChecker;
 use crate::node::{
-    apply_op, ClientId, Context, Fact, FsyncId, Key, Node, NodeId, Op, Reply, Request, RequestId,
-    Value,
+    apply_op, ClientId, Context, Fact, FsyncId, Key, Node, NodeId, Op, Reply, Request,
+    RequestId, Value,
 };
 use crate::system::{Cluster, System};
 use std::collections::BTreeMap;

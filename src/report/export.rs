@@ -149,7 +149,10 @@ pub fn write_edn_history(out: &mut dyn Write, history: &History) -> std::io::Res
         let (f, value) = edn_f_value(&op.op);
         let key = edn_string(op.op.key());
         let line = |kind: &str, value: &str, time: Nanos| {
-            format!("{{:process {process}, :type {kind}, :f {f}, :key {key}, :value {value}, :time {time}}}")
+            format!(
+                "{{:process {process}, :type {kind}, :f {f}, :key {key}, :value {value}, \
+                 :time {time}}}"
+            )
         };
         lines.push((op.invoke_ns, 1, op.id, line(":invoke", &value, op.invoke_ns)));
         let done_value = match (&op.op, op.outcome) {
@@ -167,4 +170,121 @@ pub fn write_edn_history(out: &mut dyn Write, history: &History) -> std::io::Res
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn op(id: u64, client: u32, op: Op, t: (Nanos, Nanos), outcome: Outcome) -> HistoryOp {
+        let value = if op.is_read() && outcome == Outcome::Ok { Some("v\"1".into()) } else { None };
+        HistoryOp { id, client, op, invoke_ns: t.0, complete_ns: t.1, outcome, value }
+    }
+
+    fn history() -> History {
+        let key = || "k1".to_string();
+        History {
+            ops: vec![
+                op(0, 0, Op::Put { key: key(), value: "3".into() }, (10, 30), Outcome::Ok),
+                op(1, 1, Op::Get { key: key() }, (20, 25), Outcome::Ok),
+                op(
+                    2,
+                    1,
+                    Op::Cas { key: key(), from: None, to: "4".into() },
+                    (25, 90),
+                    Outcome::Info,
+                ),
+                op(3, 0, Op::Append { key: key(), value: "x".into() }, (30, 40), Outcome::Fail),
+                op(4, 1, Op::Get { key: key() }, (95, 99), Outcome::Ok),
+            ],
+        }
+    }
+
+    /// A reader for the EDN this module writes: maps of keywords to ints, strings, keywords,
+    /// nil and vectors of those.
+    fn read_edn(line: &str) -> BTreeMap<String, String> {
+        let inner = line.trim().strip_prefix('{').and_then(|l| l.strip_suffix('}')).unwrap();
+        let (mut map, mut chars) = (BTreeMap::new(), inner.chars().peekable());
+        loop {
+            let key: String =
+                chars.by_ref().skip_while(|c| *c != ':').take_while(|c| *c != ' ').collect();
+            if key.is_empty() {
+                return map;
+            }
+            let (mut value, mut in_string, mut depth) = (String::new(), false, 0);
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' if in_string => value.push(chars.next().unwrap()),
+                    '"' => in_string = !in_string,
+                    '[' if !in_string => depth += 1,
+                    ']' if !in_string => depth -= 1,
+                    ',' if !in_string && depth == 0 => break,
+                    c => value.push(c),
+                }
+            }
+            map.insert(key, value.trim().to_string());
+        }
+    }
+
+    #[test]
+    fn edn_history_pairs_invocations_with_completions_in_time_order() {
+        let mut out = Vec::new();
+        write_edn_history(&mut out, &history()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 10);
+        assert_eq!(
+            lines[0],
+            "{:process 0, :type :invoke, :f :write, :key \"k1\", :value \"3\", :time 10}"
+        );
+        let maps: Vec<_> = lines.iter().map(|l| read_edn(l)).collect();
+        let times: Vec<u64> = maps.iter().map(|m| m[":time"].parse().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+        // The read's completion carries the value read, escaped and read back.
+        let read = maps.iter().find(|m| m[":f"] == ":read" && m[":type"] == ":ok").unwrap();
+        assert_eq!(read[":value"], "v\"1");
+        // A completion at 25 precedes the invocation at 25.
+        let at_25: Vec<&str> =
+            maps.iter().filter(|m| m[":time"] == "25").map(|m| &*m[":type"]).collect();
+        assert_eq!(at_25, [":ok", ":invoke"]);
+        assert_eq!(maps[4][":value"], "nil 4");
+        // After its :info, client 1 continues as a fresh process (1 + 2 clients).
+        let last = maps.last().unwrap();
+        assert_eq!((last[":process"].as_str(), last[":type"].as_str()), ("3", ":ok"));
+        let fail = maps.iter().find(|m| m[":f"] == ":append" && m[":type"] != ":invoke").unwrap();
+        assert_eq!(fail[":type"], ":fail");
+    }
+
+    #[test]
+    fn chrome_trace_has_threads_ops_and_trace_events() {
+        let dir = std::env::temp_dir().join(format!("sim-chrome-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let trace = dir.join("trace.jsonl");
+        let lines = [
+            r#"{"t":0,"ev":"start","seed":1}"#,
+            r#"{"t":5,"ev":"send","from":0,"to":1,"msg":"Ping { n: 1 }","arrive":900,"drop":null}"#,
+            r#"{"t":900,"ev":"recv","from":0,"to":1,"msg":"Ping { n: 1 }"}"#,
+            r#"{"t":1000,"ev":"fault","fault":"crash n1","detail":""}"#,
+        ];
+        std::fs::write(&trace, lines.join("\n")).unwrap();
+        let mut out = Vec::new();
+        write_chrome_trace(&mut out, "test", 2, &history(), Some(&trace)).unwrap();
+        let value: Value = serde_json::from_slice(&out).unwrap();
+        let events = value["traceEvents"].as_array().unwrap();
+        for e in events {
+            assert!(e["ph"].is_string() && e["pid"].is_number() && e["name"].is_string(), "{e}");
+            assert!(e["ph"] == "M" || e["ts"].is_number(), "{e}");
+        }
+        let ops: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+        assert_eq!(ops.len(), 5);
+        assert_eq!((ops[1]["tid"].as_u64(), ops[1]["ts"].as_f64()), (Some(3), Some(0.02)));
+        let send = events.iter().find(|e| e["name"] == "send Ping").unwrap();
+        assert_eq!((send["tid"].as_u64(), send["ph"].as_str()), (Some(0), Some("i")));
+        let fault = events.iter().find(|e| e["name"] == "crash n1").unwrap();
+        assert_eq!(fault["s"], "g");
+        let names = events.iter().filter(|e| e["name"] == "thread_name").count();
+        assert_eq!(names, 4);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -242,7 +242,7 @@ impl Figure for SequenceDiagram {
         self.draw_windows(&mut chart)?;
         self.draw_messages(root, &mut chart)?;
         self.draw_marks(&mut chart)?;
-        legend(&mut chart)
+        legend(&mut chart, SeriesLabelPosition::LowerRight)
     }
 }
 

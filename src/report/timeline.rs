@@ -86,13 +86,13 @@ impl Figure for LatencyChart<'_> {
                 .label(format!("{} ({count})", outcome.name()))
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, colour.filled()));
         }
-        legend(&mut chart)
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
 /// Operations completed per bucket of completion time, by outcome.
 fn completions(view: &RunView<'_>, bucket: Nanos) -> Vec<[u64; 3]> {
-    let buckets = (view.end_ns / bucket + 1) as usize;
+    let buckets = view.end_ns.div_ceil(bucket).max(1) as usize;
     let mut counts = vec![[0u64; 3]; buckets];
     for op in &view.history.ops {
         let b = ((op.complete_ns / bucket) as usize).min(buckets - 1);
@@ -141,7 +141,7 @@ impl Figure for ThroughputChart<'_> {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
-        legend(&mut chart)
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
@@ -153,7 +153,8 @@ impl QuantileChart<'_> {
     fn series(&self) -> Vec<(f64, [f64; 4])> {
         let view = self.0;
         let bucket = bucket_ns(view.end_ns);
-        let mut latencies: Vec<Vec<Nanos>> = vec![Vec::new(); (view.end_ns / bucket + 1) as usize];
+        let mut latencies: Vec<Vec<Nanos>> =
+            vec![Vec::new(); view.end_ns.div_ceil(bucket).max(1) as usize];
         for op in view.history.ops.iter().filter(|o| o.outcome == Outcome::Ok) {
             let b = ((op.invoke_ns / bucket) as usize).min(latencies.len() - 1);
             latencies[b].push(op.latency_ns());
@@ -195,7 +196,7 @@ impl Figure for QuantileChart<'_> {
             .draw()?;
         shade_faults(&mut chart, &view.windows, y_lo, y_hi)?;
         let names = ["p50", "p90", "p99", "max"];
-        let colours = [BLUE, GREEN, RGBColor(255, 140, 0), RED];
+        let colours = [BLUE, RGBColor(0, 150, 0), RGBColor(255, 140, 0), RED];
         for (i, (name, colour)) in names.iter().zip(colours).enumerate() {
             let line: Vec<(f64, f64)> = series.iter().map(|(x, q)| (*x, q[i])).collect();
             chart
@@ -205,6 +206,6 @@ impl Figure for QuantileChart<'_> {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
-        legend(&mut chart)
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }

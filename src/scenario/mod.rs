@@ -374,12 +374,8 @@ impl Scenario {
             reason,
         };
         if text.trim().is_empty() {
-            return Err(error(
-                None,
-                "the file is empty; a scenario needs at least `system`, \
-                `nodes` and `duration` (see scenarios/quickstart.toml)"
-                    .into(),
-            ));
+            return Err(error(None, "the file is empty; a scenario needs at least `system`, \
+                `nodes` and `duration` (see scenarios/quickstart.toml)".into()));
         }
         let mut scenario: Scenario = if overrides.is_empty() {
             toml::from_str(text).map_err(|e| error(None, clean_toml_error(&e.to_string())))?

@@ -4,9 +4,9 @@
 /// TOML value (`0.05`, `true`, `[1, 2]`, `"text"`); a bare word that is not TOML becomes a
 /// string (`--set network.latency=2ms`). Returns the key and the reason on error.
 pub fn apply_override(table: &mut toml::Table, text: &str) -> Result<(), (Option<String>, String)> {
-    let (key, raw) = text
-        .split_once('=')
-        .ok_or_else(|| (None, format!("override `{text}` is not of the form key.path=value")))?;
+    let (key, raw) = text.split_once('=').ok_or_else(|| {
+        (None, format!("override `{text}` is not of the form key.path=value"))
+    })?;
     let key = key.trim();
     if key.is_empty() || key.split('.').any(str::is_empty) {
         return Err((Some(key.to_string()), "empty key in override".into()));
@@ -16,9 +16,8 @@ pub fn apply_override(table: &mut toml::Table, text: &str) -> Result<(), (Option
     let last = parts.pop().expect("split yields at least one part");
     let mut cursor = table;
     for part in parts {
-        let entry = cursor
-            .entry(part.to_string())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry =
+            cursor.entry(part.to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cursor = entry.as_table_mut().ok_or_else(|| {
             (Some(key.to_string()), format!("`{part}` is not a table, cannot set a key inside it"))
         })?;

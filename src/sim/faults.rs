@@ -5,8 +5,8 @@ use super::{AppliedFault, Event, Sim};
 use crate::node::{Control, NodeId};
 use crate::system::System;
 use crate::world::fault::{Fault, NodeRef, Pick};
-use crate::world::nemesis::repair_of;
 use crate::world::network::HostId;
+use crate::world::nemesis::repair_of;
 use serde_json::json;
 
 impl<S: System> Sim<'_, S> {
@@ -32,8 +32,9 @@ impl<S: System> Sim<'_, S> {
         let all: Vec<NodeId> = (0..self.cluster.nodes).collect();
         let up = self.up_nodes();
         let down: Vec<NodeId> = all.iter().copied().filter(|n| !up.contains(n)).collect();
-        let one =
-            |sim: &mut Self, r: NodeRef, among: &[NodeId]| sim.resolve(r, among).map(NodeRef::Id);
+        let one = |sim: &mut Self, r: NodeRef, among: &[NodeId]| {
+            sim.resolve(r, among).map(NodeRef::Id)
+        };
         Some(match fault {
             Fault::Partition { groups: None } => {
                 let mut nodes = all;
@@ -80,10 +81,8 @@ impl<S: System> Sim<'_, S> {
         self.hash.add(0xfa17);
         self.hash.add_bytes(concrete.kind().as_bytes());
         let describe = concrete.describe();
-        self.trace_record(|s| {
-            json!({"t": s.now, "ev": "fault", "fault": describe,
-            "detail": detail})
-        });
+        self.trace_record(|s| json!({"t": s.now, "ev": "fault", "fault": describe,
+            "detail": detail}));
         self.fault_log.push(AppliedFault {
             at_ns: self.now,
             kind: concrete.kind().to_string(),
@@ -229,9 +228,7 @@ impl<S: System> Sim<'_, S> {
         if let Some(fault) = self.inject(strike.fault) {
             // Strikes never overlap, so a drifted clock returns to its initial drift.
             let before = match &fault {
-                Fault::ClockDrift { node, .. } => {
-                    self.nodes[Self::id(node) as usize].drift_initial_ppm
-                }
+                Fault::ClockDrift { node, .. } => self.nodes[Self::id(node) as usize].drift_initial_ppm,
                 _ => 0,
             };
             if let Some(repair) = repair_of(&fault, before) {

@@ -20,12 +20,12 @@ use crate::node::{
 };
 use crate::scenario::{InFlightSetting, Scenario};
 use crate::system::{Cluster, System};
-use crate::workload::{ClientOut, Workload};
 use crate::world::clock::Clock;
 use crate::world::disk::{Disk, DiskConfig};
 use crate::world::fault::ScheduledFault;
 use crate::world::nemesis::{Nemesis, NemesisPlan};
 use crate::world::network::{HostId, InFlight, LinkConfig, Network, Transit};
+use crate::workload::{ClientOut, Workload};
 use serde_json::json;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -169,10 +169,7 @@ impl<'s, S: System> Sim<'s, S> {
                     node: None,
                     clock: Clock::new(offset, drift),
                     drift_initial_ppm: drift,
-                    disk: Disk::new(
-                        disk_config.clone(),
-                        SimRng::new(seed, stream::DISK + u64::from(id)),
-                    ),
+                    disk: Disk::new(disk_config.clone(), SimRng::new(seed, stream::DISK + u64::from(id))),
                     rng: SimRng::new(seed, stream::NODE + u64::from(id)),
                     timers: Timers::new(),
                     incarnation: 0,
@@ -249,10 +246,8 @@ impl<'s, S: System> Sim<'s, S> {
     }
 
     fn boot(&mut self) {
-        self.trace_record(|s| {
-            json!({"t": 0, "ev": "start", "seed": s.seed,
-            "scenario": s.scenario.name, "system": S::NAME})
-        });
+        self.trace_record(|s| json!({"t": 0, "ev": "start", "seed": s.seed,
+            "scenario": s.scenario.name, "system": S::NAME}));
         for (i, f) in self.scenario.faults.iter().enumerate() {
             self.queue.push(f.at, Event::Fault { index: i as u32 });
         }
@@ -355,34 +350,26 @@ impl<'s, S: System> Sim<'s, S> {
         let packet = self.packets.take(index);
         self.hash.add(u64::from(packet.from) << 32 | u64::from(packet.to));
         if !self.network.arrives(packet.from, packet.to, packet.epoch) {
-            self.trace_record(|s| {
-                json!({"t": s.now, "ev": "drop", "from": packet.from,
-                "to": packet.to, "why": "cut_in_flight"})
-            });
+            self.trace_record(|s| json!({"t": s.now, "ev": "drop", "from": packet.from,
+                "to": packet.to, "why": "cut_in_flight"}));
             return;
         }
         let nodes = self.cluster.nodes;
         let (from, to) = (packet.from, packet.to);
         match packet.payload {
             Payload::Peer(msg) => {
-                self.trace_record(|s| {
-                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
-                    "msg": format!("{msg:?}")})
-                });
+                self.trace_record(|s| json!({"t": s.now, "ev": "recv", "from": from, "to": to,
+                    "msg": format!("{msg:?}")}));
                 self.call(to, |n, ctx| n.on_message(ctx, from, msg));
             }
             Payload::Request(request) => {
-                self.trace_record(|s| {
-                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
-                    "msg": format!("{:?} {}", request.id, request.op)})
-                });
+                self.trace_record(|s| json!({"t": s.now, "ev": "recv", "from": from, "to": to,
+                    "msg": format!("{:?} {}", request.id, request.op)}));
                 self.call(to, |n, ctx| n.on_request(ctx, from - nodes, request));
             }
             Payload::Reply(request, reply) => {
-                self.trace_record(|s| {
-                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
-                    "msg": format!("{request:?} {reply:?}")})
-                });
+                self.trace_record(|s| json!({"t": s.now, "ev": "recv", "from": from, "to": to,
+                    "msg": format!("{request:?} {reply:?}")}));
                 let mut out = std::mem::take(&mut self.client_out);
                 self.workload.reply(self.now, to - nodes, request, reply, &mut out);
                 self.client_out = out;
@@ -393,7 +380,11 @@ impl<'s, S: System> Sim<'s, S> {
 
     /// Calls a handler of node `id` if it is up, then carries out its effects. A panic in the
     /// handler is a bug the simulation found in the protocol: it stops the run as a violation.
-    fn call(&mut self, id: NodeId, handler: impl FnOnce(&mut S::Node, &mut Context<'_, S::Node>)) {
+    fn call(
+        &mut self,
+        id: NodeId,
+        handler: impl FnOnce(&mut S::Node, &mut Context<'_, S::Node>),
+    ) {
         let slot = &mut self.nodes[id as usize];
         let Some(node) = slot.node.as_mut() else { return };
         let local = slot.clock.local(self.now);
@@ -453,13 +444,7 @@ impl<'s, S: System> Sim<'s, S> {
         self.effects = effects;
     }
 
-    fn send(
-        &mut self,
-        at: Nanos,
-        from: HostId,
-        to: HostId,
-        payload: Payload<<S::Node as Node>::Msg>,
-    ) {
+    fn send(&mut self, at: Nanos, from: HostId, to: HostId, payload: Payload<<S::Node as Node>::Msg>) {
         let transit = self.network.send(at, from, to);
         self.hash.add(u64::from(from) << 32 | u64::from(to));
         if self.trace.is_some() {
@@ -472,10 +457,8 @@ impl<'s, S: System> Sim<'s, S> {
                 Transit::Arrives { first, .. } => (Some(first), None),
                 Transit::Dropped(why) => (None, Some(format!("{why:?}"))),
             };
-            self.trace_record(|_| {
-                json!({"t": at, "ev": "send", "from": from, "to": to,
-                "msg": msg, "arrive": arrive, "drop": dropped})
-            });
+            self.trace_record(|_| json!({"t": at, "ev": "send", "from": from, "to": to,
+                "msg": msg, "arrive": arrive, "drop": dropped}));
         }
         match transit {
             Transit::Dropped(_) => {}
@@ -518,10 +501,8 @@ impl<'s, S: System> Sim<'s, S> {
         for o in out.drain(..) {
             match o {
                 ClientOut::Send { client, to, request, at } => {
-                    self.trace_record(|_| {
-                        json!({"t": at, "ev": "client_send", "client": client,
-                        "to": to, "op": request.op.to_string(), "seq": request.id.seq})
-                    });
+                    self.trace_record(|_| json!({"t": at, "ev": "client_send", "client": client,
+                        "to": to, "op": request.op.to_string(), "seq": request.id.seq}));
                     self.send(at, nodes + client, to, Payload::Request(request));
                 }
                 ClientOut::Timeout { client, attempt, at } => {
@@ -573,11 +554,7 @@ impl<'s, S: System> Sim<'s, S> {
                 None => checks.push(CheckResult::fail(v.check.clone(), v.detail.clone())),
             }
         }
-        checks.extend(crate::check::history_checks(
-            self.scenario,
-            &history,
-            self.violation.is_some(),
-        ));
+        checks.extend(crate::check::history_checks(self.scenario, &history, self.violation.is_some()));
         let trace_error = self.trace.take().and_then(|t| t.finish().err());
         let disks = self.nodes.iter().map(|s| s.disk.stats()).collect();
         report::build(report::Parts {

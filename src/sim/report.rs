@@ -4,10 +4,10 @@
 use crate::check::CheckResult;
 use crate::engine::{Nanos, TraceHash};
 use crate::scenario::Scenario;
-use crate::workload::{History, Outcome};
 use crate::world::disk::DiskStats;
 use crate::world::fault::Fault;
 use crate::world::network::NetworkStats;
+use crate::workload::{History, Outcome};
 use serde::{Deserialize, Serialize};
 
 /// A fault as it was applied, with symbolic targets resolved.
@@ -168,12 +168,7 @@ pub fn percentiles_ms(mut latencies: Vec<Nanos>) -> LatencySummary {
         let i = (p * n).div_ceil(100).clamp(1, n) - 1;
         ms(latencies[i as usize])
     };
-    LatencySummary {
-        p50: rank(50),
-        p90: rank(90),
-        p99: rank(99),
-        max: ms(latencies[latencies.len() - 1]),
-    }
+    LatencySummary { p50: rank(50), p90: rank(90), p99: rank(99), max: ms(latencies[latencies.len() - 1]) }
 }
 
 fn ms(ns: Nanos) -> f64 {

@@ -107,8 +107,7 @@ impl Workload {
     }
 
     fn budget_left(&self) -> bool {
-        self.settings.ops_max == 0
-            || (self.history.ops.len() as u64) < u64::from(self.settings.ops_max)
+        self.settings.ops_max == 0 || (self.history.ops.len() as u64) < u64::from(self.settings.ops_max)
     }
 
     /// Closed loop: `client` is done thinking.
@@ -125,9 +124,9 @@ impl Workload {
         }
         let count = self.clients.len() as u32;
         let start = self.arrivals.below(u64::from(count.max(1))) as u32;
-        let idle = (0..count)
-            .map(|k| (start + k) % count)
-            .find(|&c| self.clients[c as usize].in_flight.is_none());
+        let idle = (0..count).map(|k| (start + k) % count).find(|&c| {
+            self.clients[c as usize].in_flight.is_none()
+        });
         match idle {
             Some(c) => self.issue(now, c, out),
             None => self.shed += 1,
@@ -226,11 +225,7 @@ impl Workload {
             Some(l) => l,
             None if nodes > 1 => {
                 let other = c.rng.below(u64::from(nodes) - 1) as NodeId;
-                if other >= flight.target {
-                    other + 1
-                } else {
-                    other
-                }
+                if other >= flight.target { other + 1 } else { other }
             }
             None => 0,
         };

@@ -123,8 +123,10 @@ fn kernel_messages() -> u64 {
 
 /// `cargo xtask bench [NAME...]`: runs the named benchmarks, or all.
 pub fn run(names: &[String]) -> ExitCode {
-    let benches: &[(&str, &str, fn() -> u64)] =
-        &[("kernel_events", "ev/s", kernel_events), ("kernel_messages", "msg/s", kernel_messages)];
+    let benches: &[(&str, &str, fn() -> u64)] = &[
+        ("kernel_events", "ev/s", kernel_events),
+        ("kernel_messages", "msg/s", kernel_messages),
+    ];
     for (name, unit, f) in benches {
         if names.is_empty() || names.iter().any(|n| n == name) {
             println!("bench {name} {} {unit}", f());
