@@ -248,7 +248,7 @@ mod tests {
         let at_25: Vec<&str> =
             maps.iter().filter(|m| m[":time"] == "25").map(|m| &*m[":type"]).collect();
         assert_eq!(at_25, [":ok", ":invoke"]);
-        assert_eq!(maps[4][":value"], "nil 4");
+        assert_eq!((maps[3][":f"].as_str(), maps[3][":value"].as_str()), (":cas", "nil 4"));
         // After its :info, client 1 continues as a fresh process (1 + 2 clients).
         let last = maps.last().unwrap();
         assert_eq!((last[":process"].as_str(), last[":type"].as_str()), ("3", ":ok"));
