@@ -69,6 +69,7 @@ pub mod check;
 pub mod engine;
 pub mod node;
 pub mod protocols;
+pub mod report;
 pub mod scenario;
 pub mod shrink;
 pub mod sim;
