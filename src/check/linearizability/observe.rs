@@ -153,6 +153,20 @@ impl<'h> Grammar<'_, 'h> {
     }
 }
 
+/// True if `value` is one of `bases` followed by some of `pieces` (each any number of times).
+pub(super) fn explains(value: &str, bases: &[&str], pieces: &[&str]) -> bool {
+    let value = value.as_bytes();
+    // ends[i]: value[i..] is a sequence of pieces.
+    let mut ends = vec![false; value.len() + 1];
+    ends[value.len()] = true;
+    for i in (0..value.len()).rev() {
+        ends[i] = pieces.iter().any(|piece| {
+            !piece.is_empty() && value[i..].starts_with(piece.as_bytes()) && ends[i + piece.len()]
+        });
+    }
+    bases.iter().any(|base| value.starts_with(base.as_bytes()) && ends[base.len()])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,6 +195,16 @@ mod tests {
 
     fn append(value: &str) -> Op {
         Op::Append { key: "k".into(), value: value.into() }
+    }
+
+    #[test]
+    fn explains_values_by_a_base_and_pieces() {
+        assert!(explains("v12", &["v12"], &[]));
+        assert!(!explains("v12", &["v1"], &[]));
+        assert!(explains("v12", &["v1"], &["2"]));
+        assert!(explains("abab", &[""], &["ab"]));
+        assert!(!explains("aba", &[""], &["ab"]));
+        assert!(!explains("x", &[], &["x"]));
     }
 
     #[test]

@@ -622,7 +622,14 @@ impl<'a> Search<'a> {
             let dead_end = if self.callable() {
                 match self.try_cursor() {
                     Tried::Linearized if self.ok_left == 0 => return SearchOutcome::Linearizable,
-                    Tried::Linearized => !self.feasible(),
+                    Tried::Linearized => match self.doomed() {
+                        Some(entry) => {
+                            self.blocking = entry;
+                            self.record_progress();
+                            true
+                        }
+                        None => false,
+                    },
                     Tried::Skipped => {
                         self.cursor = self.list().next[self.cursor as usize];
                         false
@@ -699,7 +706,7 @@ impl<'a> Search<'a> {
         if self.has_appends {
             return;
         }
-        let mut adjust = |counts: &mut Vec<u32>, value: StateId| {
+        let adjust = |counts: &mut Vec<u32>, value: StateId| {
             let count = &mut counts[value as usize];
             *count = if undone { *count + 1 } else { *count - 1 };
         };
@@ -711,20 +718,33 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// False if the configuration just reached cannot succeed, by a cheap look ahead.
+    /// The main-list entry of a pending operation that the configuration just reached can no
+    /// longer satisfy, found by a cheap look ahead; `None` if none is found.
     ///
     /// Without appends: the state moved away from the previous one, so a pending read or
     /// compare-and-set still expecting that value needs an operation that may write it again.
     /// With appends: see [`reads_reachable`] (after a read, nothing it depends on changed but
     /// the window, so it is skipped).
-    fn feasible(&self) -> bool {
-        let Some(frame) = self.stack.last() else { return true };
+    fn doomed(&self) -> Option<u32> {
+        let frame = self.stack.last()?;
         if frame.phase == Phase::Reads || frame.state == self.state {
-            return true;
+            return None;
         }
         if !self.has_appends {
-            let left = frame.state as usize;
-            return self.expecting[left] == 0 || self.writers[left] > 0;
+            let left = frame.state;
+            if self.expecting[left as usize] == 0 || self.writers[left as usize] > 0 {
+                return None;
+            }
+            // Find the operation, walking to its return (done only on dead ends).
+            let mut cursor = self.main.first();
+            while cursor != NIL {
+                let step = self.ops[self.subset[self.main.op[cursor as usize] as usize]].step;
+                if self.main.is_return[cursor as usize] && step.expects() == Some(left) {
+                    return Some(cursor);
+                }
+                cursor = self.main.next[cursor as usize];
+            }
+            unreachable!("a pending completed operation expects the value");
         }
         reads_reachable(self.ops, self.subset, &self.main, &self.info, self.state, self.states)
     }
@@ -795,11 +815,12 @@ impl<'a> Search<'a> {
 }
 
 /// Entries [`reads_reachable`] looks at, from the head of the list.
-const READS_LOOKAHEAD_ENTRIES_MAX: usize = 128;
+const READS_LOOKAHEAD_ENTRIES_MAX: usize = 64;
 /// Reset values [`reads_reachable`] keeps track of before it stops.
-const READS_LOOKAHEAD_BASES_MAX: usize = 64;
+const READS_LOOKAHEAD_BASES_MAX: usize = 32;
 
-/// On a key with appends: false if some pending completed read can no longer return its value.
+/// On a key with appends: the return entry of a pending completed read (or compare-and-set)
+/// that can no longer see the value it expects, if one is found.
 ///
 /// Appends only extend a value, so a read must see the value left by the last reset (a put or a
 /// compare-and-set) linearized before it, or the current value if none, followed by appends:
@@ -812,7 +833,7 @@ fn reads_reachable(
     info: &List,
     state: StateId,
     states: &States,
-) -> bool {
+) -> Option<u32> {
     let mut bases = Bases { ids: [state; READS_LOOKAHEAD_BASES_MAX], len: 1 };
     let mut info_cursor = info.first();
     let mut cursor = main.first();
@@ -828,17 +849,17 @@ fn reads_reachable(
         let op = &ops[subset[main.op[cursor as usize] as usize]];
         if !main.is_return[cursor as usize] {
             bases.add(op.step);
-        } else if let Step::Read(seen) = op.step {
+        } else if let Some(seen) = op.step.expects() {
             if bases.len > READS_LOOKAHEAD_BASES_MAX {
                 break; // Too many possible bases were dropped to judge.
             }
             if !bases.reach(seen, states) {
-                return false;
+                return Some(cursor);
             }
         }
         cursor = main.next[cursor as usize];
     }
-    true
+    None
 }
 
 /// The values a read may start from: the current one and those of pending resets.

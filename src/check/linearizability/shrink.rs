@@ -5,8 +5,15 @@
 //! debugging without the complement step). Every candidate is judged by a full search, so the
 //! result is always a verified non-linearizable slice; a bounded step budget stops the work
 //! early, in which case the slice is small but maybe not minimal.
+//!
+//! A deletion must also keep every read explained: deleting the write whose value a stale read
+//! returned leaves a read of a value nobody wrote, non-linearizable but beside the point. So a
+//! candidate may not have a completed read or compare-and-set whose expected value no remaining
+//! write (or the initial value) can produce, unless the whole history already had it.
 
-use super::search::{search, KeyOp, Limits, SearchOutcome, StateId, States};
+use super::observe::explains;
+use super::search::{search, KeyOp, Limits, SearchOutcome, StateId, States, Step};
+use super::search::{STATE_NONE, STATE_UNOBSERVED};
 
 /// The result of shrinking.
 pub(super) struct Shrunk {
@@ -26,13 +33,22 @@ struct Shrinker<'a> {
     steps: u64,
     steps_max: u64,
     exhausted: bool,
+    /// Operations whose expected value the whole failing set cannot explain, ascending.
+    unexplained_allowed: Vec<usize>,
 }
 
 impl Shrinker<'_> {
-    /// True if `candidate` is verified non-linearizable within the budget.
+    /// True if `candidate` is verified non-linearizable within the budget, and explains the
+    /// reads it keeps.
     fn fails(&mut self, candidate: &[usize]) -> bool {
         if self.steps >= self.steps_max {
             self.exhausted = true;
+            return false;
+        }
+        self.steps += candidate.len() as u64;
+        let unexplained = self.unexplained(candidate);
+        let allowed = &self.unexplained_allowed;
+        if !unexplained.iter().all(|index| allowed.binary_search(index).is_ok()) {
             return false;
         }
         let steps_max = self.limits.steps_max.min(self.steps_max - self.steps);
@@ -47,6 +63,43 @@ impl Shrinker<'_> {
                 false
             }
         }
+    }
+
+    /// The completed operations of `candidate` (indices into the ops, ascending) whose
+    /// expected value no base and appends of `candidate` can produce.
+    fn unexplained(&self, candidate: &[usize]) -> Vec<usize> {
+        let value = |id: StateId| self.states.value(id).unwrap_or_default();
+        let mut bases = vec![""];
+        if self.initial != STATE_NONE {
+            bases.push(value(self.initial));
+        }
+        let mut pieces = Vec::new();
+        for &index in candidate {
+            match self.ops[index].step {
+                Step::Write(v) | Step::Cas { to: v, .. } if v != STATE_UNOBSERVED => {
+                    bases.push(value(v));
+                }
+                Step::Append(piece) => pieces.push(value(piece)),
+                _ => {}
+            }
+        }
+        let mut unexplained: Vec<usize> = candidate
+            .iter()
+            .copied()
+            .filter(|&index| {
+                let op = &self.ops[index];
+                let expected = match op.step {
+                    Step::Read(v) | Step::Cas { from: v, .. } if op.return_ns.is_some() => v,
+                    _ => return false,
+                };
+                if expected == STATE_NONE {
+                    return self.initial != STATE_NONE;
+                }
+                !explains(value(expected), &bases, &pieces)
+            })
+            .collect();
+        unexplained.sort_unstable();
+        unexplained
     }
 
     /// The shortest prefix of `current` found to fail (`current` itself fails).
@@ -98,8 +151,17 @@ pub(super) fn shrink(
     steps_max: u64,
 ) -> Shrunk {
     assert!(!failing.is_empty(), "an empty history is linearizable");
-    let mut shrinker =
-        Shrinker { ops, initial, states, limits, steps: 0, steps_max, exhausted: false };
+    let mut shrinker = Shrinker {
+        ops,
+        initial,
+        states,
+        limits,
+        steps: 0,
+        steps_max,
+        exhausted: false,
+        unexplained_allowed: Vec::new(),
+    };
+    shrinker.unexplained_allowed = shrinker.unexplained(failing);
     let mut current = failing.to_vec();
     let prefix = shrinker.shortest_failing_prefix(&current);
     current.truncate(prefix);
