@@ -834,7 +834,7 @@ fn reads_reachable(
     state: StateId,
     states: &States,
 ) -> Option<u32> {
-    let mut bases = Bases { ids: [state; READS_LOOKAHEAD_BASES_MAX], len: 1 };
+    let mut bases = Bases::new(state, states);
     let mut info_cursor = info.first();
     let mut cursor = main.first();
     for _ in 0..READS_LOOKAHEAD_ENTRIES_MAX {
@@ -843,12 +843,17 @@ fn reads_reachable(
         }
         let time_ns = main.time_ns[cursor as usize];
         while info_cursor != NIL && info.time_ns[info_cursor as usize] <= time_ns {
-            bases.add(ops[subset[info.op[info_cursor as usize] as usize]].step);
+            let step = ops[subset[info.op[info_cursor as usize] as usize]].step;
+            if let Some(value) = step.reset_value() {
+                bases.add(value, states);
+            }
             info_cursor = info.next[info_cursor as usize];
         }
         let op = &ops[subset[main.op[cursor as usize] as usize]];
         if !main.is_return[cursor as usize] {
-            bases.add(op.step);
+            if let Some(value) = op.step.reset_value() {
+                bases.add(value, states);
+            }
         } else if let Some(seen) = op.step.expects() {
             if bases.len > READS_LOOKAHEAD_BASES_MAX {
                 break; // Too many possible bases were dropped to judge.
@@ -863,32 +868,45 @@ fn reads_reachable(
 }
 
 /// The values a read may start from: the current one and those of pending resets.
-struct Bases {
-    ids: [StateId; READS_LOOKAHEAD_BASES_MAX],
+struct Bases<'s> {
+    texts: [&'s str; READS_LOOKAHEAD_BASES_MAX],
     /// May exceed the capacity: then the caller stops looking.
     len: usize,
+    /// A base is "no value": appends on it can make anything, so every read is reachable.
+    anything: bool,
 }
 
-impl Bases {
-    fn add(&mut self, step: Step) {
-        if let Some(value) = step.reset_value() {
-            if let Some(slot) = self.ids.get_mut(self.len) {
-                *slot = value;
+impl<'s> Bases<'s> {
+    fn new(state: StateId, states: &'s States) -> Self {
+        let mut bases = Bases { texts: [""; READS_LOOKAHEAD_BASES_MAX], len: 0, anything: false };
+        bases.add(state, states);
+        bases
+    }
+
+    /// Adds the value a reset writes (nothing can start from an unobserved value).
+    fn add(&mut self, value: StateId, states: &'s States) {
+        if value == STATE_UNOBSERVED {
+            return;
+        }
+        match states.value(value) {
+            None => self.anything = true,
+            Some(text) => {
+                if let Some(slot) = self.texts.get_mut(self.len) {
+                    *slot = text;
+                }
+                self.len += 1;
             }
-            self.len += 1;
         }
     }
 
     /// True if some base followed by appends can be `seen`. All bases must be kept.
     fn reach(&self, seen: StateId, states: &States) -> bool {
         assert!(self.len <= READS_LOOKAHEAD_BASES_MAX, "bases were dropped");
-        let seen = states.value(seen);
-        self.ids[..self.len].iter().any(|&base| match (states.value(base), seen) {
-            _ if base == STATE_UNOBSERVED => false,
-            (None, _) => true,
-            (Some(base), Some(seen)) => seen.starts_with(base),
-            (Some(_), None) => false,
-        })
+        if self.anything {
+            return true;
+        }
+        let Some(seen) = states.value(seen) else { return false };
+        self.texts[..self.len].iter().any(|base| seen.starts_with(base))
     }
 }
 
