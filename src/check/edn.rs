@@ -54,7 +54,7 @@ impl fmt::Display for EdnError {
 
 /// Reads every top-level value of `text`.
 pub(crate) fn read_all(text: &str) -> Result<Vec<Edn>, EdnError> {
-    let mut reader = Reader { chars: text.chars().collect(), at: 0, line: 1 };
+    let mut reader = Reader { text, at: 0, line: 1 };
     let mut values = Vec::new();
     while let Some(value) = reader.next_value(0)? {
         values.push(value);
@@ -62,8 +62,9 @@ pub(crate) fn read_all(text: &str) -> Result<Vec<Edn>, EdnError> {
     Ok(values)
 }
 
-struct Reader {
-    chars: Vec<char>,
+struct Reader<'t> {
+    text: &'t str,
+    /// Byte offset of the next character.
     at: usize,
     line: usize,
 }
@@ -73,14 +74,14 @@ fn is_delimiter(c: char) -> bool {
     c.is_whitespace() || matches!(c, ',' | '(' | ')' | '[' | ']' | '{' | '}' | '"' | ';')
 }
 
-impl Reader {
+impl Reader<'_> {
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.at).copied()
+        self.text[self.at..].chars().next()
     }
 
     fn bump(&mut self) -> Option<char> {
         let c = self.peek()?;
-        self.at += 1;
+        self.at += c.len_utf8();
         if c == '\n' {
             self.line += 1;
         }
@@ -124,7 +125,7 @@ impl Reader {
             if matches!(c, ')' | ']' | '}') {
                 return Ok(None);
             }
-            if c == '#' && self.chars.get(self.at + 1) == Some(&'_') {
+            if self.text[self.at..].starts_with("#_") {
                 if depth >= DEPTH_MAX {
                     return self.error(line, format!("nested deeper than {DEPTH_MAX} levels"));
                 }
@@ -442,6 +443,15 @@ mod tests {
         );
         assert!(matches!(values[2].kind, EdnKind::Set(_)));
         assert!(matches!(&values[3].kind, EdnKind::Tagged(tag, _) if tag == "inst"));
+    }
+
+    #[test]
+    fn reads_non_ascii_text() {
+        let values = kinds("[\"héllo ✓\" :clé \\é \"\\u00e9\"]");
+        let EdnKind::Vector(items) = &values[0] else { panic!("vector") };
+        let texts: Vec<Option<String>> = items.iter().map(Edn::scalar_text).collect();
+        let expected = ["héllo ✓", ":clé", "é", "é"].map(|t| Some(t.to_string()));
+        assert_eq!(texts, expected);
     }
 
     #[test]
