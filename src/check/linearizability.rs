@@ -457,7 +457,8 @@ impl LinearizabilityReport {
 
 impl KeyFailure {
     fn write(&self, out: &mut String, times: TimeDisplay) {
-        let precision = Precision::of(times, self.slice.iter().chain(&self.linearized_tail));
+        let shown = self.slice.iter().chain(&self.linearized_tail).chain(&self.stuck);
+        let precision = Precision::of(times, shown);
         let _ = write!(
             out,
             "Key {:?}: {} ops searched. The longest partial linearization covers {} of {} \
