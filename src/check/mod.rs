@@ -3,6 +3,10 @@
 //!
 //! Invariant: nothing here imports a protocol.
 
+mod edn;
+pub mod history_file;
+pub mod linearizability;
+
 use serde::{Deserialize, Serialize};
 
 /// The verdict of one named check.
