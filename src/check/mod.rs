@@ -75,5 +75,9 @@ pub fn history_checks(
     } else if bound > 0 && scenario.quiet.0 > 0 && scenario.clients.count > 0 {
         checks.push(liveness::check(history, scenario.quiet_start(), bound));
     }
+    if scenario.checks.linearizability {
+        let report = linearizability::check_history(history, linearizability::ModelKind::Kv, None);
+        checks.push(report.check_result());
+    }
     checks
 }

@@ -4,6 +4,7 @@
 //! check are printed); 2 bad usage or bad input; 3 sim itself failed (a bug in sim, not in the
 //! protocol under test).
 
+mod check;
 mod output;
 mod record;
 mod shrink;
@@ -55,6 +56,8 @@ enum Command {
     Merge(sweep::MergeArgs),
     /// Shrink a failing seed's scenario to a small one that fails the same check.
     Shrink(shrink::ShrinkArgs),
+    /// Check a history file (sim's JSON Lines or Jepsen EDN) for linearizability.
+    Check(check::CheckArgs),
     /// List the systems a scenario can run.
     Systems,
 }
@@ -126,6 +129,7 @@ pub fn main() -> ExitCode {
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => sweep::merge(args),
         Command::Shrink(args) => shrink::shrink(args),
+        Command::Check(args) => check::check(args),
         Command::Systems => {
             for (name, about) in sim::systems::list() {
                 println!("{name:<12} {about}");

@@ -11,6 +11,7 @@ use super::{bad_input, load_scenario, run_seed, wall_clock_ms, Failure};
 use super::{EXIT_CHECK_FAILED, EXIT_PASS};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
+use sim::report::SweepPoint;
 use sim::scenario::Scenario;
 use sim::sim::RunOutput;
 use std::collections::BTreeMap;
@@ -83,6 +84,20 @@ pub struct SeedResult {
 }
 
 impl SeedResult {
+    /// The point the sweep plots draw for this seed.
+    fn point(&self) -> SweepPoint {
+        SweepPoint {
+            seed: self.seed,
+            passed: self.passed,
+            failed_check: (!self.check.is_empty()).then(|| self.check.clone()),
+            ops_ok: self.ops_ok,
+            ops_fail: self.ops_fail,
+            ops_info: self.ops_info,
+            virtual_ns: self.virtual_ns,
+            p99_ms: self.p99_ms,
+        }
+    }
+
     fn of(output: &RunOutput) -> Self {
         let r = &output.report;
         SeedResult {
@@ -352,7 +367,14 @@ fn write_results(
     };
     write("seeds.jsonl", jsonl(results))?;
     write("failures.jsonl", jsonl(failures))?;
-    write("summary.json", serde_json::to_string_pretty(summary).expect("summary serialises") + "\n")
+    write(
+        "summary.json",
+        serde_json::to_string_pretty(summary).expect("summary serialises") + "\n",
+    )?;
+    let points: Vec<SweepPoint> = results.iter().map(SeedResult::point).collect();
+    sim::report::write_sweep(dir, &points)
+        .map_err(|e| bad_input(format!("{}: sweep plots: {e}", dir.display())))?;
+    Ok(())
 }
 
 /// One JSON object per line.
