@@ -225,7 +225,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
     create_dir(&out)?;
     let seeds: Vec<u64> = range
         .clone()
-        .filter(|seed| shard.map_or(true, |(k, n)| (seed - range.start) % n == k))
+        .filter(|seed| shard.is_none_or(|(k, n)| (seed - range.start) % n == k))
         .collect();
     let planned = seeds.len() as u64;
     let plan = Plan {

@@ -9,7 +9,7 @@ use super::ReportError;
 use crate::engine::{format_nanos, parse_duration, Nanos, MILLISECOND};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 /// Length of the default window.
@@ -96,7 +96,7 @@ impl SequenceDiagram {
     ) -> Result<Self, ReportError> {
         assert!(from_ns < to_ns, "an empty sequence window");
         let mut messages = Vec::new();
-        let mut lost_in_flight: HashSet<(u32, u32, Nanos)> = HashSet::new();
+        let mut lost_in_flight: BTreeSet<(u32, u32, Nanos)> = BTreeSet::new();
         let mut marks = Vec::new();
         for_each_record(trace, |r: TraceRecord| {
             if r.t < from_ns || r.t > to_ns {

@@ -12,6 +12,10 @@
 //! a write is observed if it takes part in some explanation of some observed value. A dynamic
 //! program over each observed value finds every part of every explanation. Without appends
 //! this is plain equality.
+// The hash tables here are lookup-only and use a fixed hasher (`FixedState`), never the
+// process-random `RandomState`: their behaviour is the same on every run and machine, which is
+// what the determinism ban in clippy.toml protects. Hashing is what makes the memo fast.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use super::search::FixedState;
 use crate::node::Op;
