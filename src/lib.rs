@@ -4,6 +4,7 @@
 pub mod check;
 pub mod engine;
 pub mod node;
+pub mod protocols;
 pub mod system;
-pub mod world;
 pub mod workload;
+pub mod world;

@@ -53,3 +53,5 @@ pub trait FactChecker {
     /// that held). Called once, after the run.
     fn results(&self) -> Vec<CheckResult>;
 }
+
+pub mod replicated_log;

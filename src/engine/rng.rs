@@ -114,16 +114,14 @@ mod tests {
         let mut x = SimRng::new(7, 1);
         let mut y = SimRng::new(7, 2);
         let mut z = SimRng::new(8, 1);
-        let (xs, ys, zs): (Vec<_>, Vec<_>, Vec<_>) =
-            (0..8).map(|_| (x.next_u64(), y.next_u64(), z.next_u64())).fold(
-                (vec![], vec![], vec![]),
-                |mut acc, (a, b, c)| {
-                    acc.0.push(a);
-                    acc.1.push(b);
-                    acc.2.push(c);
-                    acc
-                },
-            );
+        let (xs, ys, zs): (Vec<_>, Vec<_>, Vec<_>) = (0..8)
+            .map(|_| (x.next_u64(), y.next_u64(), z.next_u64()))
+            .fold((vec![], vec![], vec![]), |mut acc, (a, b, c)| {
+                acc.0.push(a);
+                acc.1.push(b);
+                acc.2.push(c);
+                acc
+            });
         assert_ne!(xs, ys);
         assert_ne!(xs, zs);
     }

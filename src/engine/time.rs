@@ -66,7 +66,8 @@ pub fn parse_duration(text: &str) -> Result<Nanos, String> {
             s.parse::<u64>().map_err(|_| format!("`{text}` is not a duration"))
         }
     };
-    let mut total = parse(whole)?.checked_mul(scale).ok_or_else(|| format!("`{text}` is too long"))?;
+    let mut total =
+        parse(whole)?.checked_mul(scale).ok_or_else(|| format!("`{text}` is too long"))?;
     let mut place = scale;
     for digit in frac.chars() {
         let digit = digit.to_digit(10).ok_or_else(|| format!("`{text}` is not a duration"))?;

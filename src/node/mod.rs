@@ -172,9 +172,11 @@ impl<T: Copy> Timers<T> {
 
     /// Pending timers with their local deadlines.
     pub(crate) fn pending(&self) -> impl Iterator<Item = (TimerId, Nanos)> + '_ {
-        self.slots.iter().enumerate().filter(|(_, s)| s.timer.is_some()).map(|(i, s)| {
-            (TimerId::new(i as u32, s.generation), s.deadline)
-        })
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.timer.is_some())
+            .map(|(i, s)| (TimerId::new(i as u32, s.generation), s.deadline))
     }
 
     /// Re-issues a pending timer under a new id (the old id's queue entry becomes stale).

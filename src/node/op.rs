@@ -30,9 +30,10 @@ impl Op {
     /// The key this operation touches.
     pub fn key(&self) -> &str {
         match self {
-            Op::Get { key } | Op::Put { key, .. } | Op::Cas { key, .. } | Op::Append { key, .. } => {
-                key
-            }
+            Op::Get { key }
+            | Op::Put { key, .. }
+            | Op::Cas { key, .. }
+            | Op::Append { key, .. } => key,
         }
     }
 

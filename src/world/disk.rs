@@ -218,7 +218,8 @@ impl Disk {
     /// When an fsync started at global time `now` completes: after a random latency, and never
     /// before an earlier fsync of this disk.
     pub(crate) fn fsync_done_at(&mut self, now: Nanos) -> Nanos {
-        let latency = self.rng.between(self.config.fsync_latency_min, self.config.fsync_latency_max);
+        let latency =
+            self.rng.between(self.config.fsync_latency_min, self.config.fsync_latency_max);
         let done = (now + latency).max(self.last_completion);
         self.last_completion = done;
         done

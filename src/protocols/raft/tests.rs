@@ -1,0 +1,1 @@
+//! Unit tests of the Raft node, driven by hand through the Harness.
