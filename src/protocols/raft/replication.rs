@@ -44,7 +44,7 @@ impl<S: StateMachine> RaftNode<S> {
             ProgressState::Snapshot => {}
             ProgressState::Probe if !p.sent_since_tick => {
                 p.sent_since_tick = true;
-                self.send_append(ctx, peer, APPEND_ENTRIES_MAX, false);
+                self.send_append(ctx, peer, APPEND_ENTRIES_MAX, true);
             }
             ProgressState::Probe => {}
             ProgressState::Replicate => {
