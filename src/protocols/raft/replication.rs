@@ -135,7 +135,7 @@ impl<S: StateMachine> RaftNode<S> {
             }
             p.active = false;
         }
-        if active >= self.voters.len() / 2 + 1 {
+        if active > self.voters.len() / 2 {
             return true;
         }
         self.become_follower(ctx, self.term, None);
