@@ -1,1 +1,7 @@
-fn main() {}
+//! The `sim` binary: see `sim --help`.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -54,4 +54,24 @@ pub trait FactChecker {
     fn results(&self) -> Vec<CheckResult>;
 }
 
+pub mod liveness;
+
+/// The checks that judge a finished run's client history: liveness (when the scenario has a
+/// quiet period and clients) and linearizability (when enabled).
+pub fn history_checks(
+    scenario: &crate::scenario::Scenario,
+    history: &crate::workload::History,
+    stopped_early: bool,
+) -> Vec<CheckResult> {
+    let mut checks = Vec::new();
+    let bound = scenario.checks.liveness_bound.0;
+    if stopped_early {
+        checks
+            .push(CheckResult::pass(liveness::NAME, "not judged: the run stopped at a violation"));
+    } else if bound > 0 && scenario.quiet.0 > 0 && scenario.clients.count > 0 {
+        checks.push(liveness::check(history, scenario.quiet_start(), bound));
+    }
+    checks
+}
+
 pub mod replicated_log;

@@ -164,6 +164,13 @@ impl<T: Copy> Timers<T> {
         Some(timer)
     }
 
+    /// The local deadline of timer `id`, if it is still pending.
+    #[inline]
+    pub(crate) fn deadline(&self, id: TimerId) -> Option<Nanos> {
+        let s = self.slots.get(id.slot() as usize)?;
+        (s.generation == id.generation() && s.timer.is_some()).then_some(s.deadline)
+    }
+
     /// Takes the timer `id` if it is still pending (it fires).
     #[inline]
     pub(crate) fn fire(&mut self, id: TimerId) -> Option<T> {
@@ -177,16 +184,6 @@ impl<T: Copy> Timers<T> {
             .enumerate()
             .filter(|(_, s)| s.timer.is_some())
             .map(|(i, s)| (TimerId::new(i as u32, s.generation), s.deadline))
-    }
-
-    /// Re-issues a pending timer under a new id (the old id's queue entry becomes stale).
-    pub(crate) fn reissue(&mut self, id: TimerId) -> Option<TimerId> {
-        let s = self.slots.get_mut(id.slot() as usize)?;
-        if s.generation != id.generation() || s.timer.is_none() {
-            return None;
-        }
-        s.generation = s.generation.wrapping_add(1);
-        Some(TimerId::new(id.slot(), s.generation))
     }
 
     /// Drops every pending timer (a crash).

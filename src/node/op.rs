@@ -70,6 +70,7 @@ impl fmt::Display for Op {
 ///
 /// Returns the operation's result and the new value, or `Err(())` for a compare-and-set whose
 /// expected value did not match (the operation fails and changes nothing).
+#[allow(clippy::result_unit_err)] // the only error is "cas did not match"
 pub fn apply_op(current: Option<&Value>, op: &Op) -> Result<(Option<Value>, Option<Value>), ()> {
     match op {
         Op::Get { .. } => Ok((current.cloned(), current.cloned())),

@@ -1,4 +1,9 @@
-//! Protocols: one folder per system. Each sees only [`crate::node`] (and packages itself for
-//! scenarios through [`crate::system`] in a separate file).
+//! The systems sim ships, one folder (or file) per system. Each is a sans-IO [`crate::node::Node`]
+//! packaged as a [`crate::system::System`].
+//!
+//! Invariant: a protocol imports `crate::node` (what a protocol sees) and, in its `System`
+//! glue, `crate::system` and `crate::check`; never the engine, world or simulator.
 
+pub mod codec;
 pub mod raft;
+pub mod register;

@@ -31,12 +31,11 @@ impl Clock {
     #[inline]
     pub fn local(&self, global: Nanos) -> Nanos {
         debug_assert!(global >= self.base_global, "clock read before its base");
-        let elapsed = (global - self.base_global) as i128;
-        let scaled = if self.drift_ppm == 0 {
-            elapsed
-        } else {
-            elapsed * (1_000_000 + self.drift_ppm as i128) / 1_000_000
-        };
+        let elapsed = global - self.base_global;
+        if self.drift_ppm == 0 && self.base_local >= 0 {
+            return (self.base_local as u64).saturating_add(elapsed);
+        }
+        let scaled = elapsed as i128 * (1_000_000 + self.drift_ppm as i128) / 1_000_000;
         (self.base_local as i128 + scaled).clamp(0, i64::MAX as i128) as Nanos
     }
 
@@ -44,8 +43,12 @@ impl Clock {
     /// `deadline_local`.
     #[inline]
     pub fn global_at(&self, now: Nanos, deadline_local: Nanos) -> Nanos {
-        if self.local(now) >= deadline_local {
+        let local_now = self.local(now);
+        if local_now >= deadline_local {
             return now;
+        }
+        if self.drift_ppm == 0 {
+            return now + (deadline_local - local_now);
         }
         let rate = 1_000_000 + self.drift_ppm as i128;
         let ahead = deadline_local as i128 - self.base_local as i128;

@@ -90,7 +90,7 @@ struct PendingFsync {
 }
 
 /// Counters a report can show.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DiskStats {
     pub writes: u64,
     pub bytes_written: u64,

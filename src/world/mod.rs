@@ -7,4 +7,5 @@
 pub mod clock;
 pub mod disk;
 pub mod fault;
+pub mod nemesis;
 pub mod network;

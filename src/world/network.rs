@@ -69,7 +69,7 @@ pub enum Transit {
 }
 
 /// Counters a report can show.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NetworkStats {
     pub sent: u64,
     pub delivered: u64,

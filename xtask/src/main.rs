@@ -1,1 +1,26 @@
-fn main() {}
+//! Project automation: `cargo xtask bench`, `cargo xtask reports`.
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)] // xtask times things with the wall clock
+
+mod bench;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  bench      run the benchmarks; prints one line per benchmark: `bench NAME VALUE UNIT`";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => bench::run(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("xtask: unknown command `{other}`\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The `sim` command line: thin, it parses arguments and calls the library.
+//!
+//! Exit codes: 0 every check passed; 1 a check failed (the simulator found a bug; the seed and the
+//! check are printed); 2 bad usage or bad input; 3 sim itself failed (a bug in sim, not in the
+//! protocol under test).
+
+mod output;
+mod record;
+
+use clap::{Parser, Subcommand};
+use output::{print_human, write_run_dir};
+use record::RunRecord;
+use sim::engine::TraceWriter;
+use sim::scenario::{Scenario, ScenarioError};
+use sim::sim::{RunOptions, RunOutput};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit code: every check passed.
+pub const EXIT_PASS: u8 = 0;
+/// Exit code: a check failed.
+pub const EXIT_CHECK_FAILED: u8 = 1;
+/// Exit code: bad usage or bad input.
+pub const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code: sim itself failed.
+pub const EXIT_INTERNAL: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "sim",
+    version,
+    about = "A deterministic discrete-event cluster simulator",
+    long_about = "A deterministic discrete-event cluster simulator. One process, one seed, one \
+        virtual clock: nodes, clocks, disks and links are state machines driven by a seeded \
+        scheduler, so a failing run replays exactly.\n\n\
+        Exit codes: 0 every check passed; 1 a check failed (the simulator found a bug: the seed \
+        and the failed check are printed); 2 bad usage or bad input; 3 sim itself failed."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one seed of a scenario and judge it.
+    Run(RunArgs),
+    /// Re-run a recorded run (a run.json or a failures.jsonl line) and verify its trace hash.
+    Replay(ReplayArgs),
+    /// List the systems a scenario can run.
+    Systems,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The scenario file (TOML).
+    scenario: PathBuf,
+    /// The seed: the same scenario and seed give the same run, bit for bit.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the run's files here: summary.json, history.jsonl, trace.jsonl, run.json.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write the full trace as JSON Lines (to OUT/trace.jsonl, or ./trace.jsonl without --out).
+    #[arg(long)]
+    trace: bool,
+    /// Print the summary as one JSON object on stdout instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Override one scenario key, e.g. --set network.loss=0.05 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    overrides: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// A run record: OUT/run.json of `sim run`, or a sweep's failures.jsonl.
+    file: PathBuf,
+    /// Which record of a JSON Lines file to replay (0-based).
+    #[arg(long, default_value_t = 0)]
+    index: usize,
+    /// Where to write the trace, history and summary (default: next to FILE).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A failure of the command itself, with the exit code it maps to.
+pub struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl From<ScenarioError> for Failure {
+    fn from(e: ScenarioError) -> Self {
+        Failure { code: EXIT_BAD_INPUT, message: e.to_string() }
+    }
+}
+
+fn bad_input(message: impl Into<String>) -> Failure {
+    Failure { code: EXIT_BAD_INPUT, message: message.into() }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_PASS });
+        }
+    };
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::Run(args) => run(args),
+        Command::Replay(args) => replay(args),
+        Command::Systems => {
+            for (name, about) in sim::systems::list() {
+                println!("{name:<12} {about}");
+            }
+            Ok(EXIT_PASS)
+        }
+    });
+    match result {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(failure)) => {
+            eprintln!("sim: {}", failure.message);
+            ExitCode::from(failure.code)
+        }
+        Err(_) => {
+            eprintln!(
+                "sim: internal error: sim itself failed (a bug in sim, not in the protocol under \
+                 test); please report it with the command line above"
+            );
+            ExitCode::from(EXIT_INTERNAL)
+        }
+    }
+}
+
+/// Loads a scenario and checks its system settings: every input error surfaces here, as exit 2.
+pub fn load_scenario(path: &Path, overrides: &[String]) -> Result<Scenario, Failure> {
+    let scenario = Scenario::load(path, overrides)?;
+    sim::systems::validate(&scenario, path)?;
+    Ok(scenario)
+}
+
+/// Runs one seed, timing it with the wall clock (the only place sim reads it).
+pub fn run_seed(
+    scenario: &Scenario,
+    path: &Path,
+    seed: u64,
+    trace: Option<&Path>,
+) -> Result<RunOutput, Failure> {
+    let options = match trace {
+        None => RunOptions::default(),
+        Some(file) => {
+            let f = std::fs::File::create(file)
+                .map_err(|e| bad_input(format!("{}: cannot create: {e}", file.display())))?;
+            RunOptions { trace: Some(TraceWriter::new(Box::new(std::io::BufWriter::new(f)))) }
+        }
+    };
+    let (output, wall_ms) = wall_clock_ms(|| sim::systems::run(scenario, path, seed, options));
+    let mut output = output?;
+    output.report.wall_ms = wall_ms;
+    Ok(output)
+}
+
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // timing the run, outside it
+fn wall_clock_ms<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let start = std::time::Instant::now();
+    let value = f();
+    (value, start.elapsed().as_millis() as u64)
+}
+
+fn exit_code(output: &RunOutput) -> u8 {
+    if output.report.passed {
+        EXIT_PASS
+    } else {
+        EXIT_CHECK_FAILED
+    }
+}
+
+fn run(args: RunArgs) -> Result<u8, Failure> {
+    let scenario = load_scenario(&args.scenario, &args.overrides)?;
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out)
+            .map_err(|e| bad_input(format!("{}: cannot create: {e}", out.display())))?;
+    }
+    let trace_file = match (&args.out, args.trace) {
+        (Some(out), _) => Some(out.join("trace.jsonl")),
+        (None, true) => Some(PathBuf::from("trace.jsonl")),
+        (None, false) => None,
+    };
+    let output = run_seed(&scenario, &args.scenario, args.seed, trace_file.as_deref())?;
+    let record = RunRecord::new(&args.scenario, &scenario, &args.overrides, &output);
+    if let Some(out) = &args.out {
+        write_run_dir(out, &scenario, &output, &record)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&output.report).expect("report serialises"));
+    } else {
+        print_human(&args.scenario, &scenario, &output, &args.overrides);
+    }
+    Ok(exit_code(&output))
+}
+
+fn replay(args: ReplayArgs) -> Result<u8, Failure> {
+    let record = RunRecord::read(&args.file, args.index)?;
+    let path = record.scenario_path(&args.file);
+    let scenario = load_scenario(&path, &record.overrides)?;
+    if scenario.hash() != record.scenario_hash {
+        eprintln!(
+            "sim: warning: the scenario changed since the run was recorded (hash {} now, {} \
+             then): the replay may differ",
+            scenario.hash(),
+            record.scenario_hash
+        );
+    }
+    let out = args.out.unwrap_or_else(|| {
+        let dir = args.file.parent().unwrap_or(Path::new("."));
+        dir.join(format!("replay-{}-seed{}", scenario.name, record.seed))
+    });
+    std::fs::create_dir_all(&out)
+        .map_err(|e| bad_input(format!("{}: cannot create: {e}", out.display())))?;
+    let output = run_seed(&scenario, &path, record.seed, Some(&out.join("trace.jsonl")))?;
+    let fresh = RunRecord::new(&path, &scenario, &record.overrides, &output);
+    write_run_dir(&out, &scenario, &output, &fresh)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&output.report).expect("report serialises"));
+    } else {
+        print_human(&path, &scenario, &output, &record.overrides);
+    }
+    if output.report.trace_hash == record.trace_hash {
+        println!("replay: trace hash {} matches the recorded run", record.trace_hash);
+    } else {
+        println!(
+            "replay: TRACE HASH MISMATCH: recorded {}, replayed {}: the code or the scenario \
+             changed since the run was recorded",
+            record.trace_hash, output.report.trace_hash
+        );
+    }
+    println!("replay: trace, history and summary written to {}", out.display());
+    Ok(exit_code(&output))
+}

@@ -1,0 +1,104 @@
+//! What `sim run` prints and writes.
+
+use super::record::RunRecord;
+use super::{bad_input, Failure};
+use sim::engine::format_nanos;
+use sim::scenario::Scenario;
+use sim::sim::RunOutput;
+use std::io::Write;
+use std::path::Path;
+
+/// Prints the human summary of one run.
+pub fn print_human(path: &Path, scenario: &Scenario, output: &RunOutput, overrides: &[String]) {
+    let r = &output.report;
+    println!("scenario  {} ({}, {} nodes) seed {}", r.scenario, r.system, scenario.nodes, r.seed);
+    println!(
+        "events    {} in {} virtual, {} ms wall",
+        r.events,
+        format_nanos(r.virtual_ns),
+        r.wall_ms
+    );
+    println!(
+        "ops       ok {}  fail {}  info {}{}   latency ms p50 {}  p99 {}  max {}",
+        r.ops.ok,
+        r.ops.fail,
+        r.ops.info,
+        if r.ops.shed > 0 { format!("  shed {}", r.ops.shed) } else { String::new() },
+        r.latency_ms.p50,
+        r.latency_ms.p99,
+        r.latency_ms.max
+    );
+    let n = &r.network;
+    println!(
+        "network   {} sent, {} delivered, {} lost, {} blocked by partitions, {} cut in flight",
+        n.sent, n.delivered, n.lost, n.blocked_by_partition, n.cut_in_flight
+    );
+    print_faults(output);
+    for c in &r.checks {
+        let verdict = if c.passed { "ok  " } else { "FAIL" };
+        println!("check     {verdict} {:<22} {}", c.name, first_line(&c.detail));
+        if !c.passed {
+            for line in c.detail.lines().skip(1) {
+                println!("               {line}");
+            }
+        }
+    }
+    println!("trace     {}", r.trace_hash);
+    if r.passed {
+        println!("result    PASSED");
+    } else {
+        let failed = output.first_failure().expect("a failed run has a failed check");
+        let sets: String = overrides.iter().map(|o| format!(" --set {o}")).collect();
+        println!("result    FAILED: check `{}` failed at seed {}", failed.name, r.seed);
+        println!(
+            "replay    sim run {} --seed {}{sets} --out replay-{}",
+            path.display(),
+            r.seed,
+            r.seed
+        );
+    }
+}
+
+fn print_faults(output: &RunOutput) {
+    let log = &output.report.fault_log;
+    if log.is_empty() {
+        println!("faults    none");
+        return;
+    }
+    const SHOWN: usize = 8;
+    let listed: Vec<String> = log
+        .iter()
+        .take(SHOWN)
+        .map(|f| format!("{} {}", format_nanos(f.at_ns), f.description))
+        .collect();
+    let more = if log.len() > SHOWN { format!(", +{} more", log.len() - SHOWN) } else { "".into() };
+    println!("faults    {} applied: {}{more}", log.len(), listed.join(", "));
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// Writes summary.json, history.jsonl and run.json into `dir`.
+pub fn write_run_dir(
+    dir: &Path,
+    _scenario: &Scenario,
+    output: &RunOutput,
+    record: &RunRecord,
+) -> Result<(), Failure> {
+    let io = |file: &str, e: std::io::Error| {
+        bad_input(format!("{}: cannot write: {e}", dir.join(file).display()))
+    };
+    let summary = serde_json::to_string_pretty(&output.report).expect("report serialises");
+    std::fs::write(dir.join("summary.json"), summary + "\n").map_err(|e| io("summary.json", e))?;
+    let run = serde_json::to_string_pretty(record).expect("record serialises");
+    std::fs::write(dir.join("run.json"), run + "\n").map_err(|e| io("run.json", e))?;
+    let mut history = std::io::BufWriter::new(
+        std::fs::File::create(dir.join("history.jsonl")).map_err(|e| io("history.jsonl", e))?,
+    );
+    for op in &output.history.ops {
+        serde_json::to_writer(&mut history, op).expect("history serialises");
+        history.write_all(b"\n").map_err(|e| io("history.jsonl", e))?;
+    }
+    history.flush().map_err(|e| io("history.jsonl", e))
+}

@@ -1,0 +1,576 @@
+//! Scenario files: what to run, on how many nodes, under which network, clocks, disks, clients
+//! and faults. TOML, validated strictly: an unknown key or an out-of-range value is an error that
+//! names the file, the key and the reason.
+
+mod overrides;
+
+use crate::engine::{format_nanos, parse_duration, Nanos, TraceHash, SECOND};
+use crate::world::fault::{Fault, NodeRef, Probability, ScheduledFault};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use overrides::apply_override;
+
+/// Most nodes a scenario may have.
+pub const NODES_MAX: u32 = 64;
+/// Most clients a scenario may have.
+pub const CLIENTS_MAX: u32 = 1024;
+/// Most keys a workload may use.
+pub const KEYS_MAX: u32 = 100_000;
+/// Longest run, in virtual time.
+pub const DURATION_MAX: Nanos = 24 * 3600 * SECOND;
+/// Most faults a scenario may list.
+pub const FAULTS_MAX: usize = 100_000;
+
+/// A bad scenario: which file, which key (if known), and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    /// The scenario file.
+    pub file: PathBuf,
+    /// The offending key, dotted (`network.loss`), when known.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(key) => write!(f, "{}: `{key}`: {}", self.file.display(), self.reason),
+            None => write!(f, "{}: {}", self.file.display(), self.reason),
+        }
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+/// A span of virtual time, written for people (`"250ms"`, `"1.5s"`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub Nanos);
+
+impl Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_nanos(self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Duration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).map(Duration).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A whole scenario.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// A name for reports (defaults to the file's stem).
+    #[serde(default)]
+    pub name: String,
+    /// What the scenario shows, in a sentence or two.
+    #[serde(default)]
+    pub description: String,
+    /// The system to run (`sim systems` lists them).
+    pub system: String,
+    /// Node slots, `0..nodes`.
+    pub nodes: u32,
+    /// How many of the nodes (`0..initial_members`) form the cluster at the start; the others
+    /// boot empty, waiting to be added. Defaults to all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_members: Option<u32>,
+    /// Total virtual time of the run.
+    pub duration: Duration,
+    /// The final stretch of the run in which no new fault starts: at its start every fault is
+    /// repaired (links healed and restored, crashed nodes restarted) and liveness is judged.
+    #[serde(default)]
+    pub quiet: Duration,
+    /// Network links.
+    #[serde(default)]
+    pub network: NetworkSettings,
+    /// Node clocks.
+    #[serde(default)]
+    pub clock: ClockSettings,
+    /// Node disks.
+    #[serde(default)]
+    pub disk: DiskSettings,
+    /// Simulated clients and their workload.
+    #[serde(default)]
+    pub clients: ClientSettings,
+    /// Faults at fixed times, in any order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "fault_list")]
+    pub faults: Vec<ScheduledFault>,
+    /// The random fault generator (off unless present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nemesis: Option<NemesisSettings>,
+    /// Which checks run and their bounds.
+    #[serde(default)]
+    pub checks: CheckSettings,
+    /// Settings of the system itself (see `sim systems`).
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub protocol: toml::Table,
+}
+
+/// Network settings: every link starts like this.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSettings {
+    /// Fixed one-way latency.
+    pub latency: Duration,
+    /// Extra uniform latency, `0..=jitter`.
+    pub jitter: Duration,
+    /// Probability a message is lost.
+    pub loss: Probability,
+    /// Probability a message is delivered twice.
+    pub duplicate: Probability,
+    /// Probability a message leaves FIFO order.
+    pub reorder: Probability,
+    /// `"drop"` or `"deliver"`: the fate of messages in flight on a link when it is cut.
+    pub in_flight_on_cut: InFlightSetting,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        NetworkSettings {
+            latency: Duration(500_000),
+            jitter: Duration(500_000),
+            loss: Probability(0),
+            duplicate: Probability(0),
+            reorder: Probability(0),
+            in_flight_on_cut: InFlightSetting::Drop,
+        }
+    }
+}
+
+/// What happens to messages in flight on a link that is cut.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InFlightSetting {
+    /// Lost.
+    #[default]
+    Drop,
+    /// Delivered anyway.
+    Deliver,
+}
+
+/// Clock settings: each node's offset and drift are drawn from these ranges at the start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClockSettings {
+    /// Initial offsets are drawn uniformly from `0..=offset_max`.
+    pub offset_max: Duration,
+    /// Drifts are drawn uniformly from `-drift_ppm_max..=drift_ppm_max` parts per million.
+    pub drift_ppm_max: u32,
+}
+
+/// Disk settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiskSettings {
+    /// Fastest fsync.
+    pub fsync_min: Duration,
+    /// Slowest fsync.
+    pub fsync_max: Duration,
+    /// Probability that a crash tears the last unsynced write of a file.
+    pub torn_write: Probability,
+    /// Probability that a read returns a flipped bit.
+    pub read_corruption: Probability,
+}
+
+impl Default for DiskSettings {
+    fn default() -> Self {
+        DiskSettings {
+            fsync_min: Duration(500_000),
+            fsync_max: Duration(2_000_000),
+            torn_write: Probability(0),
+            read_corruption: Probability(0),
+        }
+    }
+}
+
+/// How clients generate load.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientMode {
+    /// Each client issues an operation, waits for it to end, thinks, and repeats.
+    #[default]
+    Closed,
+    /// Operations arrive at `rate_per_s` in total, each taken by an idle client; an arrival that
+    /// finds every client busy is counted as shed.
+    Open,
+}
+
+/// The mix of operations, as relative weights.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpMix {
+    pub get: u32,
+    pub put: u32,
+    pub cas: u32,
+    pub append: u32,
+}
+
+impl Default for OpMix {
+    fn default() -> Self {
+        OpMix { get: 50, put: 30, cas: 10, append: 10 }
+    }
+}
+
+/// Clients and their workload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSettings {
+    /// Number of clients.
+    pub count: u32,
+    /// `"closed"` or `"open"`.
+    pub mode: ClientMode,
+    /// Closed loop: pause between one operation's end and the next one's start.
+    pub think: Duration,
+    /// Open loop: operations per second, over all clients.
+    pub rate_per_s: u32,
+    /// How long a client waits for one attempt's reply before trying another node.
+    pub timeout: Duration,
+    /// How long a client keeps retrying one operation before giving up (outcome `info` or
+    /// `fail`).
+    pub deadline: Duration,
+    /// Keys are `k0..k{keys-1}`.
+    pub keys: u32,
+    /// Relative weights of operations.
+    pub mix: OpMix,
+    /// Stop issuing operations after this many (0: no limit).
+    pub ops_max: u32,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            count: 3,
+            mode: ClientMode::Closed,
+            think: Duration(10_000_000),
+            rate_per_s: 100,
+            timeout: Duration(100_000_000),
+            deadline: Duration(1_000_000_000),
+            keys: 3,
+            mix: OpMix::default(),
+            ops_max: 0,
+        }
+    }
+}
+
+/// The random fault generator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NemesisSettings {
+    /// Relative weights of fault kinds (`partition`, `isolate`, `isolate-leader`, `bridge`,
+    /// `one-way`, `crash`, `crash-leader`, `clock-jump`, `clock-drift`, `disk-corrupt`,
+    /// `disk-sector-error`, `link-degrade`).
+    pub kinds: indexmap::IndexMap<String, u32>,
+    /// No fault before this time.
+    #[serde(default)]
+    pub start: Duration,
+    /// Mean pause between the end of one fault and the start of the next (drawn from
+    /// half to one and a half times this).
+    pub interval: Duration,
+    /// Mean time a fault lasts before it is repaired (drawn likewise).
+    pub duration: Duration,
+    /// Largest clock jump (either way), for `clock-jump`.
+    #[serde(default = "default_clock_jump")]
+    pub clock_jump_max: Duration,
+}
+
+fn default_clock_jump() -> Duration {
+    Duration(SECOND)
+}
+
+/// Nemesis fault kinds, with what each does.
+pub const NEMESIS_KINDS: &[(&str, &str)] = &[
+    ("partition", "random majority/minority split, healed after"),
+    ("isolate", "a random node cut off from the others, healed after"),
+    ("isolate-leader", "the current leader cut off, healed after"),
+    ("bridge", "two halves joined by one node, healed after"),
+    ("one-way", "a random node cannot send to the others, healed after"),
+    ("crash", "a random node crashes, restarted after"),
+    ("crash-leader", "the current leader crashes, restarted after"),
+    ("clock-jump", "a random node's clock jumps, and back after"),
+    ("clock-drift", "a random node's clock drifts fast or slow, restored after"),
+    ("disk-corrupt", "a bit flips at rest on a random node's disk"),
+    ("disk-sector-error", "a sector of a random node's disk becomes unreadable"),
+    ("link-degrade", "all links get slow and lossy, restored after"),
+];
+
+/// Which checks run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckSettings {
+    /// Check the client history for linearizability.
+    pub linearizability: bool,
+    /// After the quiet period starts (everything repaired), some operation must succeed within
+    /// this bound, and operations must keep succeeding; 0 turns the check off.
+    pub liveness_bound: Duration,
+}
+
+impl Default for CheckSettings {
+    fn default() -> Self {
+        CheckSettings { linearizability: true, liveness_bound: Duration(5 * SECOND) }
+    }
+}
+
+mod fault_list {
+    //! `[[faults]]` entries: `at = "5s"` plus the fault's own keys.
+    use super::{Duration, ScheduledFault};
+    use crate::world::fault::Fault;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        at: Duration,
+        #[serde(flatten)]
+        fault: &'a Fault,
+    }
+
+    pub fn serialize<S: Serializer>(faults: &[ScheduledFault], s: S) -> Result<S::Ok, S::Error> {
+        let entries: Vec<Entry<'_>> =
+            faults.iter().map(|f| Entry { at: Duration(f.at), fault: &f.fault }).collect();
+        entries.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ScheduledFault>, D::Error> {
+        let tables = Vec::<toml::Table>::deserialize(d)?;
+        let mut faults = Vec::with_capacity(tables.len());
+        for (i, mut table) in tables.into_iter().enumerate() {
+            let at = table.remove("at").ok_or_else(|| {
+                serde::de::Error::custom(format!("faults[{i}]: missing `at` (e.g. at = \"5s\")"))
+            })?;
+            let at = Duration::deserialize(at)
+                .map_err(|e| serde::de::Error::custom(format!("faults[{i}].at: {e}")))?;
+            let fault = Fault::deserialize(toml::Value::Table(table))
+                .map_err(|e| serde::de::Error::custom(format!("faults[{i}]: {e}")))?;
+            faults.push(ScheduledFault { at: at.0, fault });
+        }
+        Ok(faults)
+    }
+}
+
+impl Scenario {
+    /// Reads, overrides (`key.path=value` each) and validates the scenario file at `path`.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let error = |key: Option<String>, reason: String| ScenarioError {
+            file: path.to_path_buf(),
+            key,
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| error(None, format!("cannot read: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| error(None, "not a text file (invalid UTF-8); expected TOML".into()))?;
+        Scenario::parse(&text, path, overrides)
+    }
+
+    /// Parses and validates scenario text; `path` names it in errors and gives the default name.
+    pub fn parse(text: &str, path: &Path, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let error = |key: Option<String>, reason: String| ScenarioError {
+            file: path.to_path_buf(),
+            key,
+            reason,
+        };
+        if text.trim().is_empty() {
+            return Err(error(
+                None,
+                "the file is empty; a scenario needs at least `system`, \
+                `nodes` and `duration` (see scenarios/quickstart.toml)"
+                    .into(),
+            ));
+        }
+        let mut scenario: Scenario = if overrides.is_empty() {
+            toml::from_str(text).map_err(|e| error(None, clean_toml_error(&e.to_string())))?
+        } else {
+            let mut table: toml::Table =
+                toml::from_str(text).map_err(|e| error(None, clean_toml_error(&e.to_string())))?;
+            for o in overrides {
+                apply_override(&mut table, o).map_err(|(key, reason)| error(key, reason))?;
+            }
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| error(None, clean_toml_error(&e.to_string())))?
+        };
+        if scenario.name.is_empty() {
+            scenario.name =
+                path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
+        }
+        scenario.faults.sort_by_key(|f| f.at);
+        scenario.validate().map_err(|(key, reason)| error(Some(key), reason))?;
+        Ok(scenario)
+    }
+
+    /// Checks ranges and cross-references; returns the offending key and the reason.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |key: &str, reason: String| Err((key.to_string(), reason));
+        if self.nodes == 0 || self.nodes > NODES_MAX {
+            return bad("nodes", format!("{} is out of range (1 to {NODES_MAX})", self.nodes));
+        }
+        if let Some(m) = self.initial_members {
+            if m == 0 || m > self.nodes {
+                return bad("initial_members", format!("{m} is out of range (1 to nodes)"));
+            }
+        }
+        if self.duration.0 == 0 || self.duration.0 > DURATION_MAX {
+            return bad("duration", "must be more than 0 and at most 24h".into());
+        }
+        if self.quiet.0 >= self.duration.0 {
+            return bad("quiet", "must be shorter than `duration`".into());
+        }
+        let n = &self.network;
+        if n.latency.0 == 0 && n.jitter.0 == 0 {
+            return bad("network.latency", "links need some latency (at least 1ns)".into());
+        }
+        if n.latency.0 > 60 * SECOND || n.jitter.0 > 60 * SECOND {
+            return bad("network.latency", "latency and jitter must be at most 60s".into());
+        }
+        if self.clock.drift_ppm_max > 500_000 {
+            return bad("clock.drift_ppm_max", "must be at most 500000 (50%)".into());
+        }
+        let d = &self.disk;
+        if d.fsync_min.0 > d.fsync_max.0 {
+            return bad("disk.fsync_min", "must not exceed `disk.fsync_max`".into());
+        }
+        self.validate_clients()?;
+        if self.faults.len() > FAULTS_MAX {
+            return bad("faults", format!("at most {FAULTS_MAX} faults"));
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            if f.at > self.duration.0 {
+                return bad(&format!("faults[{i}].at"), "is after the end of the run".into());
+            }
+            check_fault_nodes(&f.fault, self.nodes)
+                .map_err(|reason| (format!("faults[{i}]"), reason))?;
+        }
+        if let Some(nemesis) = &self.nemesis {
+            validate_nemesis(nemesis)?;
+        }
+        Ok(())
+    }
+
+    fn validate_clients(&self) -> Result<(), (String, String)> {
+        let c = &self.clients;
+        let bad = |key: &str, reason: &str| Err((format!("clients.{key}"), reason.to_string()));
+        if c.count > CLIENTS_MAX {
+            return bad("count", "at most 1024 clients");
+        }
+        if c.keys == 0 || c.keys > KEYS_MAX {
+            return bad("keys", "must be 1 to 100000");
+        }
+        if c.timeout.0 == 0 {
+            return bad("timeout", "must be more than 0");
+        }
+        if c.deadline.0 < c.timeout.0 {
+            return bad("deadline", "must be at least `clients.timeout`");
+        }
+        if c.mode == ClientMode::Open && (c.rate_per_s == 0 || c.rate_per_s > 1_000_000) {
+            return bad("rate_per_s", "must be 1 to 1000000 in open mode");
+        }
+        let m = &c.mix;
+        if m.get + m.put + m.cas + m.append == 0 {
+            return bad("mix", "at least one operation needs a weight above 0");
+        }
+        Ok(())
+    }
+
+    /// Node ids of the initial members.
+    pub fn initial_member_ids(&self) -> Vec<u32> {
+        (0..self.initial_members.unwrap_or(self.nodes)).collect()
+    }
+
+    /// When the quiet period starts (global time).
+    pub fn quiet_start(&self) -> Nanos {
+        self.duration.0 - self.quiet.0
+    }
+
+    /// A fingerprint of the scenario as resolved (after overrides): sweeps record it so a replay
+    /// can tell whether the scenario changed.
+    pub fn hash(&self) -> String {
+        let text = toml::to_string(self).unwrap_or_default();
+        let mut h = TraceHash::default();
+        h.add_bytes(text.as_bytes());
+        h.to_string()
+    }
+
+    /// The scenario as TOML text.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a validated scenario serialises")
+    }
+}
+
+fn validate_nemesis(nemesis: &NemesisSettings) -> Result<(), (String, String)> {
+    for (kind, weight) in &nemesis.kinds {
+        if !NEMESIS_KINDS.iter().any(|(k, _)| k == kind) {
+            let known: Vec<&str> = NEMESIS_KINDS.iter().map(|(k, _)| *k).collect();
+            return Err((
+                format!("nemesis.kinds.{kind}"),
+                format!("unknown fault kind; known: {}", known.join(", ")),
+            ));
+        }
+        if *weight > 1_000_000 {
+            return Err((format!("nemesis.kinds.{kind}"), "weight at most 1000000".into()));
+        }
+    }
+    if nemesis.kinds.values().all(|w| *w == 0) {
+        return Err(("nemesis.kinds".into(), "at least one kind needs a weight above 0".into()));
+    }
+    if nemesis.interval.0 == 0 || nemesis.duration.0 == 0 {
+        return Err(("nemesis.interval".into(), "interval and duration must be above 0".into()));
+    }
+    Ok(())
+}
+
+fn check_fault_nodes(fault: &Fault, nodes: u32) -> Result<(), String> {
+    let node_ok = |r: &NodeRef| match r {
+        NodeRef::Id(n) if *n >= nodes => Err(format!("node {n} does not exist (nodes = {nodes})")),
+        _ => Ok(()),
+    };
+    let ids_ok = |ids: &[u32]| match ids.iter().find(|n| **n >= nodes) {
+        Some(n) => Err(format!("node {n} does not exist (nodes = {nodes})")),
+        None => Ok(()),
+    };
+    match fault {
+        Fault::Partition { groups: Some(groups) } => groups.iter().try_for_each(|g| ids_ok(g)),
+        Fault::Bridge { groups, bridge } => {
+            if let Some(g) = groups {
+                g.iter().try_for_each(|g| ids_ok(g))?;
+            }
+            ids_ok(bridge.as_slice())
+        }
+        Fault::OneWay { from, to } => {
+            node_ok(from)?;
+            ids_ok(to.as_deref().unwrap_or(&[]))
+        }
+        Fault::Isolate { node }
+        | Fault::Crash { node }
+        | Fault::Restart { node }
+        | Fault::ClockJump { node, .. }
+        | Fault::DiskCorrupt { node }
+        | Fault::DiskSectorError { node } => node_ok(node),
+        Fault::ClockDrift { node, ppm } => {
+            if ppm.abs() > 500_000 {
+                return Err(format!("drift {ppm} ppm is out of range (-500000 to 500000)"));
+            }
+            node_ok(node)
+        }
+        Fault::LinkDegrade { a, b, latency, .. } => {
+            if latency.0 < 0 {
+                return Err("latency must not be negative".into());
+            }
+            ids_ok(a.as_deref().unwrap_or(&[]))?;
+            ids_ok(b.as_deref().unwrap_or(&[]))
+        }
+        Fault::AddMember { node } | Fault::RemoveMember { node } => ids_ok(&[*node]),
+        Fault::Partition { groups: None } | Fault::Heal | Fault::LinkRestore => Ok(()),
+    }
+}
+
+/// The toml crate's messages carry a code snippet; keep them, but on one logical block.
+fn clean_toml_error(message: &str) -> String {
+    message.trim_end().replace("TOML parse error", "invalid scenario")
+}
+
+#[cfg(test)]
+mod tests;

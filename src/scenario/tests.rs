@@ -1,0 +1,75 @@
+use super::*;
+
+const MINIMAL: &str = r#"
+system = "register"
+nodes = 3
+duration = "10s"
+"#;
+
+fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::parse(text, Path::new("test.toml"), &[])
+}
+
+#[test]
+fn minimal_scenario_gets_defaults() {
+    let s = parse(MINIMAL).unwrap();
+    assert_eq!(s.name, "test");
+    assert_eq!(s.duration.0, 10 * SECOND);
+    assert_eq!(s.clients.count, 3);
+    assert_eq!(s.initial_member_ids(), vec![0, 1, 2]);
+}
+
+#[test]
+fn errors_name_file_key_and_reason() {
+    let e = parse(&format!("{MINIMAL}\nbogus_key = 1\n")).unwrap_err();
+    assert!(e.to_string().contains("test.toml") && e.to_string().contains("bogus_key"), "{e}");
+    let e = parse(&MINIMAL.replace("nodes = 3", "nodes = 0")).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("nodes"));
+    let e = parse(&MINIMAL.replace("nodes = 3", "nodes = -3")).unwrap_err();
+    assert!(e.to_string().contains("nodes"), "{e}");
+    let e = parse(&format!("{MINIMAL}\n[network]\nloss = 1.5\n")).unwrap_err();
+    assert!(e.to_string().contains("out of range"), "{e}");
+    let e = parse(&format!("{MINIMAL}\n[[faults]]\nat = \"1s\"\nkind = \"crash\"\nnode = 9\n"))
+        .unwrap_err();
+    assert!(e.to_string().contains("node 9 does not exist"), "{e}");
+    let e = parse(&MINIMAL.replace("10s", "10 parsecs")).unwrap_err();
+    assert!(e.to_string().contains("parsecs"), "{e}");
+    assert!(parse("").unwrap_err().to_string().contains("empty"));
+}
+
+#[test]
+fn overrides_set_single_keys() {
+    let s = Scenario::parse(
+        MINIMAL,
+        Path::new("t.toml"),
+        &["network.loss=0.05".into(), "network.latency=2ms".into(), "nodes=5".into()],
+    )
+    .unwrap();
+    assert_eq!(s.network.loss.ppm(), 50_000);
+    assert_eq!(s.network.latency.0, 2_000_000);
+    assert_eq!(s.nodes, 5);
+    let e = Scenario::parse(MINIMAL, Path::new("t.toml"), &["nodes".into()]).unwrap_err();
+    assert!(e.to_string().contains("key.path=value"), "{e}");
+}
+
+#[test]
+fn scenario_round_trips_through_toml() {
+    let text = format!(
+        "{MINIMAL}\nquiet = \"2s\"\n[[faults]]\nat = \"1s\"\nkind = \"partition\"\n\
+         groups = [[0], [1, 2]]\n[[faults]]\nat = \"2s\"\nkind = \"heal\"\n\
+         [nemesis]\nkinds = {{ crash = 1 }}\ninterval = \"1s\"\nduration = \"500ms\"\n"
+    );
+    let s = parse(&text).unwrap();
+    let back = parse(&s.to_toml()).unwrap();
+    assert_eq!(back, s);
+    assert_eq!(back.hash(), s.hash());
+}
+
+#[test]
+fn faults_are_sorted_by_time() {
+    let text = format!(
+        "{MINIMAL}\n[[faults]]\nat = \"3s\"\nkind = \"heal\"\n[[faults]]\nat = \"1s\"\nkind = \"heal\"\n"
+    );
+    let s = parse(&text).unwrap();
+    assert!(s.faults[0].at < s.faults[1].at);
+}

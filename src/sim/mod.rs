@@ -1,0 +1,608 @@
+//! The simulation: one scheduler running nodes, clients, clocks, disks, links and faults.
+//!
+//! One event at a time flows like this: the earliest event leaves the [`EventQueue`]; it is
+//! folded into the trace hash; the simulator hands it to its target (a node's handler through a
+//! [`Context`], a client, or the fault injector); the target's effects go back into the world
+//! (messages into the network, which decides when and whether they arrive; timers onto the node's
+//! clock; fsyncs onto its disk; facts into the checkers) and become new events.
+
+mod faults;
+mod report;
+
+pub use report::{percentiles_ms, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport};
+
+use crate::check::{CheckResult, FactChecker, Violation};
+use crate::engine::rng::stream;
+use crate::engine::{EventQueue, Nanos, SimRng, TraceHash, TraceWriter};
+use crate::node::{
+    ClientId, Context, Control, Effect, Fact, FsyncId, Node, NodeId, Reply, Request, RequestId,
+    TimerId, Timers,
+};
+use crate::scenario::{InFlightSetting, Scenario};
+use crate::system::{Cluster, System};
+use crate::workload::{ClientOut, Workload};
+use crate::world::clock::Clock;
+use crate::world::disk::{Disk, DiskConfig};
+use crate::world::fault::ScheduledFault;
+use crate::world::nemesis::{Nemesis, NemesisPlan};
+use crate::world::network::{HostId, InFlight, LinkConfig, Network, Transit};
+use serde_json::json;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// What the queue holds. Small and `Copy`: messages live in `packets`.
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    Deliver { packet: u32 },
+    Timer { node: NodeId, id: TimerId },
+    Fsync { node: NodeId, id: FsyncId, incarnation: u32 },
+    Fault { index: u32 },
+    Repair { index: u32 },
+    Nemesis,
+    ClientWake { client: ClientId },
+    ClientTimeout { client: ClientId, attempt: u32 },
+    Arrival,
+    QuietStart,
+}
+
+impl Event {
+    fn tag(&self) -> u64 {
+        match self {
+            Event::Deliver { .. } => 1,
+            Event::Timer { .. } => 2,
+            Event::Fsync { .. } => 3,
+            Event::Fault { .. } => 4,
+            Event::Repair { .. } => 5,
+            Event::Nemesis => 6,
+            Event::ClientWake { .. } => 7,
+            Event::ClientTimeout { .. } => 8,
+            Event::Arrival => 9,
+            Event::QuietStart => 10,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Payload<M> {
+    Peer(M),
+    Request(Request),
+    Reply(RequestId, Reply),
+}
+
+#[derive(Clone, Debug)]
+struct Packet<M> {
+    from: HostId,
+    to: HostId,
+    epoch: u32,
+    payload: Payload<M>,
+}
+
+/// Messages in flight, indexed by the queue's `Deliver` events; slots are reused.
+struct Packets<M> {
+    slots: Vec<Option<Packet<M>>>,
+    free: Vec<u32>,
+}
+
+impl<M> Packets<M> {
+    fn insert(&mut self, packet: Packet<M>) -> u32 {
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = Some(packet);
+                i
+            }
+            None => {
+                self.slots.push(Some(packet));
+                (self.slots.len() - 1) as u32
+            }
+        }
+    }
+
+    fn take(&mut self, i: u32) -> Packet<M> {
+        self.free.push(i);
+        self.slots[i as usize].take().expect("a queued packet is stored")
+    }
+}
+
+struct NodeSlot<N: Node> {
+    node: Option<N>,
+    clock: Clock,
+    drift_initial_ppm: i64,
+    disk: Disk,
+    rng: SimRng,
+    timers: Timers<N::Timer>,
+    incarnation: u32,
+}
+
+/// Options of one run that do not change its outcome.
+#[derive(Default)]
+pub struct RunOptions {
+    /// Write the full trace (JSON Lines) here.
+    pub trace: Option<TraceWriter>,
+}
+
+/// One run of a system under a scenario and a seed.
+pub struct Sim<'s, S: System> {
+    scenario: &'s Scenario,
+    config: S::Config,
+    cluster: Cluster,
+    seed: u64,
+    now: Nanos,
+    end: Nanos,
+    queue: EventQueue<Event>,
+    packets: Packets<<S::Node as Node>::Msg>,
+    nodes: Vec<NodeSlot<S::Node>>,
+    network: Network,
+    base_link: LinkConfig,
+    links_degraded: bool,
+    workload: Workload,
+    client_out: Vec<ClientOut>,
+    effects: Vec<Effect<<S::Node as Node>::Msg>>,
+    nemesis: Option<Nemesis>,
+    resolver: SimRng,
+    repairs: Vec<crate::world::fault::Fault>,
+    fault_log: Vec<AppliedFault>,
+    checkers: Vec<Box<dyn FactChecker>>,
+    violation: Option<Violation>,
+    leader: Option<NodeId>,
+    hash: TraceHash,
+    trace: Option<TraceWriter>,
+    events: u64,
+}
+
+impl<'s, S: System> Sim<'s, S> {
+    /// Sets up a run: nodes, clocks, disks, network, clients and faults, all seeded by `seed`.
+    pub fn new(scenario: &'s Scenario, config: S::Config, seed: u64, options: RunOptions) -> Self {
+        let n = scenario.nodes;
+        let cluster = Cluster { nodes: n, initial_members: scenario.initial_member_ids() };
+        let mut setup = SimRng::new(seed, stream::SETUP);
+        let disk_config = DiskConfig {
+            fsync_latency_min: scenario.disk.fsync_min.0,
+            fsync_latency_max: scenario.disk.fsync_max.0,
+            torn_write_ppm: scenario.disk.torn_write.ppm(),
+            read_corruption_ppm: scenario.disk.read_corruption.ppm(),
+        };
+        let nodes = (0..n)
+            .map(|id| {
+                let offset = setup.below(scenario.clock.offset_max.0 + 1) as i64;
+                let max = i64::from(scenario.clock.drift_ppm_max);
+                let drift = setup.between(0, 2 * max as u64) as i64 - max;
+                NodeSlot {
+                    node: None,
+                    clock: Clock::new(offset, drift),
+                    drift_initial_ppm: drift,
+                    disk: Disk::new(
+                        disk_config.clone(),
+                        SimRng::new(seed, stream::DISK + u64::from(id)),
+                    ),
+                    rng: SimRng::new(seed, stream::NODE + u64::from(id)),
+                    timers: Timers::new(),
+                    incarnation: 0,
+                }
+            })
+            .collect();
+        let net = &scenario.network;
+        let base_link = LinkConfig {
+            latency: net.latency.0,
+            jitter: net.jitter.0,
+            loss_ppm: net.loss.ppm(),
+            duplicate_ppm: net.duplicate.ppm(),
+            reorder_ppm: net.reorder.ppm(),
+        };
+        let in_flight = match net.in_flight_on_cut {
+            InFlightSetting::Drop => InFlight::Drop,
+            InFlightSetting::Deliver => InFlight::Deliver,
+        };
+        let hosts = (n + scenario.clients.count) as usize;
+        let network = Network::new(hosts, base_link, in_flight, SimRng::new(seed, stream::NETWORK));
+        let end = scenario.duration.0;
+        let issue_until = end.saturating_sub(scenario.clients.deadline.0).max(end / 2);
+        let workload = Workload::new(&scenario.clients, n, issue_until, seed);
+        let nemesis = scenario.nemesis.as_ref().map(|ns| {
+            let plan = NemesisPlan {
+                kinds: ns.kinds.iter().map(|(k, w)| (k.clone(), *w)).collect(),
+                start: ns.start.0,
+                interval: ns.interval.0,
+                duration: ns.duration.0,
+                clock_jump_max: ns.clock_jump_max.0,
+            };
+            Nemesis::new(plan, SimRng::new(seed, stream::NEMESIS))
+        });
+        let checkers = S::fact_checkers(&config, &cluster);
+        Sim {
+            scenario,
+            config,
+            cluster,
+            seed,
+            now: 0,
+            end,
+            queue: EventQueue::with_capacity(4096),
+            packets: Packets { slots: Vec::new(), free: Vec::new() },
+            nodes,
+            network,
+            base_link,
+            links_degraded: false,
+            workload,
+            client_out: Vec::new(),
+            effects: Vec::new(),
+            nemesis,
+            resolver: SimRng::new(seed, stream::NEMESIS + 1),
+            repairs: Vec::new(),
+            fault_log: Vec::new(),
+            checkers,
+            violation: None,
+            leader: None,
+            hash: TraceHash::default(),
+            trace: options.trace,
+            events: 0,
+        }
+    }
+
+    /// Runs to the end of the scenario (or the first safety violation) and judges the run.
+    pub fn run(mut self) -> RunOutput {
+        self.boot();
+        while let Some(t) = self.queue.peek_time() {
+            if t > self.end || self.violation.is_some() {
+                break;
+            }
+            self.step();
+        }
+        self.finish()
+    }
+
+    fn boot(&mut self) {
+        self.trace_record(|s| {
+            json!({"t": 0, "ev": "start", "seed": s.seed,
+            "scenario": s.scenario.name, "system": S::NAME})
+        });
+        for (i, f) in self.scenario.faults.iter().enumerate() {
+            self.queue.push(f.at, Event::Fault { index: i as u32 });
+        }
+        if let Some(nemesis) = self.nemesis.as_mut() {
+            let first = nemesis.first_at();
+            self.queue.push(first, Event::Nemesis);
+        }
+        if self.scenario.quiet.0 > 0 {
+            self.queue.push(self.scenario.quiet_start(), Event::QuietStart);
+        }
+        for id in 0..self.cluster.nodes {
+            self.start_node(id);
+        }
+        let mut out = std::mem::take(&mut self.client_out);
+        if let Some(at) = self.workload.start(&mut out) {
+            self.queue.push(at, Event::Arrival);
+        }
+        self.client_out = out;
+        self.apply_client_out();
+    }
+
+    /// Processes the earliest event.
+    #[inline]
+    fn step(&mut self) {
+        let (now, event) = self.queue.pop().expect("step with a pending event");
+        debug_assert!(now >= self.now, "time went backwards");
+        self.now = now;
+        self.events += 1;
+        self.hash.add(now);
+        self.hash.add(event.tag());
+        match event {
+            Event::Deliver { packet } => self.deliver(packet),
+            Event::Timer { node, id } => self.fire_timer(node, id),
+            Event::Fsync { node, id, incarnation } => {
+                let slot = &mut self.nodes[node as usize];
+                if slot.incarnation == incarnation && slot.disk.complete_fsync(id) {
+                    self.hash.add(u64::from(node));
+                    self.call(node, |n, ctx| n.on_fsync(ctx, id));
+                }
+            }
+            Event::Fault { index } => {
+                let fault = self.scenario.faults[index as usize].fault.clone();
+                self.inject(fault);
+            }
+            Event::Repair { index } => {
+                let fault = self.repairs[index as usize].clone();
+                if self.now < self.quiet_start_or_end() {
+                    self.inject(fault);
+                }
+            }
+            Event::Nemesis => self.nemesis_strike(),
+            Event::ClientWake { client } => {
+                let mut out = std::mem::take(&mut self.client_out);
+                self.workload.wake(now, client, &mut out);
+                self.client_out = out;
+                self.apply_client_out();
+            }
+            Event::ClientTimeout { client, attempt } => {
+                let mut out = std::mem::take(&mut self.client_out);
+                self.workload.timeout(now, client, attempt, &mut out);
+                self.client_out = out;
+                self.apply_client_out();
+            }
+            Event::Arrival => {
+                let mut out = std::mem::take(&mut self.client_out);
+                if let Some(next) = self.workload.arrival(now, &mut out) {
+                    self.queue.push(next, Event::Arrival);
+                }
+                self.client_out = out;
+                self.apply_client_out();
+            }
+            Event::QuietStart => self.quiet_start(),
+        }
+    }
+
+    fn quiet_start_or_end(&self) -> Nanos {
+        if self.scenario.quiet.0 > 0 {
+            self.scenario.quiet_start()
+        } else {
+            self.end + 1
+        }
+    }
+
+    fn fire_timer(&mut self, node: NodeId, id: TimerId) {
+        let slot = &mut self.nodes[node as usize];
+        let local = slot.clock.local(self.now);
+        let Some(deadline) = slot.timers.deadline(id) else { return };
+        if local < deadline {
+            // The clock was stepped back or slowed since the timer was set: wait longer.
+            let at = slot.clock.global_at(self.now, deadline);
+            self.queue.push(at.max(self.now + 1), Event::Timer { node, id });
+            return;
+        }
+        let timer = slot.timers.fire(id).expect("deadline implies pending");
+        self.hash.add(u64::from(node));
+        self.call(node, |n, ctx| n.on_timer(ctx, timer));
+    }
+
+    fn deliver(&mut self, index: u32) {
+        let packet = self.packets.take(index);
+        self.hash.add(u64::from(packet.from) << 32 | u64::from(packet.to));
+        if !self.network.arrives(packet.from, packet.to, packet.epoch) {
+            self.trace_record(|s| {
+                json!({"t": s.now, "ev": "drop", "from": packet.from,
+                "to": packet.to, "why": "cut_in_flight"})
+            });
+            return;
+        }
+        let nodes = self.cluster.nodes;
+        let (from, to) = (packet.from, packet.to);
+        match packet.payload {
+            Payload::Peer(msg) => {
+                self.trace_record(|s| {
+                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
+                    "msg": format!("{msg:?}")})
+                });
+                self.call(to, |n, ctx| n.on_message(ctx, from, msg));
+            }
+            Payload::Request(request) => {
+                self.trace_record(|s| {
+                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
+                    "msg": format!("{:?} {}", request.id, request.op)})
+                });
+                self.call(to, |n, ctx| n.on_request(ctx, from - nodes, request));
+            }
+            Payload::Reply(request, reply) => {
+                self.trace_record(|s| {
+                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
+                    "msg": format!("{request:?} {reply:?}")})
+                });
+                let mut out = std::mem::take(&mut self.client_out);
+                self.workload.reply(self.now, to - nodes, request, reply, &mut out);
+                self.client_out = out;
+                self.apply_client_out();
+            }
+        }
+    }
+
+    /// Calls a handler of node `id` if it is up, then carries out its effects. A panic in the
+    /// handler is a bug the simulation found in the protocol: it stops the run as a violation.
+    fn call(&mut self, id: NodeId, handler: impl FnOnce(&mut S::Node, &mut Context<'_, S::Node>)) {
+        let slot = &mut self.nodes[id as usize];
+        let Some(node) = slot.node.as_mut() else { return };
+        let local = slot.clock.local(self.now);
+        let mut ctx = Context::new(
+            id,
+            local,
+            &mut slot.rng,
+            &mut slot.disk,
+            &mut slot.timers,
+            &mut self.effects,
+        );
+        let outcome = catch_unwind(AssertUnwindSafe(|| handler(node, &mut ctx)));
+        if let Err(panic) = outcome {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "non-string panic".into());
+            self.effects.clear();
+            self.violation = Some(Violation {
+                check: "node_panic".into(),
+                detail: format!("node n{id} panicked at {}: {message}", fmt_t(self.now)),
+            });
+            return;
+        }
+        self.apply_effects(id);
+    }
+
+    fn apply_effects(&mut self, id: NodeId) {
+        let mut effects = std::mem::take(&mut self.effects);
+        for effect in effects.drain(..) {
+            match effect {
+                Effect::Send { to, msg } => {
+                    assert!(to < self.cluster.nodes, "node n{id} sent to unknown node {to}");
+                    self.send(self.now, id, to, Payload::Peer(msg));
+                }
+                Effect::Reply { client, request, reply } => {
+                    let host = self.cluster.nodes + client;
+                    if (host as usize) < self.network.hosts() {
+                        self.send(self.now, id, host, Payload::Reply(request, reply));
+                    }
+                }
+                Effect::SetTimer { id: timer, deadline } => {
+                    let at = self.nodes[id as usize].clock.global_at(self.now, deadline);
+                    self.queue.push(at, Event::Timer { node: id, id: timer });
+                }
+                Effect::CancelTimer { .. } => {}
+                Effect::Fsync { id: fsync, .. } => {
+                    let slot = &mut self.nodes[id as usize];
+                    let at = slot.disk.fsync_done_at(self.now);
+                    let incarnation = slot.incarnation;
+                    self.queue.push(at, Event::Fsync { node: id, id: fsync, incarnation });
+                }
+                Effect::Fact(fact) => self.fact(id, fact),
+            }
+        }
+        self.effects = effects;
+    }
+
+    fn send(
+        &mut self,
+        at: Nanos,
+        from: HostId,
+        to: HostId,
+        payload: Payload<<S::Node as Node>::Msg>,
+    ) {
+        let transit = self.network.send(at, from, to);
+        self.hash.add(u64::from(from) << 32 | u64::from(to));
+        if self.trace.is_some() {
+            let msg = match &payload {
+                Payload::Peer(m) => format!("{m:?}"),
+                Payload::Request(r) => format!("{:?} {}", r.id, r.op),
+                Payload::Reply(r, reply) => format!("{r:?} {reply:?}"),
+            };
+            let (arrive, dropped) = match transit {
+                Transit::Arrives { first, .. } => (Some(first), None),
+                Transit::Dropped(why) => (None, Some(format!("{why:?}"))),
+            };
+            self.trace_record(|_| {
+                json!({"t": at, "ev": "send", "from": from, "to": to,
+                "msg": msg, "arrive": arrive, "drop": dropped})
+            });
+        }
+        match transit {
+            Transit::Dropped(_) => {}
+            Transit::Arrives { first, duplicate, epoch } => {
+                if let Some(second) = duplicate {
+                    let copy = Packet { from, to, epoch, payload: payload.clone() };
+                    let index = self.packets.insert(copy);
+                    self.queue.push(second, Event::Deliver { packet: index });
+                }
+                let index = self.packets.insert(Packet { from, to, epoch, payload });
+                self.queue.push(first, Event::Deliver { packet: index });
+            }
+        }
+    }
+
+    fn fact(&mut self, node: NodeId, fact: Fact) {
+        match fact {
+            Fact::Leader { term } => {
+                self.leader = Some(node);
+                self.hash.add(term);
+            }
+            Fact::SteppedDown { .. } if self.leader == Some(node) => self.leader = None,
+            _ => {}
+        }
+        self.trace_record(|s| json!({"t": s.now, "ev": "fact", "node": node, "fact": fact}));
+        if self.violation.is_some() {
+            return;
+        }
+        for checker in &mut self.checkers {
+            if let Err(v) = checker.on_fact(self.now, node, &fact) {
+                self.violation = Some(v);
+                return;
+            }
+        }
+    }
+
+    fn apply_client_out(&mut self) {
+        let mut out = std::mem::take(&mut self.client_out);
+        let nodes = self.cluster.nodes;
+        for o in out.drain(..) {
+            match o {
+                ClientOut::Send { client, to, request, at } => {
+                    self.trace_record(|_| {
+                        json!({"t": at, "ev": "client_send", "client": client,
+                        "to": to, "op": request.op.to_string(), "seq": request.id.seq})
+                    });
+                    self.send(at, nodes + client, to, Payload::Request(request));
+                }
+                ClientOut::Timeout { client, attempt, at } => {
+                    self.queue.push(at, Event::ClientTimeout { client, attempt });
+                }
+                ClientOut::Wake { client, at } => self.queue.push(at, Event::ClientWake { client }),
+            }
+        }
+        self.client_out = out;
+    }
+
+    fn start_node(&mut self, id: NodeId) {
+        let slot = &mut self.nodes[id as usize];
+        debug_assert!(slot.node.is_none());
+        slot.node = Some(S::node(&self.config, id, &self.cluster));
+        self.trace_record(|s| json!({"t": s.now, "ev": "boot", "node": id}));
+        self.call(id, |n, ctx| n.on_start(ctx));
+    }
+
+    fn control(&mut self, action: Control) {
+        for id in 0..self.cluster.nodes {
+            self.call(id, |n, ctx| n.on_control(ctx, action));
+        }
+    }
+
+    /// Writes one trace line if a trace was requested; `line` builds it from the simulation.
+    fn trace_record(&mut self, line: impl FnOnce(&Self) -> serde_json::Value) {
+        if self.trace.is_some() {
+            let value = line(self);
+            if let Some(trace) = self.trace.as_mut() {
+                trace.record(&value);
+            }
+        }
+    }
+
+    fn finish(mut self) -> RunOutput {
+        let end = self.now.max(if self.violation.is_some() { self.now } else { self.end });
+        let (history, shed) = self.workload.finish(end);
+        let mut checks: Vec<CheckResult> = Vec::new();
+        for checker in &self.checkers {
+            checks.extend(checker.results());
+        }
+        if let Some(v) = &self.violation {
+            match checks.iter_mut().find(|c| c.name == v.check) {
+                Some(c) => {
+                    c.passed = false;
+                    c.detail = v.detail.clone();
+                }
+                None => checks.push(CheckResult::fail(v.check.clone(), v.detail.clone())),
+            }
+        }
+        checks.extend(crate::check::history_checks(
+            self.scenario,
+            &history,
+            self.violation.is_some(),
+        ));
+        let trace_error = self.trace.take().and_then(|t| t.finish().err());
+        let disks = self.nodes.iter().map(|s| s.disk.stats()).collect();
+        report::build(report::Parts {
+            scenario: self.scenario,
+            system: S::NAME,
+            seed: self.seed,
+            hash: self.hash,
+            events: self.events,
+            virtual_ns: end,
+            history,
+            shed,
+            checks,
+            fault_log: self.fault_log,
+            network: self.network.stats(),
+            disks,
+            trace_error,
+        })
+    }
+}
+
+fn fmt_t(ns: Nanos) -> String {
+    crate::engine::format_nanos(ns)
+}
+
+/// Faults as they were applied in a run, as an explicit schedule (symbolic targets resolved).
+pub fn explicit_schedule(log: &[AppliedFault]) -> Vec<ScheduledFault> {
+    log.iter().map(|f| ScheduledFault { at: f.at_ns, fault: f.fault.clone() }).collect()
+}

@@ -1,0 +1,181 @@
+//! The result of a run: the summary people and scripts read (`--json` prints it), plus the
+//! history and the fault log that checkers, shrinking and reports use.
+
+use crate::check::CheckResult;
+use crate::engine::{Nanos, TraceHash};
+use crate::scenario::Scenario;
+use crate::workload::{History, Outcome};
+use crate::world::disk::DiskStats;
+use crate::world::fault::Fault;
+use crate::world::network::NetworkStats;
+use serde::{Deserialize, Serialize};
+
+/// A fault as it was applied, with symbolic targets resolved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedFault {
+    /// When it was applied (global time).
+    pub at_ns: Nanos,
+    /// Its kind (`partition`, `crash`, ...).
+    pub kind: String,
+    /// One line for people.
+    pub description: String,
+    /// What it did, where that is worth saying (bytes lost in a crash, bit flipped).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+    /// The concrete fault, replayable as a scheduled fault.
+    pub fault: Fault,
+}
+
+/// Operation counts by outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpCounts {
+    pub ok: u64,
+    pub fail: u64,
+    pub info: u64,
+    /// Open-loop arrivals dropped because every client was busy.
+    pub shed: u64,
+}
+
+/// Latency of successful operations, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The summary of one run (the `--json` object).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The system run.
+    pub system: String,
+    /// The seed.
+    pub seed: u64,
+    /// Determinism fingerprint: equal for equal scenario, seed and code.
+    pub trace_hash: String,
+    /// Events processed.
+    pub events: u64,
+    /// Virtual time simulated.
+    pub virtual_ns: Nanos,
+    /// Wall-clock time the run took (measured by the caller; 0 inside the library).
+    pub wall_ms: u64,
+    /// Operations by outcome.
+    pub ops: OpCounts,
+    /// Latency of `ok` operations.
+    pub latency_ms: LatencySummary,
+    /// Number of faults applied (repairs included).
+    pub faults: usize,
+    /// The faults applied, in order.
+    pub fault_log: Vec<AppliedFault>,
+    /// Every check's verdict.
+    pub checks: Vec<CheckResult>,
+    /// True if every check passed.
+    pub passed: bool,
+    /// Network counters.
+    pub network: NetworkStats,
+    /// Disk counters summed over nodes.
+    pub disk: DiskStats,
+}
+
+/// A run's report with the material behind it.
+#[derive(Clone, Debug)]
+pub struct RunOutput {
+    /// The summary.
+    pub report: RunReport,
+    /// The client history.
+    pub history: History,
+}
+
+impl RunOutput {
+    /// The first failed check, if any.
+    pub fn first_failure(&self) -> Option<&CheckResult> {
+        self.report.checks.iter().find(|c| !c.passed)
+    }
+}
+
+pub(super) struct Parts<'a> {
+    pub scenario: &'a Scenario,
+    pub system: &'static str,
+    pub seed: u64,
+    pub hash: TraceHash,
+    pub events: u64,
+    pub virtual_ns: Nanos,
+    pub history: History,
+    pub shed: u64,
+    pub checks: Vec<CheckResult>,
+    pub fault_log: Vec<AppliedFault>,
+    pub network: NetworkStats,
+    pub disks: Vec<DiskStats>,
+    pub trace_error: Option<std::io::Error>,
+}
+
+pub(super) fn build(parts: Parts<'_>) -> RunOutput {
+    let (ok, fail, info) = parts.history.counts();
+    let latencies: Vec<Nanos> = parts
+        .history
+        .ops
+        .iter()
+        .filter(|o| o.outcome == Outcome::Ok)
+        .map(|o| o.latency_ns())
+        .collect();
+    let mut checks = parts.checks;
+    if let Some(e) = parts.trace_error {
+        checks.push(CheckResult::fail("trace_written", format!("writing the trace failed: {e}")));
+    }
+    let disk = parts.disks.iter().fold(DiskStats::default(), |mut sum, d| {
+        sum.writes += d.writes;
+        sum.bytes_written += d.bytes_written;
+        sum.fsyncs += d.fsyncs;
+        sum.reads += d.reads;
+        sum.torn_writes += d.torn_writes;
+        sum.corrupted_reads += d.corrupted_reads;
+        sum.unsynced_writes_lost += d.unsynced_writes_lost;
+        sum
+    });
+    let passed = checks.iter().all(|c| c.passed);
+    let report = RunReport {
+        scenario: parts.scenario.name.clone(),
+        system: parts.system.to_string(),
+        seed: parts.seed,
+        trace_hash: parts.hash.to_string(),
+        events: parts.events,
+        virtual_ns: parts.virtual_ns,
+        wall_ms: 0,
+        ops: OpCounts { ok, fail, info, shed: parts.shed },
+        latency_ms: percentiles_ms(latencies),
+        faults: parts.fault_log.len(),
+        fault_log: parts.fault_log,
+        checks,
+        passed,
+        network: parts.network,
+        disk,
+    };
+    RunOutput { report, history: parts.history }
+}
+
+/// p50, p90, p99 and max of `latencies` (nearest-rank), in milliseconds with microsecond
+/// precision. Zeros when empty.
+pub fn percentiles_ms(mut latencies: Vec<Nanos>) -> LatencySummary {
+    if latencies.is_empty() {
+        return LatencySummary::default();
+    }
+    latencies.sort_unstable();
+    let rank = |p: u64| {
+        let n = latencies.len() as u64;
+        let i = (p * n).div_ceil(100).clamp(1, n) - 1;
+        ms(latencies[i as usize])
+    };
+    LatencySummary {
+        p50: rank(50),
+        p90: rank(90),
+        p99: rank(99),
+        max: ms(latencies[latencies.len() - 1]),
+    }
+}
+
+fn ms(ns: Nanos) -> f64 {
+    (ns / 1_000) as f64 / 1_000.0
+}

@@ -1,0 +1,134 @@
+//! Benchmarks. Each prints `bench NAME VALUE UNIT`; later issues add theirs here.
+//!
+//! Figures are medians of several repetitions in one process; they are throughputs (higher is
+//! better), never asserted: speed targets live here, not in tests.
+
+use sim::check::FactChecker;
+use sim::node::{ClientId, Context, Node, NodeId, Request};
+use sim::scenario::Scenario;
+use sim::sim::{RunOptions, Sim};
+use sim::system::{Cluster, System};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Pending timers per node in the kernel benchmark (10 nodes: ~1000 pending events).
+const TIMERS_PER_NODE: u64 = 100;
+
+/// A node that keeps `TIMERS_PER_NODE` timers pending: each firing sets the next one.
+struct Ticker;
+
+impl Node for Ticker {
+    type Msg = ();
+    type Timer = ();
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        for _ in 0..TIMERS_PER_NODE {
+            let delay = ctx.rng().between(100_000, 10_000_000);
+            ctx.set_timer(delay, ());
+        }
+    }
+    fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: ()) {
+        let delay = ctx.rng().between(100_000, 10_000_000);
+        ctx.set_timer(delay, ());
+    }
+}
+
+/// A node that answers every message by sending one to a random peer: messages in flight stay
+/// constant, every event crosses the network model.
+struct Gossip {
+    nodes: u32,
+}
+
+impl Node for Gossip {
+    type Msg = u64;
+    type Timer = ();
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        for i in 0..TIMERS_PER_NODE {
+            let to = ctx.rng().below(u64::from(self.nodes)) as NodeId;
+            ctx.send(to, i);
+        }
+    }
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, _: NodeId, msg: u64) {
+        let to = ctx.rng().below(u64::from(self.nodes)) as NodeId;
+        ctx.send(to, msg + 1);
+    }
+    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+    fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
+}
+
+macro_rules! bench_system {
+    ($name:ident, $node:ty, $build:expr) => {
+        struct $name;
+        impl System for $name {
+            const NAME: &'static str = stringify!($name);
+            const ABOUT: &'static str = "benchmark";
+            type Node = $node;
+            type Config = ();
+            fn config(_: &toml::Table) -> Result<(), String> {
+                Ok(())
+            }
+            fn node(_: &(), _: NodeId, cluster: &Cluster) -> $node {
+                let build: fn(&Cluster) -> $node = $build;
+                build(cluster)
+            }
+            fn fact_checkers(_: &(), _: &Cluster) -> Vec<Box<dyn FactChecker>> {
+                Vec::new()
+            }
+        }
+    };
+}
+
+bench_system!(TickerSystem, Ticker, |_| Ticker);
+bench_system!(GossipSystem, Gossip, |c| Gossip { nodes: c.nodes });
+
+fn scenario(duration: &str) -> Scenario {
+    let text = format!(
+        "system = \"bench\"\nnodes = 10\nduration = \"{duration}\"\n\
+         [clients]\ncount = 0\n[checks]\nlinearizability = false\nliveness_bound = \"0s\"\n"
+    );
+    Scenario::parse(&text, Path::new("bench.toml"), &[]).expect("bench scenario parses")
+}
+
+/// Runs `f` `repeat` times and returns the median of `units / seconds`.
+fn median_rate(repeat: usize, mut f: impl FnMut() -> u64) -> u64 {
+    let mut rates: Vec<f64> = (0..repeat)
+        .map(|_| {
+            let start = Instant::now();
+            let units = f();
+            units as f64 / start.elapsed().as_secs_f64()
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2] as u64
+}
+
+fn kernel_events() -> u64 {
+    // ~1000 pending timers with a mean delay of ~5 ms: 200k events per virtual second.
+    let scenario = scenario("50s");
+    median_rate(5, || {
+        let out = Sim::<TickerSystem>::new(&scenario, (), 1, RunOptions::default()).run();
+        out.report.events
+    })
+}
+
+fn kernel_messages() -> u64 {
+    let scenario = scenario("5s");
+    median_rate(5, || {
+        let out = Sim::<GossipSystem>::new(&scenario, (), 1, RunOptions::default()).run();
+        out.report.network.delivered
+    })
+}
+
+/// `cargo xtask bench [NAME...]`: runs the named benchmarks, or all.
+pub fn run(names: &[String]) -> ExitCode {
+    let benches: &[(&str, &str, fn() -> u64)] =
+        &[("kernel_events", "ev/s", kernel_events), ("kernel_messages", "msg/s", kernel_messages)];
+    for (name, unit, f) in benches {
+        if names.is_empty() || names.iter().any(|n| n == name) {
+            println!("bench {name} {} {unit}", f());
+        }
+    }
+    ExitCode::SUCCESS
+}
