@@ -35,6 +35,11 @@ impl<S: StateMachine> RaftNode<S> {
         index
     }
 
+    /// Most entries per AppendEntries: the in-flight limit bounds a probe's batch too.
+    fn batch_entries_max(&self) -> u64 {
+        APPEND_ENTRIES_MAX.min(self.config.inflight_entries_max)
+    }
+
     /// Sends what `peer` may receive now: new entries within its in-flight budget, a probe,
     /// or a snapshot.
     pub(super) fn replicate(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
@@ -44,7 +49,7 @@ impl<S: StateMachine> RaftNode<S> {
             ProgressState::Snapshot => {}
             ProgressState::Probe if !p.sent_since_tick => {
                 p.sent_since_tick = true;
-                self.send_append(ctx, peer, APPEND_ENTRIES_MAX, true);
+                self.send_append(ctx, peer, self.batch_entries_max(), true);
             }
             ProgressState::Probe => {}
             ProgressState::Replicate => {
@@ -157,7 +162,7 @@ impl<S: StateMachine> RaftNode<S> {
             }
             ProgressState::Probe => {
                 p.sent_since_tick = true;
-                self.send_append(ctx, peer, APPEND_ENTRIES_MAX, true);
+                self.send_append(ctx, peer, self.batch_entries_max(), true);
             }
             ProgressState::Replicate => {
                 if !acked && p.next - 1 > p.matched {
