@@ -176,8 +176,8 @@ impl ReplicatedLogChecker {
         match self.digests.get(&(index, term)) {
             Some(&(d, other, when)) if d != digest => {
                 let detail = format!(
-                    "{}: node {node} holds index {index} term {term} with prefix digest {digest:#x}, \
-                     node {other} held it with {d:#x} ({})",
+                    "{}: node {node} holds index {index} term {term} with prefix digest \
+                     {digest:#x}, node {other} held it with {d:#x} ({})",
                     time(at),
                     time(when)
                 );
