@@ -1,5 +1,6 @@
 //! The registry of systems a scenario can name, and the entry point that runs a scenario.
 
+use crate::protocols::raft::Raft;
 use crate::protocols::register::RegisterSystem;
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::{RunOptions, RunOutput, Sim};
@@ -8,7 +9,7 @@ use std::path::Path;
 
 /// Name and one-line description of every system, for `sim systems` and error messages.
 pub fn list() -> Vec<(&'static str, &'static str)> {
-    vec![(RegisterSystem::NAME, RegisterSystem::ABOUT)]
+    vec![(RegisterSystem::NAME, RegisterSystem::ABOUT), (Raft::NAME, Raft::ABOUT)]
 }
 
 /// Calls `$body` with `$S` bound to the system type named `$name`, or evaluates `$unknown`.
@@ -17,6 +18,10 @@ macro_rules! with_system {
         match $name {
             n if n == RegisterSystem::NAME => {
                 type $S = RegisterSystem;
+                $body
+            }
+            n if n == Raft::NAME => {
+                type $S = Raft;
                 $body
             }
             _ => $unknown,

@@ -81,3 +81,5 @@ pub fn history_checks(
     }
     checks
 }
+
+pub mod replicated_log;

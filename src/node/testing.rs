@@ -21,7 +21,7 @@
 //! assert_eq!(h.message(3, 41), vec![Effect::Send { to: 3, msg: 42 }]);
 //! ```
 
-use super::{ClientId, Context, Disk, Effect, FsyncId, Node, NodeId, Request, Timers};
+use super::{ClientId, Context, Control, Disk, Effect, FsyncId, Node, NodeId, Request, Timers};
 use crate::engine::{Nanos, SimRng};
 use crate::world::disk::DiskConfig;
 
@@ -77,6 +77,11 @@ impl<N: Node> Harness<N> {
     /// Delivers a client request.
     pub fn request(&mut self, client: ClientId, request: Request) -> Vec<Effect<N::Msg>> {
         self.run(|n, ctx| n.on_request(ctx, client, request))
+    }
+
+    /// Delivers an operator action (a membership change).
+    pub fn control(&mut self, action: Control) -> Vec<Effect<N::Msg>> {
+        self.run(|n, ctx| n.on_control(ctx, action))
     }
 
     /// Advances the local clock to the earliest pending timer and fires it. `None` if no timer

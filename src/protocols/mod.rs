@@ -5,4 +5,5 @@
 //! glue, `crate::system` and `crate::check`; never the engine, world or simulator.
 
 pub mod codec;
+pub mod raft;
 pub mod register;

@@ -1,0 +1,100 @@
+//! What Raft nodes store in their logs and send each other.
+
+use crate::node::{NodeId, Op, RequestId};
+use serde::{Deserialize, Serialize};
+
+/// What a log entry carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload {
+    /// The entry a new leader appends to commit its term (and learn the commit index).
+    Noop,
+    /// A client's write, with the id its session deduplicates on.
+    Command { id: RequestId, op: Op },
+    /// A new voting membership; it takes effect on every node as soon as it is appended.
+    Config { voters: Vec<NodeId> },
+}
+
+/// One log entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The term of the leader that created it.
+    pub term: u64,
+    /// What it carries.
+    pub payload: Payload,
+}
+
+impl Entry {
+    /// Digest of the entry's payload alone (what `Apply` facts carry).
+    pub fn command_digest(&self) -> u64 {
+        let bytes = serde_json::to_vec(&self.payload).expect("payload serialises");
+        super::checksum(&bytes)
+    }
+
+    /// Size of the entry as counted against message limits.
+    pub fn size_bytes(&self) -> u64 {
+        match &self.payload {
+            Payload::Noop => 16,
+            Payload::Config { voters } => 16 + 4 * voters.len() as u64,
+            Payload::Command { op, .. } => {
+                let value_bytes = match op {
+                    Op::Get { .. } => 0,
+                    Op::Put { value, .. } | Op::Append { value, .. } => value.len(),
+                    Op::Cas { from, to, .. } => from.as_ref().map_or(0, String::len) + to.len(),
+                };
+                32 + (op.key().len() + value_bytes) as u64
+            }
+        }
+    }
+}
+
+/// A snapshot as sent to a lagging follower: the state machine (with its client sessions) as
+/// of `index`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotData {
+    /// Last log index the snapshot covers.
+    pub index: u64,
+    /// Term of that entry.
+    pub term: u64,
+    /// Chained digest of the log prefix up to `index`.
+    pub digest: u64,
+    /// The voting membership as of `index`.
+    pub voters: Vec<NodeId>,
+    /// The replicated state: state machine and client sessions.
+    pub state: Vec<u8>,
+}
+
+/// Messages between Raft nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Msg {
+    /// RequestVote (`pre`: a PreVote, which changes no state on the receiver). A PreVote
+    /// carries the term the candidate would campaign in.
+    Vote { pre: bool, term: u64, last_index: u64, last_term: u64 },
+    /// Answer to `Vote`. `term` is the voter's term, or the asked term for a granted PreVote.
+    VoteReply { pre: bool, term: u64, granted: bool },
+    /// AppendEntries; also the heartbeat. `read_round` is the leader's latest heartbeat round,
+    /// echoed back so the leader can confirm its leadership for reads.
+    Append {
+        term: u64,
+        prev_index: u64,
+        prev_term: u64,
+        entries: Vec<Entry>,
+        commit: u64,
+        read_round: u64,
+    },
+    /// Answer to `Append`. On success `match_index` is the last index known to match. On
+    /// failure the hints let the leader skip a whole conflicting term: the follower's term at
+    /// `prev_index` (`conflict_term`) and the first index it holds of that term
+    /// (`conflict_index`), or its log length + 1 if it is too short.
+    AppendReply {
+        term: u64,
+        success: bool,
+        match_index: u64,
+        conflict_index: u64,
+        conflict_term: Option<u64>,
+        read_round: u64,
+    },
+    /// InstallSnapshot, whole.
+    Snapshot { term: u64, snapshot: Box<SnapshotData>, read_round: u64 },
+    /// Answer to `Snapshot`: the follower now holds everything up to `index`.
+    SnapshotReply { term: u64, index: u64, read_round: u64 },
+}

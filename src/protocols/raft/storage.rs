@@ -1,0 +1,331 @@
+//! The on-disk format. Pure encoding and decoding over the node's [`Disk`]; when to write and
+//! fsync is the node's business (`persist.rs`).
+//!
+//! Files:
+//! - `meta`: two fixed 64-byte slots at offsets 0 and 64, each `version, term, vote, log_gen,
+//!   checksum` (little-endian u64s). Recovery takes the valid slot with the highest version.
+//!   A node writes only the slot that does *not* hold its latest durable record, and has at
+//!   most one meta write in flight, so a torn write never destroys the durable state.
+//! - `log.0` / `log.1` (the one named by `log_gen % 2`): append-only records
+//!   `len: u32, checksum: u64, json{index, term, digest, payload}`; the checksum covers the
+//!   length and the payload. Conflicting suffixes are cut with `truncate`. Records at or below
+//!   the snapshot index are stale and skipped; the file is rewritten into the other name (and
+//!   `log_gen` bumped in `meta`) when the stale prefix dominates.
+//! - `snapshot.0` / `snapshot.1`: one record each, `len: u32, checksum: u64, index, term,
+//!   digest, voters, state`; written alternately, recovery takes the valid one with the
+//!   highest index.
+//!
+//! Recovery distinguishes a torn tail (the last record runs past the end of the file: cut it
+//! off) from corruption in the middle (a bad record followed by more data): the log is cut at
+//! the bad record too, but the node is marked untrusted (see `persist.rs`).
+
+use super::checksum;
+use super::messages::{Entry, SnapshotData};
+use crate::node::{Disk, DiskError, NodeId};
+use serde::{Deserialize, Serialize};
+
+/// The file holding term, vote and the log generation.
+pub const META_FILE: &str = "meta";
+/// Bytes per meta slot.
+pub const META_SLOT_BYTES: u64 = 64;
+/// Largest log or snapshot record accepted; a longer length field means corruption.
+pub const RECORD_BYTES_MAX: u64 = 64 << 20;
+const HEADER_BYTES: u64 = 12;
+const NO_VOTE: u64 = u64::MAX;
+
+/// The log file of generation `generation`.
+pub fn log_file(generation: u64) -> String {
+    format!("log.{}", generation % 2)
+}
+
+/// The snapshot file of slot `slot` (0 or 1).
+pub fn snapshot_file(slot: u64) -> String {
+    format!("snapshot.{}", slot % 2)
+}
+
+/// The durable part of a node's state besides its log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// Increases with every write; the higher valid slot wins.
+    pub version: u64,
+    /// Current term.
+    pub term: u64,
+    /// Vote in `term`.
+    pub vote: Option<NodeId>,
+    /// Which log file is live.
+    pub log_gen: u64,
+}
+
+/// Encodes a meta slot.
+pub fn encode_meta(meta: &Meta) -> Vec<u8> {
+    let mut out = Vec::with_capacity(META_SLOT_BYTES as usize);
+    for word in [meta.version, meta.term, meta.vote.map_or(NO_VOTE, u64::from), meta.log_gen] {
+        out.extend_from_slice(&word.to_le_bytes());
+    }
+    let sum = checksum(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
+    out.resize(META_SLOT_BYTES as usize, 0);
+    out
+}
+
+fn word(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Decodes a meta slot; `None` if torn or corrupt.
+pub fn decode_meta(bytes: &[u8]) -> Option<Meta> {
+    if bytes.len() < 40 || word(bytes, 32) != checksum(&bytes[..32]) {
+        return None;
+    }
+    let vote = word(bytes, 16);
+    Some(Meta {
+        version: word(bytes, 0),
+        term: word(bytes, 8),
+        vote: if vote == NO_VOTE { None } else { Some(vote as NodeId) },
+        log_gen: word(bytes, 24),
+    })
+}
+
+/// What recovery found in `meta`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MetaRead {
+    /// The newest valid record and its slot.
+    pub meta: Option<(Meta, u64)>,
+    /// True if the file has data but no valid slot.
+    pub corrupt: bool,
+}
+
+/// Reads both meta slots.
+pub fn read_meta(disk: &mut Disk) -> MetaRead {
+    if disk.len(META_FILE) == 0 {
+        return MetaRead::default();
+    }
+    let mut best: Option<(Meta, u64)> = None;
+    for slot in 0..2 {
+        let Ok(bytes) = disk.read(META_FILE, slot * META_SLOT_BYTES, META_SLOT_BYTES) else {
+            continue;
+        };
+        if let Some(meta) = decode_meta(&bytes) {
+            if best.map_or(true, |(b, _)| meta.version > b.version) {
+                best = Some((meta, slot));
+            }
+        }
+    }
+    MetaRead { corrupt: best.is_none(), meta: best }
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let mut summed = len.to_le_bytes().to_vec();
+    summed.extend_from_slice(payload);
+    let mut out = len.to_le_bytes().to_vec();
+    out.extend_from_slice(&checksum(&summed).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The payload of one frame starting at `offset`, or why there is none.
+enum Framed<'a> {
+    Good(&'a [u8]),
+    /// Runs past the end of the data: a torn tail.
+    Torn,
+    /// Fits in the data but fails its checksum.
+    Corrupt,
+}
+
+fn unframe(data: &[u8], offset: usize) -> Framed<'_> {
+    let header_end = offset + HEADER_BYTES as usize;
+    if header_end > data.len() {
+        return Framed::Torn;
+    }
+    let len = u32::from_le_bytes(data[offset..offset + 4].try_into().expect("4")) as usize;
+    if len as u64 > RECORD_BYTES_MAX {
+        return Framed::Corrupt;
+    }
+    if header_end + len > data.len() {
+        return Framed::Torn;
+    }
+    let mut summed = data[offset..offset + 4].to_vec();
+    summed.extend_from_slice(&data[header_end..header_end + len]);
+    if checksum(&summed) != word(data, offset + 4) {
+        // A bad record that ends exactly at the end of the file is the torn last write.
+        return if header_end + len == data.len() { Framed::Torn } else { Framed::Corrupt };
+    }
+    Framed::Good(&data[header_end..header_end + len])
+}
+
+/// One log record as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Log index of the entry.
+    pub index: u64,
+    /// Chained digest of the prefix ending with it.
+    pub digest: u64,
+    /// The entry.
+    pub entry: Entry,
+}
+
+/// Encodes a log record.
+pub fn encode_record(record: &Record) -> Vec<u8> {
+    frame(&serde_json::to_vec(record).expect("record serialises"))
+}
+
+/// What recovery found in a log file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogRead {
+    /// Valid records in file order, with the offset each starts at.
+    pub records: Vec<(u64, Record)>,
+    /// Offset just past the last valid record.
+    pub end: u64,
+    /// A torn tail was cut.
+    pub torn: bool,
+    /// A bad record (or unreadable sector) was followed by more data.
+    pub corrupt: bool,
+}
+
+/// Reads the records of `file` up to the first bad one.
+pub fn read_log(disk: &mut Disk, file: &str) -> LogRead {
+    let mut corrupt = false;
+    let data = match disk.read_all(file) {
+        Ok(data) => data,
+        Err(DiskError::NotFound) => return LogRead::default(),
+        Err(DiskError::Unreadable { offset }) => {
+            corrupt = true;
+            disk.read(file, 0, offset).unwrap_or_default()
+        }
+    };
+    let mut out = LogRead { corrupt, ..LogRead::default() };
+    let mut offset = 0usize;
+    while offset < data.len() {
+        match unframe(&data, offset) {
+            Framed::Good(payload) => match serde_json::from_slice::<Record>(payload) {
+                Ok(record) => {
+                    out.records.push((offset as u64, record));
+                    offset += HEADER_BYTES as usize + payload.len();
+                }
+                Err(_) => {
+                    out.corrupt = true;
+                    break;
+                }
+            },
+            Framed::Torn => {
+                out.torn = true;
+                break;
+            }
+            Framed::Corrupt => {
+                out.corrupt = true;
+                break;
+            }
+        }
+    }
+    out.end = offset as u64;
+    out
+}
+
+/// Encodes a snapshot record.
+pub fn encode_snapshot(snapshot: &SnapshotData) -> Vec<u8> {
+    let mut body = Vec::new();
+    for w in [snapshot.index, snapshot.term, snapshot.digest, snapshot.voters.len() as u64] {
+        body.extend_from_slice(&w.to_le_bytes());
+    }
+    for voter in &snapshot.voters {
+        body.extend_from_slice(&u64::from(*voter).to_le_bytes());
+    }
+    body.extend_from_slice(&snapshot.state);
+    frame(&body)
+}
+
+/// Decodes a snapshot record; `None` if torn or corrupt.
+pub fn decode_snapshot(data: &[u8]) -> Option<SnapshotData> {
+    let Framed::Good(body) = unframe(data, 0) else { return None };
+    if body.len() < 32 {
+        return None;
+    }
+    let voters_len = word(body, 24) as usize;
+    let state_at = 32 + 8 * voters_len;
+    if voters_len > 1 << 16 || state_at > body.len() {
+        return None;
+    }
+    Some(SnapshotData {
+        index: word(body, 0),
+        term: word(body, 8),
+        digest: word(body, 16),
+        voters: (0..voters_len).map(|i| word(body, 32 + 8 * i) as NodeId).collect(),
+        state: body[state_at..].to_vec(),
+    })
+}
+
+/// Reads both snapshot slots: the valid one with the highest index, and its slot.
+pub fn read_snapshot(disk: &mut Disk) -> Option<(SnapshotData, u64)> {
+    let mut best: Option<(SnapshotData, u64)> = None;
+    for slot in 0..2 {
+        let Ok(data) = disk.read_all(&snapshot_file(slot)) else { continue };
+        if let Some(snapshot) = decode_snapshot(&data) {
+            if best.as_ref().map_or(true, |(b, _)| snapshot.index > b.index) {
+                best = Some((snapshot, slot));
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::raft::messages::Payload;
+
+    fn record(index: u64) -> Record {
+        Record { index, digest: index * 7, entry: Entry { term: 1, payload: Payload::Noop } }
+    }
+
+    #[test]
+    fn meta_roundtrip_and_torn_slot() {
+        let meta = Meta { version: 3, term: 9, vote: Some(2), log_gen: 1 };
+        let bytes = encode_meta(&meta);
+        assert_eq!(decode_meta(&bytes), Some(meta));
+        assert_eq!(decode_meta(&bytes[..20]), None);
+        let mut flipped = bytes.clone();
+        flipped[9] ^= 4;
+        assert_eq!(decode_meta(&flipped), None);
+    }
+
+    #[test]
+    fn log_torn_tail_versus_corruption_in_the_middle() {
+        let mut data = Vec::new();
+        for i in 1..=3 {
+            data.extend(encode_record(&record(i)));
+        }
+        let whole = data.len();
+        let mut disk = crate::node::testing::Harness::new(0, NullNode).disk().clone();
+        disk.write("log.0", 0, &data[..whole - 5]);
+        let read = read_log(&mut disk, "log.0");
+        assert_eq!((read.records.len(), read.torn, read.corrupt), (2, true, false));
+        disk.write("log.0", 0, &data);
+        disk.write("log.0", 20, &[0xff]);
+        let read = read_log(&mut disk, "log.0");
+        assert_eq!((read.records.len(), read.torn, read.corrupt), (0, false, true));
+    }
+
+    #[test]
+    fn snapshot_roundtrip() {
+        let s = SnapshotData { index: 5, term: 2, digest: 77, voters: vec![0, 2], state: vec![1] };
+        assert_eq!(decode_snapshot(&encode_snapshot(&s)), Some(s.clone()));
+        assert_eq!(decode_snapshot(&encode_snapshot(&s)[..10]), None);
+    }
+
+    struct NullNode;
+    impl crate::node::Node for NullNode {
+        type Msg = ();
+        type Timer = ();
+        fn on_start(&mut self, _: &mut crate::node::Context<'_, Self>) {}
+        fn on_message(&mut self, _: &mut crate::node::Context<'_, Self>, _: u32, _: ()) {}
+        fn on_request(
+            &mut self,
+            _: &mut crate::node::Context<'_, Self>,
+            _: u32,
+            _: crate::node::Request,
+        ) {
+        }
+        fn on_timer(&mut self, _: &mut crate::node::Context<'_, Self>, _: ()) {}
+    }
+}
