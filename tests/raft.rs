@@ -2,8 +2,10 @@
 //! knob's scenario is caught by a check at a known seed (and passes with the knob off, so the
 //! knob is what the check catches).
 
+use sim::node::Op;
 use sim::scenario::Scenario;
 use sim::sim::{RunOptions, RunOutput};
+use sim::workload::{HistoryOp, Outcome};
 use std::path::PathBuf;
 
 fn run(file: &str, seed: u64, overrides: &[&str]) -> RunOutput {
@@ -55,6 +57,48 @@ fn vote_without_log_check_bug_is_caught() {
 fn skip_fsync_bug_is_caught() {
     let expected = ["leader_completeness", "election_safety", "state_machine_safety"];
     assert_caught("raft-skip-fsync.toml", 0, &expected);
+}
+
+/// Reads that returned a value older than a write which completed before the read began (the
+/// scenarios for read bugs use only `get` and `put` with unique values, so this is exact).
+fn stale_reads(out: &RunOutput) -> usize {
+    let ok = |o: &&HistoryOp| o.outcome == Outcome::Ok;
+    let puts: Vec<&HistoryOp> =
+        out.history.ops.iter().filter(ok).filter(|o| matches!(o.op, Op::Put { .. })).collect();
+    let written_by = |key: &str, value: &str| {
+        puts.iter()
+            .find(|w| matches!(&w.op, Op::Put { key: k, value: v } if k == key && v == value))
+    };
+    let mut stale = 0;
+    for read in out.history.ops.iter().filter(ok) {
+        let (Op::Get { key }, Some(value)) = (&read.op, &read.value) else { continue };
+        let Some(w1) = written_by(key, value) else { continue };
+        let newer = puts.iter().any(|w2| {
+            w2.op.key() == key && w1.complete_ns < w2.invoke_ns && w2.complete_ns < read.invoke_ns
+        });
+        stale += usize::from(newer);
+    }
+    stale
+}
+
+/// The read bug's scenario at `seed` serves stale reads; with the knob off (`off`) it does not.
+fn assert_stale_reads(file: &str, seed: u64, off: &[&str]) {
+    let short = "duration=\"5s\"";
+    let stale = stale_reads(&run(file, seed, &[short]));
+    assert!(stale > 0, "{file} seed {seed}: no stale read");
+    let mut overrides = vec![short];
+    overrides.extend_from_slice(off);
+    assert_eq!(stale_reads(&run(file, seed, &overrides)), 0, "{file} seed {seed}, knob off");
+}
+
+#[test]
+fn no_read_index_bug_serves_stale_reads() {
+    assert_stale_reads("raft-no-read-index.toml", 0, &["protocol.bugs=[]"]);
+}
+
+#[test]
+fn lease_reads_bug_serves_stale_reads() {
+    assert_stale_reads("raft-lease-reads.toml", 1, &["protocol.bugs=[]"]);
 }
 
 #[test]
