@@ -3,6 +3,10 @@
 //!
 //! Invariant: nothing here imports a protocol.
 
+mod edn;
+pub mod history_file;
+pub mod linearizability;
+
 use serde::{Deserialize, Serialize};
 
 /// The verdict of one named check.
@@ -70,6 +74,10 @@ pub fn history_checks(
             .push(CheckResult::pass(liveness::NAME, "not judged: the run stopped at a violation"));
     } else if bound > 0 && scenario.quiet.0 > 0 && scenario.clients.count > 0 {
         checks.push(liveness::check(history, scenario.quiet_start(), bound));
+    }
+    if scenario.checks.linearizability {
+        let report = linearizability::check_history(history, linearizability::ModelKind::Kv, None);
+        checks.push(report.check_result());
     }
     checks
 }

@@ -4,8 +4,11 @@
 //! check are printed); 2 bad usage or bad input; 3 sim itself failed (a bug in sim, not in the
 //! protocol under test).
 
+mod check;
 mod output;
 mod record;
+mod shrink;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use output::{print_human, write_run_dir};
@@ -47,6 +50,14 @@ enum Command {
     Run(RunArgs),
     /// Re-run a recorded run (a run.json or a failures.jsonl line) and verify its trace hash.
     Replay(ReplayArgs),
+    /// Run many seeds of a scenario in parallel; write failures.jsonl, seeds.jsonl, summary.json.
+    Sweep(sweep::SweepArgs),
+    /// Combine the result folders of sharded sweeps into one.
+    Merge(sweep::MergeArgs),
+    /// Shrink a failing seed's scenario to a small one that fails the same check.
+    Shrink(shrink::ShrinkArgs),
+    /// Check a history file (sim's JSON Lines or Jepsen EDN) for linearizability.
+    Check(check::CheckArgs),
     /// List the systems a scenario can run.
     Systems,
 }
@@ -115,6 +126,10 @@ pub fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Run(args) => run(args),
         Command::Replay(args) => replay(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => sweep::merge(args),
+        Command::Shrink(args) => shrink::shrink(args),
+        Command::Check(args) => check::check(args),
         Command::Systems => {
             for (name, about) in sim::systems::list() {
                 println!("{name:<12} {about}");
@@ -231,15 +246,35 @@ fn replay(args: ReplayArgs) -> Result<u8, Failure> {
     } else {
         print_human(&path, &scenario, &output, &record.overrides);
     }
-    if output.report.trace_hash == record.trace_hash {
-        println!("replay: trace hash {} matches the recorded run", record.trace_hash);
-    } else {
-        println!(
-            "replay: TRACE HASH MISMATCH: recorded {}, replayed {}: the code or the scenario \
-             changed since the run was recorded",
-            record.trace_hash, output.report.trace_hash
-        );
-    }
-    println!("replay: trace, history and summary written to {}", out.display());
+    verdict(&record, &output, args.json);
+    let say = if args.json { |l: &str| eprintln!("{l}") } else { |l: &str| println!("{l}") };
+    say(&format!("replay: trace, history and summary written to {}", out.display()));
     Ok(exit_code(&output))
+}
+
+/// Compares a replay with its record: the trace hash and the failed check must be the same.
+/// Printed on stderr with `--json` so stdout stays one JSON object.
+fn verdict(record: &RunRecord, output: &RunOutput, json: bool) {
+    let say = if json { |l: &str| eprintln!("{l}") } else { |l: &str| println!("{l}") };
+    let replayed = &output.report.trace_hash;
+    if *replayed == record.trace_hash {
+        say(&format!("replay: trace hash {replayed} matches the recorded run"));
+    } else {
+        say(&format!(
+            "replay: !!! TRACE HASH MISMATCH !!! recorded {}, replayed {replayed}: the code or \
+             the scenario changed since the run was recorded, so this is a different run",
+            record.trace_hash
+        ));
+    }
+    let check = output.first_failure().map_or("", |c| c.name.as_str());
+    if check != record.check {
+        let name = |c: &str| if c.is_empty() { "none".to_string() } else { format!("`{c}`") };
+        say(&format!(
+            "replay: !!! CHECK MISMATCH !!! the recorded run failed {}, the replay failed {}",
+            name(&record.check),
+            name(check)
+        ));
+    } else if let Some(failed) = output.first_failure() {
+        say(&format!("replay: check `{}` failed again: {}", failed.name, failed.detail));
+    }
 }

@@ -79,10 +79,11 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
-/// Writes summary.json, history.jsonl and run.json into `dir`.
+/// Writes summary.json, history.jsonl, run.json and the run's report (pictures, exports; see
+/// `sim::report`) into `dir`.
 pub fn write_run_dir(
     dir: &Path,
-    _scenario: &Scenario,
+    scenario: &Scenario,
     output: &RunOutput,
     record: &RunRecord,
 ) -> Result<(), Failure> {
@@ -100,5 +101,9 @@ pub fn write_run_dir(
         serde_json::to_writer(&mut history, op).expect("history serialises");
         history.write_all(b"\n").map_err(|e| io("history.jsonl", e))?;
     }
-    history.flush().map_err(|e| io("history.jsonl", e))
+    history.flush().map_err(|e| io("history.jsonl", e))?;
+    let trace = Some(dir.join("trace.jsonl")).filter(|t| t.exists());
+    sim::report::write_run(dir, scenario, output, trace.as_deref())
+        .map_err(|e| bad_input(format!("writing the report: {e}")))?;
+    Ok(())
 }

@@ -10,5 +10,7 @@ pub mod trace;
 
 pub use queue::EventQueue;
 pub use rng::SimRng;
-pub use time::{format_nanos, parse_duration, Nanos, MICROSECOND, MILLISECOND, SECOND};
+pub use time::{
+    format_nanos, format_nanos_exact, parse_duration, Nanos, MICROSECOND, MILLISECOND, SECOND,
+};
 pub use trace::{TraceHash, TraceWriter};

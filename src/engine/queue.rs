@@ -106,6 +106,30 @@ mod tests {
     }
 
     #[test]
+    fn matches_a_sorted_reference_under_random_interleaving() {
+        let mut rng = crate::engine::SimRng::new(5, 5);
+        let mut q = EventQueue::with_capacity(8);
+        let mut reference: Vec<(u64, u64)> = Vec::new(); // (time, insertion number)
+        let mut inserted = 0u64;
+        let mut now = 0;
+        for _ in 0..20_000 {
+            if rng.below(3) > 0 || reference.is_empty() {
+                let t = now + rng.below(50);
+                q.push(t, inserted);
+                reference.push((t, inserted));
+                inserted += 1;
+            } else {
+                reference.sort_unstable();
+                let expected = reference.remove(0);
+                let (t, id) = q.pop().unwrap();
+                assert_eq!((t, id), expected);
+                now = t;
+            }
+        }
+        assert_eq!(q.len(), reference.len());
+    }
+
+    #[test]
     fn same_time_events_keep_insertion_order_at_scale() {
         let mut q = EventQueue::with_capacity(16);
         for i in 0..1000u32 {

@@ -27,6 +27,17 @@ pub fn format_nanos(ns: Nanos) -> String {
     }
 }
 
+/// Like [`format_nanos`], but lossless: when three decimals would round the value, it is written
+/// in nanoseconds (`"10376123457ns"`), so a scenario written out reads back to the same run.
+pub fn format_nanos_exact(ns: Nanos) -> String {
+    let text = format_nanos(ns);
+    if parse_duration(&text) == Ok(ns) {
+        text
+    } else {
+        format!("{ns}ns")
+    }
+}
+
 fn trim_decimal(ns: Nanos, unit: Nanos, suffix: &str) -> String {
     let whole = ns / unit;
     let frac = (ns % unit) * 1000 / unit; // three decimals
@@ -86,6 +97,9 @@ mod tests {
     #[test]
     fn parses_and_formats() {
         assert_eq!(parse_duration("1.5s"), Ok(1_500_000_000));
+        assert_eq!(format_nanos_exact(1_500_000_000), "1.5s");
+        assert_eq!(format_nanos_exact(10_376_123_457), "10376123457ns");
+        assert_eq!(format_nanos_exact(90 * SECOND), "90000000000ns");
         assert_eq!(parse_duration("250us"), Ok(250_000));
         assert_eq!(parse_duration("20ms"), Ok(20_000_000));
         assert_eq!(parse_duration("3m"), Ok(180 * SECOND));

@@ -65,6 +65,9 @@ pub struct RegisterConfig {
     pub retransmit_ns: u64,
     /// Most entries in one `Replicate`.
     pub batch_max: usize,
+    /// Bug knob `register.serve_reads_while_recovering`: a restarted primary serves reads before
+    /// the writes it recovered have committed again (it answers from an empty map).
+    pub bug_reads_while_recovering: bool,
 }
 
 /// A node of the primary-backup register.
@@ -220,7 +223,7 @@ impl Register {
     }
 
     fn serve_read(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request) {
-        if self.commit < self.recovered {
+        if self.commit < self.recovered && !self.config.bug_reads_while_recovering {
             self.held_reads.push((client, request));
             return;
         }
@@ -340,7 +343,11 @@ impl System for RegisterSystem {
     type Config = RegisterConfig;
 
     fn config(table: &toml::Table) -> Result<RegisterConfig, String> {
-        let mut config = RegisterConfig { retransmit_ns: 50_000_000, batch_max: 64 };
+        let mut config = RegisterConfig {
+            retransmit_ns: 50_000_000,
+            batch_max: 64,
+            bug_reads_while_recovering: false,
+        };
         for (key, value) in table {
             match key.as_str() {
                 "retransmit" => {
@@ -358,8 +365,26 @@ impl System for RegisterSystem {
                     }
                     config.batch_max = n as usize;
                 }
+                "bugs" => {
+                    let list = value.as_array().ok_or("`bugs`: expected a list of strings")?;
+                    for bug in list {
+                        match bug.as_str() {
+                            Some("register.serve_reads_while_recovering") => {
+                                config.bug_reads_while_recovering = true
+                            }
+                            other => {
+                                return Err(format!(
+                                    "`bugs`: unknown bug knob {other:?} (known: \
+                                     register.serve_reads_while_recovering)"
+                                ))
+                            }
+                        }
+                    }
+                }
                 other => {
-                    return Err(format!("`{other}`: unknown key (known: retransmit, batch_max)"))
+                    return Err(format!(
+                        "`{other}`: unknown key (known: retransmit, batch_max, bugs)"
+                    ))
                 }
             }
         }
@@ -382,7 +407,11 @@ mod tests {
     use crate::node::Effect;
 
     fn config() -> RegisterConfig {
-        RegisterConfig { retransmit_ns: 50_000_000, batch_max: 64 }
+        RegisterConfig {
+            retransmit_ns: 50_000_000,
+            batch_max: 64,
+            bug_reads_while_recovering: false,
+        }
     }
 
     fn put(seq: u64, value: &str) -> Request {

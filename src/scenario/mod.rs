@@ -4,7 +4,7 @@
 
 mod overrides;
 
-use crate::engine::{format_nanos, parse_duration, Nanos, TraceHash, SECOND};
+use crate::engine::{parse_duration, Nanos, TraceHash, SECOND};
 use crate::world::fault::{Fault, NodeRef, Probability, ScheduledFault};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -45,13 +45,13 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-/// A span of virtual time, written for people (`"250ms"`, `"1.5s"`).
+/// A span of virtual time, written for people (`"250ms"`, `"1.5s"`); written back exactly.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Duration(pub Nanos);
 
 impl Serialize for Duration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format_nanos(self.0))
+        s.serialize_str(&crate::engine::format_nanos_exact(self.0))
     }
 }
 

@@ -49,7 +49,10 @@ pub struct HistoryOp {
     /// How it ended.
     pub outcome: Outcome,
     /// What a successful `get` read (`None`: no value). Absent for other operations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ///
+    /// Serialized as `read`: `Op` is flattened into the same object and its `put` and `append`
+    /// already own a field named `value`.
+    #[serde(rename = "read", default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
 }
 

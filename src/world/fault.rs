@@ -183,7 +183,10 @@ impl fmt::Display for SignedDuration {
 
 impl Serialize for SignedDuration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_string())
+        // Exact, unlike `Display`: a shrunk scenario must replay the same clock jumps.
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let magnitude = crate::engine::format_nanos_exact(self.0.unsigned_abs());
+        s.serialize_str(&format!("{sign}{magnitude}"))
     }
 }
 

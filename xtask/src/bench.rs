@@ -121,10 +121,45 @@ fn kernel_messages() -> u64 {
     })
 }
 
+/// Operations per second the linearizability checker gets through on a generated 10,000-operation
+/// history over 10 keys with 8 concurrent clients (a different history each repetition).
+fn checker_ops() -> u64 {
+    use sim::check::linearizability::{check_history, generate_history, ModelKind};
+    let histories: Vec<_> = (0..5).map(|seed| generate_history(10_000, 10, 8, seed)).collect();
+    let mut next = histories.iter();
+    median_rate(5, || {
+        let history = next.next().expect("one history per repetition");
+        let report = check_history(history, ModelKind::Kv, None);
+        assert!(report.passed(), "generated histories are linearizable");
+        history.ops.len() as u64
+    })
+}
+
+/// Seeds per second of a scenario on one thread, checks included.
+fn scenario_seeds(file: &str) -> u64 {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file);
+    let scenario = Scenario::load(&path, &[]).expect("scenario loads");
+    let seeds = 10;
+    let start = Instant::now();
+    for seed in 0..seeds {
+        let out = sim::systems::run(&scenario, &path, seed, RunOptions::default()).expect("runs");
+        assert!(out.report.passed, "{file} seed {seed} failed");
+    }
+    (seeds as f64 / start.elapsed().as_secs_f64()).round() as u64
+}
+
+fn quickstart_seeds() -> u64 {
+    scenario_seeds("scenarios/quickstart.toml")
+}
+
 /// `cargo xtask bench [NAME...]`: runs the named benchmarks, or all.
 pub fn run(names: &[String]) -> ExitCode {
-    let benches: &[(&str, &str, fn() -> u64)] =
-        &[("kernel_events", "ev/s", kernel_events), ("kernel_messages", "msg/s", kernel_messages)];
+    let benches: &[(&str, &str, fn() -> u64)] = &[
+        ("kernel_events", "ev/s", kernel_events),
+        ("kernel_messages", "msg/s", kernel_messages),
+        ("checker_ops", "ops/s", checker_ops),
+        ("quickstart_seeds", "seeds/s", quickstart_seeds),
+    ];
     for (name, unit, f) in benches {
         if names.is_empty() || names.iter().any(|n| n == name) {
             println!("bench {name} {} {unit}", f());

@@ -1,0 +1,290 @@
+//! Exports for other tools: the trace as Chrome trace events (opens as a timeline in Perfetto or
+//! chrome://tracing), and the client history as a Jepsen EDN history (for Knossos and Elle).
+
+use super::trace::{for_each_record, message_name, TraceRecord};
+use super::ReportError;
+use crate::engine::Nanos;
+use crate::node::Op;
+use crate::workload::{History, HistoryOp, Outcome};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::Path;
+
+/// Chrome trace timestamps are microseconds; fractions keep the nanoseconds.
+fn micros(ns: Nanos) -> f64 {
+    ns as f64 / 1e3
+}
+
+/// Writes `{"traceEvents": [...]}`: one thread per node and per client (thread id = host id),
+/// instant events for messages sent, received and lost, facts, boots and faults (faults are
+/// global), and a complete event (`X`) per client operation on its client's thread.
+pub fn write_chrome_trace(
+    out: &mut dyn Write,
+    title: &str,
+    nodes: u32,
+    history: &History,
+    trace: Option<&Path>,
+) -> Result<(), ReportError> {
+    let mut events: Vec<Value> = vec![json!({"ph": "M", "name": "process_name", "pid": 1,
+        "tid": 0, "args": {"name": title}})];
+    let clients = history.ops.iter().map(|o| o.client + 1).max().unwrap_or(0);
+    for host in 0..nodes + clients {
+        let name =
+            if host < nodes { format!("n{host}") } else { format!("client {}", host - nodes) };
+        events.push(json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": host,
+            "args": {"name": name}}));
+        events.push(json!({"ph": "M", "name": "thread_sort_index", "pid": 1, "tid": host,
+            "args": {"sort_index": host}}));
+    }
+    events.extend(history.ops.iter().map(|op| op_event(op, nodes)));
+    let io = |e: std::io::Error| ReportError::new(Path::new("chrome-trace.json"), e.to_string());
+    out.write_all(b"{\"traceEvents\": [\n").map_err(io)?;
+    let mut first = true;
+    let mut failed: Option<std::io::Error> = None;
+    let mut emit = |event: &Value, out: &mut dyn Write| {
+        let sep: &[u8] = if first { b"" } else { b",\n" };
+        first = false;
+        let written = out
+            .write_all(sep)
+            .and_then(|()| serde_json::to_writer(&mut *out, event).map_err(std::io::Error::other));
+        if let Err(e) = written {
+            failed.get_or_insert(e);
+        }
+    };
+    for event in &events {
+        emit(event, out);
+    }
+    if let Some(trace) = trace {
+        for_each_record(trace, |r| {
+            if let Some(event) = record_event(&r) {
+                emit(&event, out);
+            }
+        })?;
+    }
+    if let Some(e) = failed {
+        return Err(io(e));
+    }
+    out.write_all(b"\n], \"displayTimeUnit\": \"ms\"}\n").map_err(io)
+}
+
+fn op_event(op: &HistoryOp, nodes: u32) -> Value {
+    let colour = match op.outcome {
+        Outcome::Ok => "good",
+        Outcome::Fail => "yellow",
+        Outcome::Info => "terrible",
+    };
+    json!({"ph": "X", "name": op.op.to_string(), "cat": "op", "pid": 1, "tid": nodes + op.client,
+        "ts": micros(op.invoke_ns), "dur": micros(op.latency_ns()), "cname": colour,
+        "args": {"outcome": op.outcome.name(), "id": op.id, "value": op.value}})
+}
+
+/// The Chrome event of one trace record (`None` for records without one).
+fn record_event(r: &TraceRecord) -> Option<Value> {
+    let name = |prefix: &str| format!("{prefix} {}", message_name(r.msg.as_deref().unwrap_or("")));
+    let (tid, name, args) = match r.ev.as_str() {
+        "send" => (
+            r.from?,
+            name("send"),
+            json!({"to": r.to, "msg": r.msg,
+            "arrive_ns": r.arrive, "drop": r.drop}),
+        ),
+        "recv" => (r.to?, name("recv"), json!({"from": r.from, "msg": r.msg})),
+        "drop" => (r.to?, "lost in flight".to_string(), json!({"from": r.from, "why": r.why})),
+        "fact" => (r.node?, format!("fact {}", r.fact_name().unwrap_or("?")), json!(r.fact)),
+        "boot" => (r.node?, "boot".to_string(), json!({})),
+        "fault" | "quiet_start" => {
+            let name = r.fault.clone().unwrap_or_else(|| "quiet period".into());
+            return Some(json!({"ph": "i", "s": "g", "name": name, "cat": "fault", "pid": 1,
+                "tid": 0, "ts": micros(r.t), "args": {"detail": r.detail}}));
+        }
+        _ => return None,
+    };
+    Some(json!({"ph": "i", "s": "t", "name": name, "cat": r.ev, "pid": 1, "tid": tid,
+        "ts": micros(r.t), "args": args}))
+}
+
+/// An EDN string literal.
+fn edn_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn edn_option(v: Option<&str>) -> String {
+    v.map_or_else(|| "nil".to_string(), edn_string)
+}
+
+/// Jepsen's `:f` and the `:value` of an invocation.
+fn edn_f_value(op: &Op) -> (&'static str, String) {
+    match op {
+        Op::Get { .. } => (":read", "nil".into()),
+        Op::Put { value, .. } => (":write", edn_string(value)),
+        Op::Cas { from, to, .. } => {
+            (":cas", format!("[{} {}]", edn_option(from.as_deref()), edn_string(to)))
+        }
+        Op::Append { value, .. } => (":append", edn_string(value)),
+    }
+}
+
+/// Writes the history as Jepsen EDN, one operation map per line: each operation's `:invoke`,
+/// then its `:ok`, `:fail` or `:info` completion, all ordered by time (completions first on
+/// ties). Jepsen retires a process after an `:info` (its operation may still be pending), so
+/// each `:info` moves its client to a fresh process number, `client + clients * retired`.
+pub fn write_edn_history(out: &mut dyn Write, history: &History) -> std::io::Result<()> {
+    let clients = u64::from(history.ops.iter().map(|o| o.client + 1).max().unwrap_or(0));
+    let mut retired = vec![0u64; clients as usize];
+    // (time, completion first, op id, line)
+    let mut lines: Vec<(Nanos, u8, u64, String)> = Vec::with_capacity(history.ops.len() * 2);
+    for op in &history.ops {
+        let process = u64::from(op.client) + clients * retired[op.client as usize];
+        let (f, value) = edn_f_value(&op.op);
+        let key = edn_string(op.op.key());
+        let line = |kind: &str, value: &str, time: Nanos| {
+            format!(
+                "{{:process {process}, :type {kind}, :f {f}, :key {key}, :value {value}, \
+                 :time {time}}}"
+            )
+        };
+        lines.push((op.invoke_ns, 1, op.id, line(":invoke", &value, op.invoke_ns)));
+        let done_value = match (&op.op, op.outcome) {
+            (Op::Get { .. }, Outcome::Ok) => edn_option(op.value.as_deref()),
+            _ => value.clone(),
+        };
+        let kind = format!(":{}", op.outcome.name());
+        lines.push((op.complete_ns, 0, op.id, line(&kind, &done_value, op.complete_ns)));
+        if op.outcome == Outcome::Info {
+            retired[op.client as usize] += 1;
+        }
+    }
+    lines.sort_by_key(|l| (l.0, l.1, l.2));
+    for (.., line) in lines {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn op(id: u64, client: u32, op: Op, t: (Nanos, Nanos), outcome: Outcome) -> HistoryOp {
+        let value = if op.is_read() && outcome == Outcome::Ok { Some("v\"1".into()) } else { None };
+        HistoryOp { id, client, op, invoke_ns: t.0, complete_ns: t.1, outcome, value }
+    }
+
+    fn history() -> History {
+        let key = || "k1".to_string();
+        History {
+            ops: vec![
+                op(0, 0, Op::Put { key: key(), value: "3".into() }, (10, 30), Outcome::Ok),
+                op(1, 1, Op::Get { key: key() }, (20, 25), Outcome::Ok),
+                op(
+                    2,
+                    1,
+                    Op::Cas { key: key(), from: None, to: "4".into() },
+                    (25, 90),
+                    Outcome::Info,
+                ),
+                op(3, 0, Op::Append { key: key(), value: "x".into() }, (30, 40), Outcome::Fail),
+                op(4, 1, Op::Get { key: key() }, (95, 99), Outcome::Ok),
+            ],
+        }
+    }
+
+    /// A reader for the EDN this module writes: maps of keywords to ints, strings, keywords,
+    /// nil and vectors of those.
+    fn read_edn(line: &str) -> BTreeMap<String, String> {
+        let inner = line.trim().strip_prefix('{').and_then(|l| l.strip_suffix('}')).unwrap();
+        let (mut map, mut chars) = (BTreeMap::new(), inner.chars().peekable());
+        loop {
+            let key: String =
+                chars.by_ref().skip_while(|c| *c != ':').take_while(|c| *c != ' ').collect();
+            if key.is_empty() {
+                return map;
+            }
+            let (mut value, mut in_string, mut depth) = (String::new(), false, 0);
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' if in_string => value.push(chars.next().unwrap()),
+                    '"' => in_string = !in_string,
+                    '[' if !in_string => depth += 1,
+                    ']' if !in_string => depth -= 1,
+                    ',' if !in_string && depth == 0 => break,
+                    c => value.push(c),
+                }
+            }
+            map.insert(key, value.trim().to_string());
+        }
+    }
+
+    #[test]
+    fn edn_history_pairs_invocations_with_completions_in_time_order() {
+        let mut out = Vec::new();
+        write_edn_history(&mut out, &history()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 10);
+        assert_eq!(
+            lines[0],
+            "{:process 0, :type :invoke, :f :write, :key \"k1\", :value \"3\", :time 10}"
+        );
+        let maps: Vec<_> = lines.iter().map(|l| read_edn(l)).collect();
+        let times: Vec<u64> = maps.iter().map(|m| m[":time"].parse().unwrap()).collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+        // The read's completion carries the value read, escaped and read back.
+        let read = maps.iter().find(|m| m[":f"] == ":read" && m[":type"] == ":ok").unwrap();
+        assert_eq!(read[":value"], "v\"1");
+        // A completion at 25 precedes the invocation at 25.
+        let at_25: Vec<&str> =
+            maps.iter().filter(|m| m[":time"] == "25").map(|m| &*m[":type"]).collect();
+        assert_eq!(at_25, [":ok", ":invoke"]);
+        assert_eq!((maps[3][":f"].as_str(), maps[3][":value"].as_str()), (":cas", "nil 4"));
+        // After its :info, client 1 continues as a fresh process (1 + 2 clients).
+        let last = maps.last().unwrap();
+        assert_eq!((last[":process"].as_str(), last[":type"].as_str()), ("3", ":ok"));
+        let fail = maps.iter().find(|m| m[":f"] == ":append" && m[":type"] != ":invoke").unwrap();
+        assert_eq!(fail[":type"], ":fail");
+    }
+
+    #[test]
+    fn chrome_trace_has_threads_ops_and_trace_events() {
+        let dir = std::env::temp_dir().join(format!("sim-chrome-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let trace = dir.join("trace.jsonl");
+        let lines = [
+            r#"{"t":0,"ev":"start","seed":1}"#,
+            r#"{"t":5,"ev":"send","from":0,"to":1,"msg":"Ping { n: 1 }","arrive":900,"drop":null}"#,
+            r#"{"t":900,"ev":"recv","from":0,"to":1,"msg":"Ping { n: 1 }"}"#,
+            r#"{"t":1000,"ev":"fault","fault":"crash n1","detail":""}"#,
+        ];
+        std::fs::write(&trace, lines.join("\n")).unwrap();
+        let mut out = Vec::new();
+        write_chrome_trace(&mut out, "test", 2, &history(), Some(&trace)).unwrap();
+        let value: Value = serde_json::from_slice(&out).unwrap();
+        let events = value["traceEvents"].as_array().unwrap();
+        for e in events {
+            assert!(e["ph"].is_string() && e["pid"].is_number() && e["name"].is_string(), "{e}");
+            assert!(e["ph"] == "M" || e["ts"].is_number(), "{e}");
+        }
+        let ops: Vec<&Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+        assert_eq!(ops.len(), 5);
+        assert_eq!((ops[1]["tid"].as_u64(), ops[1]["ts"].as_f64()), (Some(3), Some(0.02)));
+        let send = events.iter().find(|e| e["name"] == "send Ping").unwrap();
+        assert_eq!((send["tid"].as_u64(), send["ph"].as_str()), (Some(0), Some("i")));
+        let fault = events.iter().find(|e| e["name"] == "crash n1").unwrap();
+        assert_eq!(fault["s"], "g");
+        let names = events.iter().filter(|e| e["name"] == "thread_name").count();
+        assert_eq!(names, 4);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,151 @@
+//! Reports: pictures and exports of runs and sweeps, written only when asked for (`--out`).
+//!
+//! A run's report ([`write_run`]) is four pictures, each as SVG and PNG, and two exports:
+//!
+//! - `latency`: every client operation, latency against invoke time, by outcome, over the
+//!   shaded fault windows (Jepsen's latency-raw plot);
+//! - `throughput`: completed operations per second by outcome;
+//! - `quantiles`: p50, p90, p99 and max latency of `ok` operations per time bucket;
+//! - `sequence`: the message sequence diagram of a short window, read from the trace;
+//! - `chrome-trace.json`: the trace as Chrome trace events (open it in Perfetto);
+//! - `history.edn`: the client history as a Jepsen EDN history (for Knossos or Elle).
+//!
+//! A sweep's report ([`write_sweep`]) shows outcomes, throughput and p99 across seeds.
+//! [`gallery`] keeps the committed `reports/` folder (`cargo xtask reports`).
+//!
+//! Invariant: reports read what a run produced (its [`RunOutput`] and trace file); they never
+//! run anything inside a simulation, so a run without `--out` pays nothing for them.
+
+mod export;
+mod figure;
+pub mod gallery;
+mod sequence;
+mod sweep;
+mod timeline;
+mod trace;
+mod windows;
+
+pub use export::{write_chrome_trace, write_edn_history};
+pub use sequence::{parse_window, SEQUENCE_MESSAGES_MAX, SEQUENCE_WINDOW_NS, WINDOW_ENV};
+pub use sweep::{write_sweep, SweepPoint};
+pub use windows::{fault_windows, FaultWindow, WindowClass};
+
+use crate::engine::Nanos;
+use crate::scenario::Scenario;
+use crate::sim::RunOutput;
+use figure::save;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use timeline::{LatencyChart, QuantileChart, RunView, ThroughputChart};
+
+/// A report file that could not be read or written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportError {
+    /// The file.
+    pub file: PathBuf,
+    /// What went wrong.
+    pub reason: String,
+}
+
+impl ReportError {
+    fn new(file: &Path, reason: impl Into<String>) -> Self {
+        ReportError { file: file.to_path_buf(), reason: reason.into() }
+    }
+}
+
+impl fmt::Display for ReportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.reason)
+    }
+}
+
+impl std::error::Error for ReportError {}
+
+/// Choices for a run's report.
+#[derive(Clone, Debug, Default)]
+pub struct ReportOptions {
+    /// The sequence diagram's window `(from_ns, to_ns)`. `None`: the `SIM_REPORT_WINDOW`
+    /// environment variable (`3s..3.05s`) if set, else 50 ms before the failure of a failed
+    /// run, else 50 ms after its first fault.
+    pub sequence_window: Option<(Nanos, Nanos)>,
+}
+
+/// Writes the report of one run into `dir` (which must exist): the pictures and exports listed
+/// in the module docs. `trace` is the run's `trace.jsonl`, if it wrote one; without it the
+/// sequence diagram is skipped and the Chrome trace holds the client operations only.
+/// Returns the files written.
+pub fn write_run(
+    dir: &Path,
+    scenario: &Scenario,
+    output: &RunOutput,
+    trace: Option<&Path>,
+) -> Result<Vec<PathBuf>, ReportError> {
+    write_run_with(dir, scenario, output, trace, &ReportOptions::default())
+}
+
+/// [`write_run`] with options.
+pub fn write_run_with(
+    dir: &Path,
+    scenario: &Scenario,
+    output: &RunOutput,
+    trace: Option<&Path>,
+    options: &ReportOptions,
+) -> Result<Vec<PathBuf>, ReportError> {
+    let r = &output.report;
+    let view = RunView {
+        name: format!("{} ({}, seed {})", r.scenario, r.system, r.seed),
+        history: &output.history,
+        windows: fault_windows(&r.fault_log, r.virtual_ns),
+        end_ns: r.virtual_ns,
+    };
+    let mut files = save(&LatencyChart(&view), dir, "latency")?;
+    files.extend(save(&ThroughputChart(&view), dir, "throughput")?);
+    files.extend(save(&QuantileChart(&view), dir, "quantiles")?);
+    if let Some(trace) = trace {
+        let window = sequence_window(options, output, &view.windows, trace)?;
+        let nodes = scenario.nodes;
+        let diagram =
+            sequence::SequenceDiagram::read(&view.name, trace, nodes, window, &view.windows)?;
+        files.extend(save(&diagram, dir, "sequence")?);
+    }
+    let path = dir.join("chrome-trace.json");
+    let mut out = create(&path)?;
+    write_chrome_trace(&mut out, &view.name, scenario.nodes, &output.history, trace)?;
+    finish(out, &path)?;
+    files.push(path);
+    let path = dir.join("history.edn");
+    let mut out = create(&path)?;
+    write_edn_history(&mut out, &output.history)
+        .map_err(|e| ReportError::new(&path, e.to_string()))?;
+    finish(out, &path)?;
+    files.push(path);
+    Ok(files)
+}
+
+fn sequence_window(
+    options: &ReportOptions,
+    output: &RunOutput,
+    windows: &[FaultWindow],
+    trace: &Path,
+) -> Result<(Nanos, Nanos), ReportError> {
+    if let Some(window) = options.sequence_window {
+        return Ok(window);
+    }
+    if let Ok(text) = std::env::var(WINDOW_ENV) {
+        return parse_window(&text).map_err(|e| ReportError::new(Path::new(WINDOW_ENV), e));
+    }
+    let failure_ns =
+        if output.report.passed { None } else { Some(sequence::last_record_ns(trace)?) };
+    Ok(sequence::default_window(failure_ns, windows))
+}
+
+fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, ReportError> {
+    let file = std::fs::File::create(path).map_err(|e| ReportError::new(path, e.to_string()))?;
+    Ok(std::io::BufWriter::new(file))
+}
+
+fn finish(out: std::io::BufWriter<std::fs::File>, path: &Path) -> Result<(), ReportError> {
+    use std::io::Write;
+    let mut out = out;
+    out.flush().map_err(|e| ReportError::new(path, e.to_string()))
+}

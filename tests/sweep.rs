@@ -1,0 +1,140 @@
+//! `sim sweep`, `sim merge` and `sim replay` end to end: results do not depend on the number of
+//! jobs, shards merge into the full sweep, bad input exits 2 before anything runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const FLAKY: &str = "tests/fixtures/register-liveness-flaky.toml";
+const SMALL: &str = "tests/fixtures/register-small.toml";
+
+fn sim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("sim runs")
+}
+
+/// A fresh folder under target/ for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-sweep").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file)).unwrap()
+}
+
+fn sweep(scenario: &str, extra: &[&str], out: &Path) -> Output {
+    let mut args = vec!["sweep", scenario, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    sim(&args)
+}
+
+#[test]
+fn results_do_not_depend_on_jobs() {
+    let (one, two) = (scratch("jobs1"), scratch("jobs2"));
+    let a = sweep(FLAKY, &["--seeds", "0..12", "--jobs", "1"], &one);
+    let b = sweep(FLAKY, &["--seeds", "0..12", "--jobs", "2"], &two);
+    assert_eq!(a.status.code(), Some(1), "{}", String::from_utf8_lossy(&a.stderr));
+    assert_eq!(b.status.code(), Some(1));
+    assert_eq!(read(&one, "seeds.jsonl"), read(&two, "seeds.jsonl"));
+    assert_eq!(read(&one, "failures.jsonl"), read(&two, "failures.jsonl"));
+    assert_eq!(read(&one, "seeds.jsonl").lines().count(), 12);
+    let failures = read(&one, "failures.jsonl").lines().count();
+    assert!(failures > 0 && failures < 12, "want mixed results, got {failures} failures of 12");
+}
+
+#[test]
+fn stop_on_first_reports_the_lowest_failing_seed() {
+    let full = scratch("full-for-stop");
+    sweep(FLAKY, &["--seeds", "3..15", "--jobs", "2"], &full);
+    let full_seeds = read(&full, "seeds.jsonl");
+    let lowest = full_seeds.lines().find(|l| l.contains("\"passed\":false")).unwrap();
+    for jobs in ["1", "2"] {
+        let dir = scratch(&format!("stop{jobs}"));
+        let out = sweep(FLAKY, &["--seeds", "3..15", "--stop-on-first", "--jobs", jobs], &dir);
+        assert_eq!(out.status.code(), Some(1));
+        let seeds = read(&dir, "seeds.jsonl");
+        assert_eq!(seeds.lines().last(), Some(lowest), "jobs {jobs}");
+        assert!(full_seeds.starts_with(&seeds), "jobs {jobs}: a prefix of the full sweep");
+        assert_eq!(read(&dir, "failures.jsonl").lines().count(), 1);
+    }
+}
+
+#[test]
+fn shards_merge_into_the_full_sweep() {
+    let full = scratch("full");
+    let (s0, s1, merged) = (scratch("shard0"), scratch("shard1"), scratch("merged"));
+    sweep(FLAKY, &["--seeds", "0..10", "--jobs", "2"], &full);
+    sweep(FLAKY, &["--seeds", "0..10", "--shard", "0/2", "--jobs", "1"], &s0);
+    sweep(FLAKY, &["--seeds", "0..10", "--shard", "1/2", "--jobs", "1"], &s1);
+    assert_eq!(read(&s0, "seeds.jsonl").lines().count(), 5);
+    let out = sim(&[
+        "merge",
+        s0.to_str().unwrap(),
+        s1.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(read(&full, "seeds.jsonl"), read(&merged, "seeds.jsonl"));
+    assert_eq!(read(&full, "failures.jsonl"), read(&merged, "failures.jsonl"));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["seeds_run"], 10);
+}
+
+#[test]
+fn merge_rejects_folders_of_different_scenarios() {
+    let (a, b, merged) = (scratch("merge-a"), scratch("merge-b"), scratch("merge-out"));
+    sweep(FLAKY, &["--seeds", "0..2"], &a);
+    sweep(SMALL, &["--seeds", "0..2"], &b);
+    let out = sim(&[
+        "merge",
+        a.to_str().unwrap(),
+        b.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scenario hash"));
+}
+
+#[test]
+fn bad_input_exits_2_before_running() {
+    let dir = scratch("bad");
+    let cases: &[&[&str]] = &[
+        &["--seeds", "5..5"],
+        &["--seeds", "nine"],
+        &["--seeds", "0..4", "--shard", "2/2"],
+        &["--seeds", "0..4", "--jobs", "0"],
+        &["--seeds", "0..4", "--set", "nodes=0"],
+    ];
+    for extra in cases {
+        let out = sweep(FLAKY, extra, &dir.join("never"));
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(!dir.join("never").exists(), "{extra:?} wrote results");
+    }
+    let out = sweep("tests/fixtures/missing.toml", &["--seeds", "0..4"], &dir.join("never"));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn replay_of_a_failure_fails_again_with_the_same_trace() {
+    let dir = scratch("replay");
+    let out = sweep(FLAKY, &["--seeds", "0..3", "--json"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["failures"].as_u64().unwrap() > 0);
+    let failures = dir.join("failures.jsonl");
+    let out = sim(&["replay", failures.to_str().unwrap(), "--index", "0"]);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("matches the recorded run"), "{text}");
+    assert!(text.contains("failed again"), "{text}");
+    assert!(!text.to_lowercase().contains("mismatch") && !text.contains("differ"), "{text}");
+}
