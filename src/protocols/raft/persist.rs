@@ -254,7 +254,7 @@ impl<S: StateMachine> RaftNode<S> {
             let (term, digest) = (snapshot.term, snapshot.digest);
             self.fact(ctx, Fact::LogCompact { index, term, digest });
         }
-        if self.snapshot.as_ref().map_or(true, |s| s.index < index) {
+        if self.snapshot.as_ref().is_none_or(|s| s.index < index) {
             self.snapshot = Some(snapshot);
         }
         self.maybe_rewrite_log(ctx);

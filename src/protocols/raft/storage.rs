@@ -106,7 +106,7 @@ pub fn read_meta(disk: &mut Disk) -> MetaRead {
             continue;
         };
         if let Some(meta) = decode_meta(&bytes) {
-            if best.map_or(true, |(b, _)| meta.version > b.version) {
+            if best.is_none_or(|(b, _)| meta.version > b.version) {
                 best = Some((meta, slot));
             }
         }
@@ -261,7 +261,7 @@ pub fn read_snapshot(disk: &mut Disk) -> Option<(SnapshotData, u64)> {
     for slot in 0..2 {
         let Ok(data) = disk.read_all(&snapshot_file(slot)) else { continue };
         if let Some(snapshot) = decode_snapshot(&data) {
-            if best.as_ref().map_or(true, |(b, _)| snapshot.index > b.index) {
+            if best.as_ref().is_none_or(|(b, _)| snapshot.index > b.index) {
                 best = Some((snapshot, slot));
             }
         }
