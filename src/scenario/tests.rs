@@ -73,3 +73,19 @@ fn faults_are_sorted_by_time() {
     let s = parse(&text).unwrap();
     assert!(s.faults[0].at < s.faults[1].at);
 }
+
+#[test]
+fn a_no_op_override_keeps_the_file_order_of_nemesis_kinds() {
+    // The order of `kinds` decides what the nemesis draws: an override must not re-sort it.
+    let text = format!(
+        "{MINIMAL}\n[nemesis]\nkinds = {{ partition = 1, crash = 2, clock-jump = 3 }}\n\
+         interval = \"1s\"\nduration = \"1s\"\n"
+    );
+    let plain = parse(&text).unwrap();
+    let overridden = Scenario::parse(&text, Path::new("test.toml"), &["nodes=3".into()]).unwrap();
+    let order =
+        |s: &Scenario| s.nemesis.as_ref().unwrap().kinds.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(order(&plain), vec!["partition", "crash", "clock-jump"]);
+    assert_eq!(order(&overridden), order(&plain));
+    assert_eq!(plain.hash(), overridden.hash());
+}
