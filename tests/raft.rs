@@ -52,7 +52,7 @@ fn membership_changes_stay_safe() {
 
 #[test]
 fn figure8_bug_is_caught() {
-    assert_caught("raft-figure8.toml", 9, &["leader_completeness", "state_machine_safety"]);
+    assert_caught("raft-figure8.toml", 47, &["leader_completeness", "state_machine_safety"]);
 }
 
 #[test]

@@ -77,7 +77,9 @@ fn header(args: &ShrinkArgs, shrunk: &Shrunk, out: &Path) -> String {
     for note in &shrunk.notes {
         text += &format!("#   {note}\n");
     }
-    text + &format!("# Run it: sim run {} --seed {}\n\n", out.display(), args.seed)
+    text += &format!("# Run it: sim run {} --seed {}\n", out.display(), args.seed);
+    // Machine-readable: tests/regressions.rs replays every file by this line.
+    text + &format!("# expect: seed={} check={}\n\n", args.seed, shrunk.check)
 }
 
 /// Loads the written file like `sim run` would and checks the seed fails `check` again.

@@ -13,7 +13,9 @@ mod fact;
 mod op;
 pub mod testing;
 
-pub use crate::engine::{Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND};
+pub use crate::engine::{
+    format_nanos, parse_duration, Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND,
+};
 pub use crate::world::disk::{Disk, DiskError, FsyncId};
 pub use fact::Fact;
 pub use op::{apply_op, Key, Op, Reply, Request, RequestId, Value};

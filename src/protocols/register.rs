@@ -352,7 +352,7 @@ impl System for RegisterSystem {
             match key.as_str() {
                 "retransmit" => {
                     let text = value.as_str().ok_or("`retransmit`: expected a duration string")?;
-                    config.retransmit_ns = crate::engine::parse_duration(text)
+                    config.retransmit_ns = crate::node::parse_duration(text)
                         .map_err(|e| format!("`retransmit`: {e}"))?;
                     if config.retransmit_ns == 0 {
                         return Err("`retransmit`: must be more than 0".into());

@@ -3,7 +3,7 @@
 use super::{Bugs, RaftConfig, RaftNode, ReadMode};
 use crate::check::replicated_log::ReplicatedLogChecker;
 use crate::check::FactChecker;
-use crate::engine::parse_duration;
+use crate::node::parse_duration;
 use crate::node::NodeId;
 use crate::system::{Cluster, System};
 
