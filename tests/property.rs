@@ -4,6 +4,7 @@
 
 use proptest::prelude::*;
 use sim::engine::SECOND;
+use sim::protocols::raft::system::Raft;
 use sim::protocols::register::RegisterSystem;
 use sim::testing::{assert_passed, check_seeds, fault_schedule, load, run_with_faults, seeds};
 use sim::world::fault::{Fault, NodeRef, ScheduledFault};
@@ -18,6 +19,24 @@ proptest! {
         let scenario = load(SMALL);
         for seed in seeds(1..2) {
             let output = run_with_faults::<RegisterSystem>(&scenario, seed, faults.clone());
+            assert_passed(&scenario, &output);
+        }
+    }
+}
+
+const RAFT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/raft-small.toml");
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None,
+        ..ProptestConfig::default() })]
+    /// Raft's invariants (election safety, log matching, leader completeness, state machine
+    /// safety), linearizability and liveness hold under any schedule of crashes, restarts,
+    /// isolations, partitions, clock jumps and degraded links.
+    #[test]
+    fn raft_stays_safe_and_live_under_any_fault_schedule(faults in fault_schedule(5, 4 * SECOND)) {
+        let scenario = load(RAFT);
+        for seed in seeds(0..2) {
+            let output = run_with_faults::<Raft>(&scenario, seed, faults.clone());
             assert_passed(&scenario, &output);
         }
     }
