@@ -25,15 +25,15 @@ pub fn write_chrome_trace(
     history: &History,
     trace: Option<&Path>,
 ) -> Result<(), ReportError> {
-    let mut events: Vec<Value> = vec![json!({"ph": "M", "name": "process_name", "pid": 1,
+    let mut events: Vec<Value> = vec![json!({"ph": "M", "ts": 0, "name": "process_name", "pid": 1,
         "tid": 0, "args": {"name": title}})];
     let clients = history.ops.iter().map(|o| o.client + 1).max().unwrap_or(0);
     for host in 0..nodes + clients {
         let name =
             if host < nodes { format!("n{host}") } else { format!("client {}", host - nodes) };
-        events.push(json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": host,
+        events.push(json!({"ph": "M", "ts": 0, "name": "thread_name", "pid": 1, "tid": host,
             "args": {"name": name}}));
-        events.push(json!({"ph": "M", "name": "thread_sort_index", "pid": 1, "tid": host,
+        events.push(json!({"ph": "M", "ts": 0, "name": "thread_sort_index", "pid": 1, "tid": host,
             "args": {"sort_index": host}}));
     }
     events.extend(history.ops.iter().map(|op| op_event(op, nodes)));

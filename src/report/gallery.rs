@@ -62,7 +62,7 @@ fn run(path: &Path, seed: u64, trace: Option<&Path>) -> Result<(Scenario, RunOut
 
 /// Writes `reports_dir/<name>/` for the scenario at `path`: the run's pictures, exports and
 /// `summary.json` (wall time zeroed, so that equal runs write equal files); files over
-/// [`GALLERY_FILE_BYTES_MAX`] are removed.
+/// [`GALLERY_FILE_BYTES_MAX`] are removed, except pictures (the index links them).
 pub fn generate_one(
     path: &Path,
     reports_dir: &Path,
@@ -86,7 +86,9 @@ pub fn generate_one(
     let mut left_out = Vec::new();
     for file in files {
         let bytes = std::fs::metadata(&file).map_err(|e| io(&file, e))?.len();
-        if bytes > GALLERY_FILE_BYTES_MAX {
+        // The index links every picture, so pictures stay whatever their size.
+        let picture = file.extension().is_some_and(|x| x == "png" || x == "svg");
+        if bytes > GALLERY_FILE_BYTES_MAX && !picture {
             std::fs::remove_file(&file).map_err(|e| io(&file, e))?;
             left_out.push(file.file_name().unwrap_or_default().to_string_lossy().into_owned());
         }
