@@ -92,7 +92,7 @@ fn scenario(duration: &str) -> Scenario {
 }
 
 /// Runs `f` `repeat` times and returns the median of `units / seconds`.
-fn median_rate(repeat: usize, mut f: impl FnMut() -> u64) -> u64 {
+fn median_rate(repeat: usize, mut f: impl FnMut() -> u64) -> f64 {
     let mut rates: Vec<f64> = (0..repeat)
         .map(|_| {
             let start = Instant::now();
@@ -101,10 +101,10 @@ fn median_rate(repeat: usize, mut f: impl FnMut() -> u64) -> u64 {
         })
         .collect();
     rates.sort_by(f64::total_cmp);
-    rates[rates.len() / 2] as u64
+    rates[rates.len() / 2]
 }
 
-fn kernel_events() -> u64 {
+fn kernel_events() -> f64 {
     // ~1000 pending timers with a mean delay of ~5 ms: 200k events per virtual second.
     let scenario = scenario("50s");
     median_rate(5, || {
@@ -113,7 +113,7 @@ fn kernel_events() -> u64 {
     })
 }
 
-fn kernel_messages() -> u64 {
+fn kernel_messages() -> f64 {
     let scenario = scenario("5s");
     median_rate(5, || {
         let out = Sim::<GossipSystem>::new(&scenario, (), 1, RunOptions::default()).run();
@@ -123,7 +123,7 @@ fn kernel_messages() -> u64 {
 
 /// Operations per second the linearizability checker gets through on a generated 10,000-operation
 /// history over 10 keys with 8 concurrent clients (a different history each repetition).
-fn checker_ops() -> u64 {
+fn checker_ops() -> f64 {
     use sim::check::linearizability::{check_history, generate_history, ModelKind};
     let histories: Vec<_> = (0..5).map(|seed| generate_history(10_000, 10, 8, seed)).collect();
     let mut next = histories.iter();
@@ -136,7 +136,7 @@ fn checker_ops() -> u64 {
 }
 
 /// Seeds per second of a scenario on one thread, checks included.
-fn scenario_seeds(file: &str) -> u64 {
+fn scenario_seeds(file: &str) -> f64 {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file);
     let scenario = Scenario::load(&path, &[]).expect("scenario loads");
     let seeds = 10;
@@ -145,24 +145,38 @@ fn scenario_seeds(file: &str) -> u64 {
         let out = sim::systems::run(&scenario, &path, seed, RunOptions::default()).expect("runs");
         assert!(out.report.passed, "{file} seed {seed} failed");
     }
-    (seeds as f64 / start.elapsed().as_secs_f64()).round() as u64
+    seeds as f64 / start.elapsed().as_secs_f64()
 }
 
-fn quickstart_seeds() -> u64 {
+fn quickstart_seeds() -> f64 {
     scenario_seeds("scenarios/quickstart.toml")
 }
 
+fn partition_seeds() -> f64 {
+    scenario_seeds("scenarios/partition.toml")
+}
+
+/// A benchmark: its name, its unit, and the function that measures it.
+type Bench = (&'static str, &'static str, fn() -> f64);
+
 /// `cargo xtask bench [NAME...]`: runs the named benchmarks, or all.
 pub fn run(names: &[String]) -> ExitCode {
-    let benches: &[(&str, &str, fn() -> u64)] = &[
+    let benches: &[Bench] = &[
         ("kernel_events", "ev/s", kernel_events),
         ("kernel_messages", "msg/s", kernel_messages),
         ("checker_ops", "ops/s", checker_ops),
         ("quickstart_seeds", "seeds/s", quickstart_seeds),
+        ("partition_seeds", "seeds/s", partition_seeds),
     ];
     for (name, unit, f) in benches {
         if names.is_empty() || names.iter().any(|n| n == name) {
-            println!("bench {name} {} {unit}", f());
+            let value = f();
+            // Whole numbers for large rates; two decimals where they matter (seeds/s).
+            if value >= 100.0 {
+                println!("bench {name} {value:.0} {unit}");
+            } else {
+                println!("bench {name} {value:.2} {unit}");
+            }
         }
     }
     ExitCode::SUCCESS
