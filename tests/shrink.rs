@@ -1,25 +1,14 @@
 //! `sim shrink` and the shrinking library: a failing seed shrinks to a smaller scenario file
 //! that fails the same check on its own; a passing seed is refused.
 
+mod common;
+
+use common::*;
 use sim::shrink::{fails_check, shrink};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const FLAKY: &str = "tests/fixtures/register-liveness-flaky.toml";
-
-fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("sim runs")
-}
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-shrink").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("test-shrink", name)
 }
 
 fn fixture(file: &str) -> PathBuf {

@@ -1,26 +1,14 @@
 //! `sim sweep`, `sim merge` and `sim replay` end to end: results do not depend on the number of
 //! jobs, shards merge into the full sweep, bad input exits 2 before anything runs.
 
+mod common;
+
+use common::*;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const FLAKY: &str = "tests/fixtures/register-liveness-flaky.toml";
-const SMALL: &str = "tests/fixtures/register-small.toml";
-
-fn sim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("sim runs")
-}
-
-/// A fresh folder under target/ for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-sweep").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("test-sweep", name)
 }
 
 fn read(dir: &Path, file: &str) -> String {

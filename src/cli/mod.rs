@@ -69,7 +69,9 @@ struct RunArgs {
     /// The seed: the same scenario and seed give the same run, bit for bit.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Write the run's files here: summary.json, history.jsonl, trace.jsonl, run.json.
+    /// Write the run's files here: summary.json, history.jsonl, trace.jsonl, run.json, plots
+    /// (latency, throughput, quantiles, message sequence; SVG and PNG), chrome-trace.json
+    /// (Perfetto) and history.edn (Jepsen).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Write the full trace as JSON Lines (to OUT/trace.jsonl, or ./trace.jsonl without --out).

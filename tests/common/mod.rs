@@ -1,0 +1,27 @@
+//! Helpers shared by the tests that drive the `sim` binary.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scenario whose liveness bound (5 ms) is too tight: some seeds fail, some pass.
+pub const FLAKY: &str = "tests/fixtures/register-liveness-flaky.toml";
+/// A short register scenario that passes.
+pub const SMALL: &str = "tests/fixtures/register-small.toml";
+
+/// Runs the `sim` binary from the project root.
+pub fn sim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("sim runs")
+}
+
+/// A fresh folder under target/ for one test of `suite`.
+pub fn scratch(suite: &str, name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(suite).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
