@@ -85,17 +85,21 @@ pub enum Control {
 
 /// Identifies a pending timer; pass it to [`Context::cancel_timer`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TimerId(pub(crate) u64);
+pub struct TimerId {
+    // Two u32s rather than one u64: the scheduler's queue entries stay small (4-byte aligned).
+    generation: u32,
+    slot: u32,
+}
 
 impl TimerId {
     pub(crate) fn new(slot: u32, generation: u32) -> Self {
-        TimerId(u64::from(generation) << 32 | u64::from(slot))
+        TimerId { generation, slot }
     }
     pub(crate) fn slot(self) -> u32 {
-        self.0 as u32
+        self.slot
     }
     pub(crate) fn generation(self) -> u32 {
-        (self.0 >> 32) as u32
+        self.generation
     }
 }
 
@@ -110,8 +114,8 @@ pub enum Effect<M> {
     SetTimer { id: TimerId, deadline: Nanos },
     /// A timer was cancelled.
     CancelTimer { id: TimerId },
-    /// An fsync was started.
-    Fsync { id: FsyncId, file: String },
+    /// An fsync was started (the disk knows which file; no allocation on this path).
+    Fsync { id: FsyncId },
     /// A fact for the checkers.
     Fact(Fact),
 }
@@ -273,7 +277,7 @@ impl<'a, N: Node> Context<'a, N> {
     /// write to `file` issued before this call is durable.
     pub fn fsync(&mut self, file: &str) -> FsyncId {
         let id = self.disk.begin_fsync(file);
-        self.effects.push(Effect::Fsync { id, file: file.to_string() });
+        self.effects.push(Effect::Fsync { id });
         id
     }
 

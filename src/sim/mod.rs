@@ -441,7 +441,7 @@ impl<'s, S: System> Sim<'s, S> {
                     self.queue.push(at, Event::Timer { node: id, id: timer });
                 }
                 Effect::CancelTimer { .. } => {}
-                Effect::Fsync { id: fsync, .. } => {
+                Effect::Fsync { id: fsync } => {
                     let slot = &mut self.nodes[id as usize];
                     let at = slot.disk.fsync_done_at(self.now);
                     let incarnation = slot.incarnation;
@@ -605,4 +605,13 @@ fn fmt_t(ns: Nanos) -> String {
 /// Faults as they were applied in a run, as an explicit schedule (symbolic targets resolved).
 pub fn explicit_schedule(log: &[AppliedFault]) -> Vec<ScheduledFault> {
     log.iter().map(|f| ScheduledFault { at: f.at_ns, fault: f.fault.clone() }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn queue_events_stay_small() {
+        // The event queue moves entries on every push and pop: keep them at 16 bytes.
+        assert!(std::mem::size_of::<super::Event>() <= 16);
+    }
 }

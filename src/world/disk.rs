@@ -46,7 +46,7 @@ impl Default for DiskConfig {
 
 /// Identifies an fsync in flight; handed back to the node when it completes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FsyncId(pub u64);
+pub struct FsyncId(pub u32);
 
 /// Why a read failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +108,7 @@ pub struct Disk {
     config: DiskConfig,
     rng: SimRng,
     write_seq: u64,
-    next_fsync: u64,
+    next_fsync: u32,
     pending: Vec<PendingFsync>,
     last_completion: Nanos,
     stats: DiskStats,
@@ -209,7 +209,8 @@ impl Disk {
     pub(crate) fn begin_fsync(&mut self, file: &str) -> FsyncId {
         let (index, _) = self.file_mut(file);
         let id = FsyncId(self.next_fsync);
-        self.next_fsync += 1;
+        // A limit: 4 billion fsyncs of one disk in one run (hours of virtual time at full load).
+        self.next_fsync = self.next_fsync.checked_add(1).expect("fsync ids exhausted");
         self.stats.fsyncs += 1;
         self.pending.push(PendingFsync { id, file: index, upto_seq: self.write_seq });
         id
