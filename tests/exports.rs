@@ -1,0 +1,30 @@
+//! Our exports read back into our own checker with the same verdict: the Jepsen EDN history and
+//! the JSON Lines history of a run are checked exactly like the run's in-memory history, for a
+//! passing run and for a run with a planted bug.
+
+use sim::check::history_file::parse_history;
+use sim::check::linearizability::{check_history, ModelKind};
+use sim::scenario::Scenario;
+use sim::sim::RunOptions;
+use std::path::Path;
+
+fn verdicts(file: &str, seed: u64) -> (bool, bool, bool) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let scenario = Scenario::load(&path, &[]).unwrap();
+    let history = sim::systems::run(&scenario, &path, seed, RunOptions::default()).unwrap().history;
+    let direct = check_history(&history, ModelKind::Kv, None).passed();
+    let mut edn = Vec::new();
+    sim::report::write_edn_history(&mut edn, &history).unwrap();
+    let edn = parse_history(std::str::from_utf8(&edn).unwrap(), "history.edn").unwrap();
+    let from_edn = check_history(&edn.history, ModelKind::Kv, None).passed();
+    let jsonl = sim::check::history_file::to_json_lines(&history);
+    let jsonl = parse_history(&jsonl, "history.jsonl").unwrap();
+    let from_jsonl = check_history(&jsonl.history, ModelKind::Kv, None).passed();
+    (direct, from_edn, from_jsonl)
+}
+
+#[test]
+fn exported_histories_get_the_same_verdict() {
+    assert_eq!(verdicts("scenarios/quickstart.toml", 2), (true, true, true));
+    assert_eq!(verdicts("scenarios/register-recovery-reads.toml", 0), (false, false, false));
+}
