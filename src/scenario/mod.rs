@@ -118,8 +118,10 @@ pub struct Scenario {
 pub struct NetworkSettings {
     /// Fixed one-way latency.
     pub latency: Duration,
-    /// Extra uniform latency, `0..=jitter`.
+    /// Extra latency: uniform in `0..=jitter`, or exponential with mean `jitter`.
     pub jitter: Duration,
+    /// `"uniform"` (default) or `"exponential"` (most messages fast, a tail of slow ones).
+    pub jitter_distribution: JitterDistribution,
     /// Probability a message is lost.
     pub loss: Probability,
     /// Probability a message is delivered twice.
@@ -135,12 +137,24 @@ impl Default for NetworkSettings {
         NetworkSettings {
             latency: Duration(500_000),
             jitter: Duration(500_000),
+            jitter_distribution: JitterDistribution::Uniform,
             loss: Probability(0),
             duplicate: Probability(0),
             reorder: Probability(0),
             in_flight_on_cut: InFlightSetting::Drop,
         }
     }
+}
+
+/// The shape of the extra latency of links.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JitterDistribution {
+    /// Uniform in `0..=jitter`.
+    #[default]
+    Uniform,
+    /// Exponential with mean `jitter`.
+    Exponential,
 }
 
 /// What happens to messages in flight on a link that is cut.

@@ -18,14 +18,14 @@ use crate::node::{
     ClientId, Context, Control, Effect, Fact, FsyncId, Node, NodeId, Reply, Request, RequestId,
     TimerId, Timers,
 };
-use crate::scenario::{InFlightSetting, Scenario};
+use crate::scenario::{InFlightSetting, JitterDistribution, Scenario};
 use crate::system::{Cluster, System};
 use crate::workload::{ClientOut, Workload};
 use crate::world::clock::Clock;
 use crate::world::disk::{Disk, DiskConfig};
 use crate::world::fault::ScheduledFault;
 use crate::world::nemesis::{Nemesis, NemesisPlan};
-use crate::world::network::{HostId, InFlight, LinkConfig, Network, Transit};
+use crate::world::network::{HostId, InFlight, Jitter, LinkConfig, Network, Transit};
 use serde_json::json;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -183,6 +183,10 @@ impl<'s, S: System> Sim<'s, S> {
         let base_link = LinkConfig {
             latency: net.latency.0,
             jitter: net.jitter.0,
+            jitter_shape: match net.jitter_distribution {
+                JitterDistribution::Uniform => Jitter::Uniform,
+                JitterDistribution::Exponential => Jitter::Exponential,
+            },
             loss_ppm: net.loss.ppm(),
             duplicate_ppm: net.duplicate.ppm(),
             reorder_ppm: net.reorder.ppm(),

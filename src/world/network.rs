@@ -10,13 +10,46 @@ use crate::engine::{Nanos, SimRng};
 /// Index of a host on the network: nodes first (`0..nodes`), then clients.
 pub type HostId = u32;
 
+/// The shape of a link's extra latency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Jitter {
+    /// Uniform in `0..=jitter`.
+    #[default]
+    Uniform,
+    /// Exponential with mean `jitter` (a tail up to about 6x): most messages are fast, a few
+    /// are slow, as on real networks.
+    Exponential,
+}
+
+/// Quantiles of the exponential distribution with mean 1000, at (i + 0.5) / 256: sampling
+/// indexes this table, so latency draws are integer arithmetic on every platform (no `ln`).
+const EXPONENTIAL_PERMILLE: [u16; 256] = [
+    2, 6, 10, 14, 18, 22, 26, 30, 34, 38, 42, 46, 50, 54, 58, 62, 67, 71, 75, 79, 83, 88, 92, 96,
+    101, 105, 109, 114, 118, 122, 127, 131, 136, 140, 145, 149, 154, 158, 163, 168, 172, 177, 182,
+    186, 191, 196, 200, 205, 210, 215, 220, 225, 230, 234, 239, 244, 249, 254, 259, 265, 270, 275,
+    280, 285, 290, 296, 301, 306, 311, 317, 322, 328, 333, 338, 344, 349, 355, 361, 366, 372, 378,
+    383, 389, 395, 401, 406, 412, 418, 424, 430, 436, 442, 448, 454, 461, 467, 473, 479, 486, 492,
+    499, 505, 511, 518, 525, 531, 538, 545, 551, 558, 565, 572, 579, 586, 593, 600, 607, 614, 622,
+    629, 636, 644, 651, 659, 666, 674, 681, 689, 697, 705, 713, 721, 729, 737, 745, 754, 762, 770,
+    779, 787, 796, 805, 813, 822, 831, 840, 849, 858, 868, 877, 886, 896, 906, 915, 925, 935, 945,
+    955, 965, 976, 986, 997, 1007, 1018, 1029, 1040, 1051, 1062, 1074, 1085, 1097, 1108, 1120,
+    1132, 1145, 1157, 1169, 1182, 1195, 1208, 1221, 1234, 1248, 1262, 1275, 1290, 1304, 1318, 1333,
+    1348, 1363, 1379, 1394, 1410, 1426, 1443, 1459, 1476, 1493, 1511, 1529, 1547, 1565, 1584, 1604,
+    1623, 1643, 1664, 1684, 1706, 1727, 1750, 1772, 1796, 1819, 1844, 1869, 1895, 1921, 1948, 1976,
+    2004, 2034, 2064, 2095, 2127, 2161, 2195, 2231, 2268, 2306, 2347, 2388, 2432, 2477, 2525, 2575,
+    2627, 2683, 2742, 2804, 2871, 2942, 3019, 3103, 3194, 3294, 3405, 3530, 3673, 3840, 4041, 4292,
+    4629, 5140, 6238,
+];
+
 /// How one directed link behaves. Probabilities are in parts per million.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LinkConfig {
     /// Fixed part of the one-way latency.
     pub latency: Nanos,
-    /// Uniform extra latency in `0..=jitter`.
+    /// Scale of the extra latency: its maximum (uniform) or its mean (exponential).
     pub jitter: Nanos,
+    /// Shape of the extra latency.
+    pub jitter_shape: Jitter,
     /// Chance a message is lost.
     pub loss_ppm: u32,
     /// Chance a message is delivered twice.
@@ -30,6 +63,7 @@ impl Default for LinkConfig {
         LinkConfig {
             latency: 500_000,
             jitter: 500_000,
+            jitter_shape: Jitter::Uniform,
             loss_ppm: 0,
             duplicate_ppm: 0,
             reorder_ppm: 0,
@@ -145,7 +179,14 @@ impl Network {
     }
 
     fn arrival(&mut self, now: Nanos, i: usize, link: LinkConfig) -> Nanos {
-        let jitter = if link.jitter == 0 { 0 } else { self.rng.below(link.jitter + 1) };
+        let jitter = match (link.jitter, link.jitter_shape) {
+            (0, _) => 0,
+            (j, Jitter::Uniform) => self.rng.below(j + 1),
+            (j, Jitter::Exponential) => {
+                let permille = EXPONENTIAL_PERMILLE[self.rng.below(256) as usize];
+                j * u64::from(permille) / 1000
+            }
+        };
         let at = now + link.latency + jitter;
         if link.reorder_ppm > 0 && self.rng.chance_ppm(link.reorder_ppm) {
             self.stats.reordered += 1;
@@ -271,6 +312,30 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn exponential_jitter_has_the_right_mean_and_a_tail() {
+        let link = LinkConfig {
+            latency: 0,
+            jitter: 10_000,
+            jitter_shape: Jitter::Exponential,
+            ..LinkConfig::default()
+        };
+        let mut n = net(2, link);
+        // Sends a millisecond apart never queue behind each other (FIFO does not clamp).
+        let mut draws: Vec<u64> = (0..100_000u64)
+            .map(|t| match n.send(t * 1_000_000, 0, 1) {
+                Transit::Arrives { first, .. } => first - t * 1_000_000,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        let mean = draws.iter().sum::<u64>() / draws.len() as u64;
+        assert!((9_700..10_300).contains(&mean), "mean {mean}");
+        draws.sort_unstable();
+        let median = draws[draws.len() / 2];
+        assert!((6_500..7_500).contains(&median), "median {median} (ln 2 of the mean)");
+        assert!(draws[draws.len() - 1] > 50_000, "a tail");
     }
 
     #[test]
