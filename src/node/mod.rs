@@ -16,7 +16,7 @@ pub mod testing;
 pub use crate::engine::{
     format_nanos, parse_duration, Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND,
 };
-pub use crate::world::disk::{Disk, DiskError, FsyncId};
+pub use crate::world::disk::{Disk, DiskError, FsyncId, ReadId};
 pub use fact::Fact;
 pub use op::{apply_op, Key, Op, Reply, Request, RequestId, Value};
 
@@ -62,6 +62,17 @@ pub trait Node: 'static {
     /// An fsync started with [`Context::fsync`] completed: the writes it covers are durable.
     fn on_fsync(&mut self, _ctx: &mut Context<'_, Self>, _fsync: FsyncId)
     where
+        Self: Sized,
+    {
+    }
+
+    /// An asynchronous read started with [`Context::read`] completed with `data`.
+    fn on_read(
+        &mut self,
+        _ctx: &mut Context<'_, Self>,
+        _read: ReadId,
+        _data: Result<Vec<u8>, DiskError>,
+    ) where
         Self: Sized,
     {
     }
@@ -116,6 +127,8 @@ pub enum Effect<M> {
     CancelTimer { id: TimerId },
     /// An fsync was started (the disk knows which file; no allocation on this path).
     Fsync { id: FsyncId },
+    /// An asynchronous read was started; it completes `latency` nanoseconds later.
+    Read { id: ReadId, latency: Nanos },
     /// A fact for the checkers.
     Fact(Fact),
 }
@@ -278,6 +291,15 @@ impl<'a, N: Node> Context<'a, N> {
     pub fn fsync(&mut self, file: &str) -> FsyncId {
         let id = self.disk.begin_fsync(file);
         self.effects.push(Effect::Fsync { id });
+        id
+    }
+
+    /// Starts reading `len` bytes at `offset` of `file` from the disk, with the disk's read
+    /// latency: [`Node::on_read`] gets the data. ([`Context::disk`] also reads at once, as from
+    /// the page cache; this is the read that takes time, as from the platter.)
+    pub fn read(&mut self, file: &str, offset: u64, len: u64) -> ReadId {
+        let (id, latency) = self.disk.begin_read(file, offset, len);
+        self.effects.push(Effect::Read { id, latency });
         id
     }
 

@@ -21,7 +21,9 @@
 //! assert_eq!(h.message(3, 41), vec![Effect::Send { to: 3, msg: 42 }]);
 //! ```
 
-use super::{ClientId, Context, Control, Disk, Effect, FsyncId, Node, NodeId, Request, Timers};
+use super::{
+    ClientId, Context, Control, Disk, Effect, FsyncId, Node, NodeId, ReadId, Request, Timers,
+};
 use crate::engine::{Nanos, SimRng};
 use crate::world::disk::DiskConfig;
 
@@ -99,6 +101,12 @@ impl<N: Node> Harness<N> {
         self.run(|n, ctx| n.on_fsync(ctx, id))
     }
 
+    /// Completes an asynchronous read: `on_read` gets the data as the disk holds it now.
+    pub fn complete_read(&mut self, id: ReadId) -> Vec<Effect<N::Msg>> {
+        let data = self.disk.complete_read(id).expect("read is pending");
+        self.run(|n, ctx| n.on_read(ctx, id, data))
+    }
+
     /// Crashes the node and boots `fresh` in its place on the same disk; returns the effects of
     /// its `on_start`.
     pub fn crash_and_restart(&mut self, fresh: N) -> Vec<Effect<N::Msg>> {
@@ -121,5 +129,51 @@ impl<N: Node> Harness<N> {
     /// The node's disk.
     pub fn disk(&mut self) -> &mut Disk {
         &mut self.disk
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::{DiskError, ReadId};
+
+    /// Recovers by reading its state file asynchronously, then answers `ping` with what it read.
+    struct Reader {
+        state: Option<Vec<u8>>,
+    }
+
+    impl Node for Reader {
+        type Msg = Vec<u8>;
+        type Timer = ();
+        fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+            ctx.read("state", 0, 16);
+        }
+        fn on_read(
+            &mut self,
+            _: &mut Context<'_, Self>,
+            _: ReadId,
+            data: Result<Vec<u8>, DiskError>,
+        ) {
+            self.state = Some(data.unwrap_or_default());
+        }
+        fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, _: Vec<u8>) {
+            ctx.send(from, self.state.clone().unwrap_or_default());
+        }
+        fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
+    }
+
+    #[test]
+    fn async_reads_deliver_data_through_on_read() {
+        let mut h = Harness::new(0, Reader { state: None });
+        h.disk().write("state", 0, b"hello");
+        let effects = h.start();
+        let Some(Effect::Read { id, latency }) = effects.first().cloned() else {
+            panic!("a read effect: {effects:?}")
+        };
+        assert!(latency > 0, "reads take time");
+        assert!(h.node.state.is_none(), "not before completion");
+        h.complete_read(id);
+        assert_eq!(h.message(1, vec![]), vec![Effect::Send { to: 1, msg: b"hello".to_vec() }]);
     }
 }

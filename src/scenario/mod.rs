@@ -190,6 +190,10 @@ pub struct DiskSettings {
     pub torn_write: Probability,
     /// Probability that a read returns a flipped bit.
     pub read_corruption: Probability,
+    /// Fastest asynchronous read.
+    pub read_min: Duration,
+    /// Slowest asynchronous read.
+    pub read_max: Duration,
 }
 
 impl Default for DiskSettings {
@@ -199,6 +203,8 @@ impl Default for DiskSettings {
             fsync_max: Duration(2_000_000),
             torn_write: Probability(0),
             read_corruption: Probability(0),
+            read_min: Duration(50_000),
+            read_max: Duration(200_000),
         }
     }
 }
@@ -446,6 +452,12 @@ impl Scenario {
         let d = &self.disk;
         if d.fsync_min.0 > d.fsync_max.0 {
             return bad("disk.fsync_min", "must not exceed `disk.fsync_max`".into());
+        }
+        if d.read_min.0 > d.read_max.0 {
+            return bad("disk.read_min", "must not exceed `disk.read_max`".into());
+        }
+        if d.fsync_max.0 > 60 * SECOND || d.read_max.0 > 60 * SECOND {
+            return bad("disk.fsync_max", "disk latencies must be at most 60s".into());
         }
         self.validate_clients()?;
         if self.faults.len() > FAULTS_MAX {

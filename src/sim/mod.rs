@@ -15,8 +15,8 @@ use crate::check::{CheckResult, FactChecker, Violation};
 use crate::engine::rng::stream;
 use crate::engine::{EventQueue, Nanos, SimRng, TraceHash, TraceWriter};
 use crate::node::{
-    ClientId, Context, Control, Effect, Fact, FsyncId, Node, NodeId, Reply, Request, RequestId,
-    TimerId, Timers,
+    ClientId, Context, Control, Effect, Fact, FsyncId, Node, NodeId, ReadId, Reply, Request,
+    RequestId, TimerId, Timers,
 };
 use crate::scenario::{InFlightSetting, JitterDistribution, Scenario};
 use crate::system::{Cluster, System};
@@ -35,6 +35,7 @@ enum Event {
     Deliver { packet: u32 },
     Timer { node: NodeId, id: TimerId },
     Fsync { node: NodeId, id: FsyncId, incarnation: u32 },
+    Read { node: NodeId, id: ReadId, incarnation: u32 },
     Fault { index: u32 },
     Repair { index: u32 },
     Nemesis,
@@ -57,6 +58,7 @@ impl Event {
             Event::ClientTimeout { .. } => 8,
             Event::Arrival => 9,
             Event::QuietStart => 10,
+            Event::Read { .. } => 11,
         }
     }
 }
@@ -159,6 +161,8 @@ impl<'s, S: System> Sim<'s, S> {
             fsync_latency_max: scenario.disk.fsync_max.0,
             torn_write_ppm: scenario.disk.torn_write.ppm(),
             read_corruption_ppm: scenario.disk.read_corruption.ppm(),
+            read_latency_min: scenario.disk.read_min.0,
+            read_latency_max: scenario.disk.read_max.0,
         };
         let nodes = (0..n)
             .map(|id| {
@@ -295,6 +299,16 @@ impl<'s, S: System> Sim<'s, S> {
                 if slot.incarnation == incarnation && slot.disk.complete_fsync(id) {
                     self.hash.add(u64::from(node));
                     self.call(node, |n, ctx| n.on_fsync(ctx, id));
+                }
+            }
+            Event::Read { node, id, incarnation } => {
+                let slot = &mut self.nodes[node as usize];
+                if slot.incarnation != incarnation {
+                    return;
+                }
+                if let Some(data) = slot.disk.complete_read(id) {
+                    self.hash.add(u64::from(node));
+                    self.call(node, |n, ctx| n.on_read(ctx, id, data));
                 }
             }
             Event::Fault { index } => {
@@ -450,6 +464,11 @@ impl<'s, S: System> Sim<'s, S> {
                     let at = slot.disk.fsync_done_at(self.now);
                     let incarnation = slot.incarnation;
                     self.queue.push(at, Event::Fsync { node: id, id: fsync, incarnation });
+                }
+                Effect::Read { id: read, latency } => {
+                    let incarnation = self.nodes[id as usize].incarnation;
+                    let at = self.now + latency;
+                    self.queue.push(at, Event::Read { node: id, id: read, incarnation });
                 }
                 Effect::Fact(fact) => self.fact(id, fact),
             }
@@ -613,6 +632,85 @@ pub fn explicit_schedule(log: &[AppliedFault]) -> Vec<ScheduledFault> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::check::FactChecker;
+    use crate::node::DiskError;
+
+    /// Writes a file, fsyncs it, reads it back asynchronously and states how much it read.
+    struct ReadBack;
+
+    impl Node for ReadBack {
+        type Msg = ();
+        type Timer = ();
+        fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+            ctx.disk().write("f", 0, b"12345");
+            ctx.fsync("f");
+        }
+        fn on_fsync(&mut self, ctx: &mut Context<'_, Self>, _: FsyncId) {
+            ctx.read("f", 0, 100);
+        }
+        fn on_read(
+            &mut self,
+            ctx: &mut Context<'_, Self>,
+            _: ReadId,
+            d: Result<Vec<u8>, DiskError>,
+        ) {
+            let len = d.map_or(0, |d| d.len() as u64);
+            ctx.fact(Fact::Custom { name: "read".into(), values: vec![len, ctx.now()] });
+        }
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+        fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+        fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
+    }
+
+    /// Fails (on purpose) at the first `read` fact, reporting what was read and when.
+    struct ReadSeen;
+
+    impl FactChecker for ReadSeen {
+        fn on_fact(&mut self, _: Nanos, _: NodeId, fact: &Fact) -> Result<(), Violation> {
+            match fact {
+                Fact::Custom { values, .. } => Err(Violation {
+                    check: "read_seen".into(),
+                    detail: format!("{} {}", values[0], values[1]),
+                }),
+                _ => Ok(()),
+            }
+        }
+        fn results(&self) -> Vec<CheckResult> {
+            Vec::new()
+        }
+    }
+
+    struct ReadBackSystem;
+
+    impl System for ReadBackSystem {
+        const NAME: &'static str = "read-back";
+        const ABOUT: &'static str = "test";
+        type Node = ReadBack;
+        type Config = ();
+        fn config(_: &toml::Table) -> Result<(), String> {
+            Ok(())
+        }
+        fn node(_: &(), _: NodeId, _: &Cluster) -> ReadBack {
+            ReadBack
+        }
+        fn fact_checkers(_: &(), _: &Cluster) -> Vec<Box<dyn FactChecker>> {
+            vec![Box::new(ReadSeen)]
+        }
+    }
+
+    #[test]
+    fn async_disk_reads_complete_after_their_latency() {
+        let text = "system = \"read-back\"\nnodes = 1\nduration = \"1s\"\n[clients]\ncount = 0\n\
+                    [disk]\nfsync_min = \"1ms\"\nfsync_max = \"1ms\"\nread_min = \"3ms\"\n\
+                    read_max = \"3ms\"\n";
+        let scenario = Scenario::parse(text, "t.toml".as_ref(), &[]).unwrap();
+        let out = Sim::<ReadBackSystem>::new(&scenario, (), 1, RunOptions::default()).run();
+        let seen = out.report.checks.iter().find(|c| c.name == "read_seen").unwrap();
+        // 5 bytes read, at local time 1 ms (fsync) + 3 ms (read) after boot.
+        assert_eq!(seen.detail, "5 4000000");
+    }
+
     #[test]
     fn queue_events_stay_small() {
         // The event queue moves entries on every push and pop: keep them at 16 bytes.

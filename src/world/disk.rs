@@ -31,6 +31,10 @@ pub struct DiskConfig {
     pub torn_write_ppm: u32,
     /// Chance that one read returns one flipped bit.
     pub read_corruption_ppm: u32,
+    /// Fastest asynchronous read ([`crate::node::Context::read`]).
+    pub read_latency_min: Nanos,
+    /// Slowest asynchronous read.
+    pub read_latency_max: Nanos,
 }
 
 impl Default for DiskConfig {
@@ -40,9 +44,15 @@ impl Default for DiskConfig {
             fsync_latency_max: 2_000_000,
             torn_write_ppm: 0,
             read_corruption_ppm: 0,
+            read_latency_min: 50_000,
+            read_latency_max: 200_000,
         }
     }
 }
+
+/// Identifies an asynchronous read in flight; handed back to the node with its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReadId(pub u32);
 
 /// Identifies an fsync in flight; handed back to the node when it completes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,6 +121,8 @@ pub struct Disk {
     next_fsync: u32,
     pending: Vec<PendingFsync>,
     last_completion: Nanos,
+    next_read: u32,
+    reads: Vec<(ReadId, String, u64, u64)>,
     stats: DiskStats,
 }
 
@@ -125,6 +137,8 @@ impl Disk {
             next_fsync: 1,
             pending: Vec::new(),
             last_completion: 0,
+            next_read: 1,
+            reads: Vec::new(),
             stats: DiskStats::default(),
         }
     }
@@ -226,6 +240,24 @@ impl Disk {
         done
     }
 
+    /// Starts an asynchronous read of `len` bytes at `offset` of `file`; the data is taken when it
+    /// completes (so it sees writes issued meanwhile, as a real read served later would). Returns
+    /// its id and its latency.
+    pub(crate) fn begin_read(&mut self, file: &str, offset: u64, len: u64) -> (ReadId, Nanos) {
+        let id = ReadId(self.next_read);
+        self.next_read = self.next_read.checked_add(1).expect("read ids exhausted");
+        self.reads.push((id, file.to_string(), offset, len));
+        let latency = self.rng.between(self.config.read_latency_min, self.config.read_latency_max);
+        (id, latency)
+    }
+
+    /// Completes the read `id`: its data, or `None` if it was lost in a crash.
+    pub(crate) fn complete_read(&mut self, id: ReadId) -> Option<Result<Vec<u8>, DiskError>> {
+        let position = self.reads.iter().position(|r| r.0 == id)?;
+        let (_, file, offset, len) = self.reads.remove(position);
+        Some(self.read(&file, offset, len))
+    }
+
     /// Completes the fsync `id`; returns false if it was lost in a crash.
     pub(crate) fn complete_fsync(&mut self, id: FsyncId) -> bool {
         let Some(position) = self.pending.iter().position(|p| p.id == id) else {
@@ -244,6 +276,7 @@ impl Disk {
     /// write of each file may be torn.
     pub(crate) fn crash(&mut self) {
         self.pending.clear();
+        self.reads.clear();
         for file in self.files.values_mut() {
             self.stats.unsynced_writes_lost += file.unsynced.len() as u64;
             if let Some((_, Change::Write { offset, data })) = file.unsynced.last() {
@@ -417,6 +450,22 @@ mod tests {
         assert_eq!(d.read_all("f"), Err(DiskError::Unreadable { offset: bad }));
         d.write("f", bad, &[7u8; SECTOR_BYTES as usize]);
         assert!(d.read_all("f").is_ok());
+    }
+
+    #[test]
+    fn async_reads_see_the_data_at_completion_and_die_with_a_crash() {
+        let mut d = disk(0, 0);
+        d.write("f", 0, b"old");
+        let (id, latency) = d.begin_read("f", 0, 3);
+        assert!((50_000..=200_000).contains(&latency));
+        d.write("f", 0, b"new");
+        assert_eq!(d.complete_read(id), Some(Ok(b"new".to_vec())));
+        assert_eq!(d.complete_read(id), None, "completes once");
+        let (id, _) = d.begin_read("f", 0, 3);
+        d.crash();
+        assert_eq!(d.complete_read(id), None);
+        let (id, _) = d.begin_read("missing", 0, 3);
+        assert_eq!(d.complete_read(id), Some(Err(DiskError::NotFound)));
     }
 
     #[test]
