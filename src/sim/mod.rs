@@ -298,6 +298,7 @@ impl<'s, S: System> Sim<'s, S> {
                 let slot = &mut self.nodes[node as usize];
                 if slot.incarnation == incarnation && slot.disk.complete_fsync(id) {
                     self.hash.add(u64::from(node));
+                    self.trace_record(|s| json!({"t": s.now, "ev": "fsync_done", "node": node}));
                     self.call(node, |n, ctx| n.on_fsync(ctx, id));
                 }
             }
@@ -308,6 +309,7 @@ impl<'s, S: System> Sim<'s, S> {
                 }
                 if let Some(data) = slot.disk.complete_read(id) {
                     self.hash.add(u64::from(node));
+                    self.trace_record(|s| json!({"t": s.now, "ev": "read_done", "node": node}));
                     self.call(node, |n, ctx| n.on_read(ctx, id, data));
                 }
             }
@@ -329,6 +331,10 @@ impl<'s, S: System> Sim<'s, S> {
                 self.apply_client_out();
             }
             Event::ClientTimeout { client, attempt } => {
+                self.trace_record(|s| {
+                    json!({"t": s.now, "ev": "client_timeout",
+                    "client": client, "attempt": attempt})
+                });
                 let mut out = std::mem::take(&mut self.client_out);
                 self.workload.timeout(now, client, attempt, &mut out);
                 self.client_out = out;
@@ -366,6 +372,10 @@ impl<'s, S: System> Sim<'s, S> {
         }
         let timer = slot.timers.fire(id).expect("deadline implies pending");
         self.hash.add(u64::from(node));
+        self.trace_record(|s| {
+            json!({"t": s.now, "ev": "timer", "node": node,
+            "timer": format!("{timer:?}"), "local": local})
+        });
         self.call(node, |n, ctx| n.on_timer(ctx, timer));
     }
 
