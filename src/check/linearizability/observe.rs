@@ -20,7 +20,7 @@
 use super::search::FixedState;
 use crate::node::Op;
 use crate::workload::{History, Outcome};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashSet}; // determinism-ok: fixed hasher, lookups only
 
 /// A set used for lookups only, never iterated, with a fixed hasher: deterministic.
 type LookupSet<'h> = HashSet<&'h [u8], FixedState>;

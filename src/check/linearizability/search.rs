@@ -26,7 +26,7 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use crate::engine::Nanos;
-use std::collections::HashMap;
+use std::collections::HashMap; // determinism-ok: fixed hasher, lookups only
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
