@@ -492,9 +492,21 @@ impl KeyFailure {
             self.key,
             self.slice.len()
         );
-        write_table(out, &self.slice, precision);
+        // A limit on what is printed: the operations closest to the violation, last.
+        let shown = self.slice.len().min(SLICE_ROWS_MAX);
+        if shown < self.slice.len() {
+            let _ = writeln!(
+                out,
+                "  ({} earlier ops of the slice not shown; the last {shown} follow)",
+                self.slice.len() - shown
+            );
+        }
+        write_table(out, &self.slice[self.slice.len() - shown..], precision);
     }
 }
+
+/// Most rows of a non-linearizable slice printed in a report (the slice itself is kept whole).
+pub const SLICE_ROWS_MAX: usize = 60;
 
 /// How times are printed in one report: positions, or milliseconds with enough decimals.
 #[derive(Clone, Copy)]

@@ -97,6 +97,33 @@ pub fn generate_one(
     Ok(GalleryEntry { file, description: scenario.description, report: output.report, left_out })
 }
 
+/// Bug-knob scenarios are shown failing: the first of this many seeds that exposes the bug.
+pub const SHOWCASE_SEEDS_MAX: u64 = 1000;
+
+/// The seed the gallery shows for the scenario at `path`: `seed`, except for a scenario with a
+/// bug knob on (`[protocol] bugs = [...]`), where it is the first seed that exposes the bug, so
+/// the pictures show the failure (the sequence diagram ends at it). Deterministic: a search over
+/// `0..SHOWCASE_SEEDS_MAX`, falling back to `seed` if none fails.
+pub fn showcase_seed(path: &Path, seed: u64) -> Result<u64, ReportError> {
+    let scenario = Scenario::load(path, &[]).map_err(|e| ReportError::new(path, e.to_string()))?;
+    let has_bugs = scenario
+        .protocol
+        .get("bugs")
+        .and_then(|b| b.as_array())
+        .is_some_and(|bugs| !bugs.is_empty());
+    if !has_bugs {
+        return Ok(seed);
+    }
+    for candidate in 0..SHOWCASE_SEEDS_MAX {
+        let output = crate::systems::run(&scenario, path, candidate, RunOptions::default())
+            .map_err(|e| ReportError::new(path, e.to_string()))?;
+        if !output.report.passed {
+            return Ok(candidate);
+        }
+    }
+    Ok(seed)
+}
+
 /// Regenerates the whole gallery: every scenario of `scenarios_dir`, then the index.
 pub fn generate(
     scenarios_dir: &Path,
@@ -105,7 +132,8 @@ pub fn generate(
 ) -> Result<Vec<GalleryEntry>, ReportError> {
     let mut entries = Vec::new();
     for path in scenario_files(scenarios_dir)? {
-        entries.push(generate_one(&path, reports_dir, seed)?);
+        let shown = showcase_seed(&path, seed)?;
+        entries.push(generate_one(&path, reports_dir, shown)?);
     }
     let readme = reports_dir.join("README.md");
     std::fs::write(&readme, index(&entries, seed))
@@ -142,8 +170,13 @@ pub fn check(scenarios_dir: &Path, reports_dir: &Path, seed: u64) -> Vec<String>
         Ok(files) => files,
         Err(e) => return vec![e.to_string()],
     };
-    let mut problems: Vec<String> =
-        files.iter().filter_map(|p| check_one(p, reports_dir, seed).err()).collect();
+    let mut problems: Vec<String> = files
+        .iter()
+        .filter_map(|p| {
+            let shown = showcase_seed(p, seed).map_err(|e| e.to_string()).ok()?;
+            check_one(p, reports_dir, shown).err()
+        })
+        .collect();
     if !reports_dir.join("README.md").exists() {
         problems.push(format!("{}: missing README.md", reports_dir.display()));
     }
@@ -156,8 +189,9 @@ pub fn index(entries: &[GalleryEntry], seed: u64) -> String {
     let _ = writeln!(out, "# Reports\n");
     let _ = writeln!(
         out,
-        "One run of every scenario in `scenarios/` at seed {seed}, written by `cargo xtask \
-         reports`; `cargo xtask reports --check` verifies they match the code (trace hashes). \
+        "One run of every scenario in `scenarios/` at seed {seed} (a bug-knob scenario at the \
+         first seed that exposes its bug, so its pictures show the failure), written by `cargo \
+         xtask reports`; `cargo xtask reports --check` verifies they match the code (trace hashes). \
          Do not edit by hand. Each folder holds the run's pictures (SVG and PNG), its \
          `summary.json`, `history.edn` (Jepsen) and `chrome-trace.json` (Perfetto) when small \
          enough. Latency, throughput and quantile charts shade fault windows; the sequence \
@@ -165,21 +199,22 @@ pub fn index(entries: &[GalleryEntry], seed: u64) -> String {
     );
     let _ = writeln!(
         out,
-        "| scenario | what it shows | ops ok / fail / info | latency p50 / p99 (ms) | faults \
-         | checks | trace hash | pictures |"
+        "| scenario | what it shows | seed | ops ok / fail / info | latency p50 / p99 (ms) \
+         | faults | checks | trace hash | pictures |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
     for e in entries {
         let _ = writeln!(out, "{}", index_row(e));
     }
     for e in entries.iter().filter(|e| !e.left_out.is_empty()) {
         let _ = writeln!(
             out,
-            "\n`{}`: left out for size (over 1 MB): {}; `sim run scenarios/{} --seed {seed} --out \
+            "\n`{}`: left out for size (over 1 MB): {}; `sim run scenarios/{} --seed {} --out \
              DIR` writes them.",
             e.report.scenario,
             e.left_out.join(", "),
-            e.file
+            e.file,
+            e.report.seed
         );
     }
     out
@@ -189,13 +224,14 @@ fn index_row(e: &GalleryEntry) -> String {
     let r = &e.report;
     let passed = r.checks.iter().filter(|c| c.passed).count();
     let verdict = if r.passed { "" } else { " FAILED" };
+    let seed = r.seed;
     let pictures: Vec<String> = PICTURES
         .iter()
         .map(|p| format!("[![{p}]({0}/{p}.png)]({0}/{p}.svg)", r.scenario))
         .collect();
     format!(
-        "| [{0}]({0}/) | {1} | {2} / {3} / {4} | {5} / {6} | {7} | {passed}/{8} passed{verdict} \
-         | `{9}` | {10} |",
+        "| [{0}]({0}/) | {1} | {seed} | {2} / {3} / {4} | {5} / {6} | {7} \
+         | {passed}/{8} passed{verdict} | `{9}` | {10} |",
         r.scenario,
         e.description.replace('|', "\\|"),
         r.ops.ok,
