@@ -343,8 +343,14 @@ fn progress_bar(len: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    let template = "{bar:30} {pos}/{len} seeds  {msg}  {per_sec}  ETA {eta}";
-    bar.set_style(ProgressStyle::with_template(template).expect("the template parses"));
+    let template = "{bar:30} {pos}/{len} seeds  {msg}  {rate}  ETA {eta}";
+    let style = ProgressStyle::with_template(template).expect("the template parses").with_key(
+        "rate",
+        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.1} seeds/s", state.per_sec());
+        },
+    );
+    bar.set_style(style);
     bar.set_message("0 failed");
     bar
 }
