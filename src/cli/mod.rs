@@ -190,6 +190,12 @@ fn wall_clock_ms<T>(f: impl FnOnce() -> T) -> (T, u64) {
     (value, start.elapsed().as_millis() as u64)
 }
 
+/// Creates `dir` and its parents; an error names the folder.
+pub fn create_dir(dir: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| bad_input(format!("{}: cannot create: {e}", dir.display())))
+}
+
 fn exit_code(output: &RunOutput) -> u8 {
     if output.report.passed {
         EXIT_PASS
@@ -201,8 +207,7 @@ fn exit_code(output: &RunOutput) -> u8 {
 fn run(args: RunArgs) -> Result<u8, Failure> {
     let scenario = load_scenario(&args.scenario, &args.overrides)?;
     if let Some(out) = &args.out {
-        std::fs::create_dir_all(out)
-            .map_err(|e| bad_input(format!("{}: cannot create: {e}", out.display())))?;
+        create_dir(out)?;
     }
     let trace_file = match (&args.out, args.trace) {
         (Some(out), _) => Some(out.join("trace.jsonl")),
@@ -238,8 +243,7 @@ fn replay(args: ReplayArgs) -> Result<u8, Failure> {
         let dir = args.file.parent().unwrap_or(Path::new("."));
         dir.join(format!("replay-{}-seed{}", scenario.name, record.seed))
     });
-    std::fs::create_dir_all(&out)
-        .map_err(|e| bad_input(format!("{}: cannot create: {e}", out.display())))?;
+    create_dir(&out)?;
     let output = run_seed(&scenario, &path, record.seed, Some(&out.join("trace.jsonl")))?;
     let fresh = RunRecord::new(&path, &scenario, &record.overrides, &output);
     write_run_dir(&out, &scenario, &output, &fresh)?;

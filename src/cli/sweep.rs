@@ -7,7 +7,7 @@
 //! the lowest failure found is still run, so the reported failure is the lowest failing seed.
 
 use super::record::RunRecord;
-use super::{bad_input, load_scenario, run_seed, wall_clock_ms, Failure};
+use super::{bad_input, create_dir, load_scenario, run_seed, wall_clock_ms, Failure};
 use super::{EXIT_CHECK_FAILED, EXIT_PASS};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -353,11 +353,6 @@ fn progress_bar(len: u64) -> ProgressBar {
     bar.set_style(style);
     bar.set_message("0 failed");
     bar
-}
-
-fn create_dir(dir: &Path) -> Result<(), Failure> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| bad_input(format!("{}: cannot create: {e}", dir.display())))
 }
 
 /// Writes summary.json, seeds.jsonl and failures.jsonl into `dir`.

@@ -274,11 +274,9 @@ impl<'s, S: System> Sim<'s, S> {
         for id in 0..self.cluster.nodes {
             self.start_node(id);
         }
-        let mut out = std::mem::take(&mut self.client_out);
-        if let Some(at) = self.workload.start(&mut out) {
+        if let Some(at) = self.workload.start(&mut self.client_out) {
             self.queue.push(at, Event::Arrival);
         }
-        self.client_out = out;
         self.apply_client_out();
     }
 
@@ -325,9 +323,7 @@ impl<'s, S: System> Sim<'s, S> {
             }
             Event::Nemesis => self.nemesis_strike(),
             Event::ClientWake { client } => {
-                let mut out = std::mem::take(&mut self.client_out);
-                self.workload.wake(now, client, &mut out);
-                self.client_out = out;
+                self.workload.wake(now, client, &mut self.client_out);
                 self.apply_client_out();
             }
             Event::ClientTimeout { client, attempt } => {
@@ -335,17 +331,13 @@ impl<'s, S: System> Sim<'s, S> {
                     json!({"t": s.now, "ev": "client_timeout",
                     "client": client, "attempt": attempt})
                 });
-                let mut out = std::mem::take(&mut self.client_out);
-                self.workload.timeout(now, client, attempt, &mut out);
-                self.client_out = out;
+                self.workload.timeout(now, client, attempt, &mut self.client_out);
                 self.apply_client_out();
             }
             Event::Arrival => {
-                let mut out = std::mem::take(&mut self.client_out);
-                if let Some(next) = self.workload.arrival(now, &mut out) {
+                if let Some(next) = self.workload.arrival(now, &mut self.client_out) {
                     self.queue.push(next, Event::Arrival);
                 }
-                self.client_out = out;
                 self.apply_client_out();
             }
             Event::QuietStart => self.quiet_start(),
@@ -411,9 +403,7 @@ impl<'s, S: System> Sim<'s, S> {
                     json!({"t": s.now, "ev": "recv", "from": from, "to": to,
                     "msg": format!("{request:?} {reply:?}")})
                 });
-                let mut out = std::mem::take(&mut self.client_out);
-                self.workload.reply(self.now, to - nodes, request, reply, &mut out);
-                self.client_out = out;
+                self.workload.reply(self.now, to - nodes, request, reply, &mut self.client_out);
                 self.apply_client_out();
             }
         }

@@ -294,9 +294,7 @@ impl Disk {
     /// Silent corruption at rest: flips one bit of durable data in a random non-empty file.
     /// Returns the file and byte offset hit, or `None` if the disk holds no data.
     pub(crate) fn corrupt(&mut self) -> Option<(String, u64)> {
-        let candidates: Vec<usize> =
-            (0..self.files.len()).filter(|&i| !self.files[i].durable.is_empty()).collect();
-        let &index = self.rng.pick(&candidates)?;
+        let index = self.pick_file(|f| !f.durable.is_empty())?;
         let bit = self.rng.below(self.files[index].durable.len() as u64 * 8);
         let (name, file) = self.files.get_index_mut(index).expect("index from candidates");
         let byte = (bit / 8) as usize;
@@ -309,9 +307,7 @@ impl Disk {
 
     /// A latent sector error in a random sector holding data. Returns the file and offset.
     pub(crate) fn fail_sector(&mut self) -> Option<(String, u64)> {
-        let candidates: Vec<usize> =
-            (0..self.files.len()).filter(|&i| !self.files[i].cache.is_empty()).collect();
-        let &index = self.rng.pick(&candidates)?;
+        let index = self.pick_file(|f| !f.cache.is_empty())?;
         let sectors = (self.files[index].cache.len() as u64).div_ceil(SECTOR_BYTES);
         let sector = self.rng.below(sectors);
         let (name, file) = self.files.get_index_mut(index).expect("index from candidates");
@@ -319,6 +315,13 @@ impl Disk {
             file.bad_sectors.push(sector);
         }
         Some((name.clone(), sector * SECTOR_BYTES))
+    }
+
+    /// A random file among those `eligible` accepts, by index.
+    fn pick_file(&mut self, eligible: impl Fn(&File) -> bool) -> Option<usize> {
+        let candidates: Vec<usize> =
+            (0..self.files.len()).filter(|&i| eligible(&self.files[i])).collect();
+        self.rng.pick(&candidates).copied()
     }
 
     /// Counters since the disk was made.
