@@ -7,8 +7,9 @@
 //! clock runs behind loses its writes to older ones. The simulator finds that in a few seeds.
 //!
 //!     cargo run --release --example lww_register
-use sim::check::FactChecker;
-use sim::node::{apply_op, ClientId, Context, Node, NodeId, Reply, Request};
+use sim::check::linearizability::KvLinearizability;
+use sim::check::Checks;
+use sim::node::{apply_op, ClientId, Context, KvApi, Node, NodeId, Op, Reply, Request};
 use sim::scenario::Scenario;
 use sim::sim::{RunOptions, Sim};
 use sim::system::{Cluster, System};
@@ -43,6 +44,8 @@ impl Lww {
 impl Node for Lww {
     type Msg = Update;
     type Timer = ();
+    type Api = KvApi;
+    type Control = sim::node::NoControl;
 
     fn on_start(&mut self, _: &mut Context<'_, Self>) {} // memory only: a crash loses all
     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
@@ -51,7 +54,7 @@ impl Node for Lww {
         self.merge(update);
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<Op>) {
         let key = request.op.key().to_string();
         let current = self.store.get(&key).map(|(_, v)| v.clone());
         let reply = match apply_op(current.as_ref(), &request.op) {
@@ -78,14 +81,11 @@ impl System for LwwSystem {
     const ABOUT: &'static str = "last-writer-wins replicated store";
     type Node = Lww;
     type Config = ();
-    fn config(_: &toml::Table) -> Result<(), String> {
-        Ok(())
-    }
     fn node(_: &(), _: NodeId, cluster: &Cluster) -> Lww {
         Lww { nodes: cluster.nodes, store: BTreeMap::new() }
     }
-    fn fact_checkers(_: &(), _: &Cluster) -> Vec<Box<dyn FactChecker>> {
-        Vec::new()
+    fn checks(_: &(), _: &Cluster) -> Checks<KvApi> {
+        Checks::new().history(KvLinearizability)
     }
 }
 

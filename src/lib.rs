@@ -9,8 +9,8 @@
 //! [`scenario::Scenario`]:
 //!
 //! ```
-//! use sim::check::FactChecker;
-//! use sim::node::{ClientId, Context, Node, NodeId, Reply, Request};
+//! use sim::check::{linearizability::KvLinearizability, Checks};
+//! use sim::node::{ClientId, Context, KvApi, Node, NodeId, NoControl, Op, Reply, Request};
 //! use sim::scenario::Scenario;
 //! use sim::sim::{RunOptions, Sim};
 //! use sim::system::{Cluster, System};
@@ -22,10 +22,12 @@
 //! impl Node for Memory {
 //!     type Msg = ();
 //!     type Timer = ();
+//!     type Api = KvApi; // get, put, cas, append
+//!     type Control = NoControl; // no operator actions
 //!     fn on_start(&mut self, _: &mut Context<'_, Self>) {}
 //!     fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
 //!     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
-//!     fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, req: Request) {
+//!     fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, req: Request<Op>) {
 //!         let key = req.op.key().to_string();
 //!         let reply = match sim::node::apply_op(self.0.get(&key), &req.op) {
 //!             Ok((read, new)) => {
@@ -43,10 +45,11 @@
 //!     const NAME: &'static str = "memory";
 //!     const ABOUT: &'static str = "one node, no disk";
 //!     type Node = Memory;
-//!     type Config = ();
-//!     fn config(_: &toml::Table) -> Result<(), String> { Ok(()) }
+//!     type Config = (); // no [protocol] settings
 //!     fn node(_: &(), _: NodeId, _: &Cluster) -> Memory { Memory::default() }
-//!     fn fact_checkers(_: &(), _: &Cluster) -> Vec<Box<dyn FactChecker>> { Vec::new() }
+//!     fn checks(_: &(), _: &Cluster) -> Checks<KvApi> {
+//!         Checks::new().history(KvLinearizability)
+//!     }
 //! }
 //!
 //! let text = r#"
@@ -65,7 +68,10 @@
 //! Start with `ARCHITECTURE.md` for the map of modules, and `sim --help` for the command line.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod engine;
 pub mod node;
 pub mod protocols;
@@ -78,3 +84,7 @@ pub mod systems;
 pub mod testing;
 pub mod workload;
 pub mod world;
+
+pub use systems::system;
+/// The TOML crate sim reads scenarios with, for `System::config` and controls.
+pub use toml;

@@ -1,7 +1,5 @@
 //! The `sim` binary: see `sim --help`.
 
-mod cli;
-
 fn main() -> std::process::ExitCode {
-    cli::main()
+    sim::cli::main()
 }

@@ -15,6 +15,7 @@ use crate::check::liveness;
 use crate::engine::{format_nanos, Nanos, MILLISECOND};
 use crate::scenario::{Duration, Scenario, ScenarioError};
 use crate::sim::{explicit_schedule, RunOptions, RunOutput};
+use crate::systems::Registry;
 use crate::world::fault::{Fault, NodeRef, ScheduledFault};
 use std::fmt;
 use std::path::Path;
@@ -131,20 +132,22 @@ pub struct Shrunk {
 /// Shrinks the failing run of `scenario` with `seed`, spending at most `runs_max` runs; `file`
 /// names the scenario in errors. `progress` receives a line per step as it happens.
 pub fn shrink(
+    registry: Registry<'_>,
     scenario: &Scenario,
     file: &Path,
     seed: u64,
     runs_max: u32,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Shrunk, ShrinkError> {
-    crate::systems::validate(scenario, file)?;
-    let output = crate::systems::run(scenario, file, seed, RunOptions::default())?;
+    registry.validate(scenario, file)?;
+    let output = registry.run(scenario, file, seed, RunOptions::default())?;
     let check = match output.first_failure() {
         Some(c) => c.name.clone(),
         None => return Err(ShrinkError::Passed { seed }),
     };
     let before = RunSize::of(scenario, &output);
     let mut s = Shrinker {
+        registry,
         file,
         seed,
         check,
@@ -193,6 +196,7 @@ pub fn fails_check(output: &RunOutput, check: &str) -> bool {
 }
 
 struct Shrinker<'a> {
+    registry: Registry<'a>,
     file: &'a Path,
     seed: u64,
     check: String,
@@ -219,12 +223,10 @@ impl Shrinker<'_> {
             self.runs_limit_hit = true;
             return false;
         }
-        if candidate.validate().is_err() || crate::systems::validate(&candidate, self.file).is_err()
-        {
+        if candidate.validate().is_err() || self.registry.validate(&candidate, self.file).is_err() {
             return false;
         }
-        let Ok(output) =
-            crate::systems::run(&candidate, self.file, self.seed, RunOptions::default())
+        let Ok(output) = self.registry.run(&candidate, self.file, self.seed, RunOptions::default())
         else {
             return false;
         };
@@ -351,7 +353,7 @@ impl Shrinker<'_> {
 
     fn reduce_nodes(&mut self) {
         let nodes = u64::from(self.best.nodes);
-        let floor = u64::from(crate::systems::nodes_min(&self.best));
+        let floor = u64::from(self.registry.nodes_min(&self.best));
         let kept = self.minimize(nodes, floor, |s, v| {
             let n = v as u32;
             s.nodes = n;
@@ -394,7 +396,7 @@ impl Shrinker<'_> {
             self.note("verification: the shrunk scenario does not read back".into());
             return false;
         };
-        let Ok(output) = crate::systems::run(&back, self.file, self.seed, RunOptions::default())
+        let Ok(output) = self.registry.run(&back, self.file, self.seed, RunOptions::default())
         else {
             return false;
         };
@@ -429,7 +431,6 @@ pub fn fault_nodes(fault: &Fault) -> Vec<u32> {
         | Fault::DiskCorrupt { node }
         | Fault::DiskSectorError { node } => id(node),
         Fault::LinkDegrade { a, b, .. } => a.iter().chain(b.iter()).flatten().copied().collect(),
-        Fault::AddMember { node } | Fault::RemoveMember { node } => vec![*node],
         Fault::Heal | Fault::LinkRestore => Vec::new(),
     }
 }
@@ -442,7 +443,7 @@ mod tests {
     fn fault_nodes_lists_explicit_ids_only() {
         let partition = Fault::Partition { groups: Some(vec![vec![0, 1], vec![4]]) };
         assert_eq!(fault_nodes(&partition), vec![0, 1, 4]);
-        let leader = Fault::Crash { node: NodeRef::Pick(crate::world::fault::Pick::Leader) };
+        let leader = Fault::Crash { node: NodeRef::Pick(crate::world::fault::Pick::LEADER) };
         assert!(fault_nodes(&leader).is_empty());
         assert!(fault_nodes(&Fault::Heal).is_empty());
     }

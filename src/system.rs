@@ -1,10 +1,16 @@
 //! A system: a protocol packaged so scenarios can run it (`system = "raft"` in a scenario file).
 //!
+//! A system owns everything that makes it itself: its node, its client API (operations,
+//! results, workload), its settings (`[protocol]`, read with serde), its checks, and its
+//! operator actions (`[[controls]]`). Registering it is one line: [`crate::system`] in a list
+//! (`sim::systems::builtin` for sim's own, or a user's own list given to `sim::cli::main_with`).
+//!
 //! The simulator is generic over the system, so each system's run is monomorphised: no dynamic
 //! dispatch between the scheduler and a node's handlers.
 
-use crate::check::FactChecker;
+use crate::check::Checks;
 use crate::node::{Node, NodeId};
+use serde::de::DeserializeOwned;
 
 /// The shape of the cluster a system is built into.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,7 +22,12 @@ pub struct Cluster {
     pub initial_members: Vec<NodeId>,
 }
 
-/// A protocol with its settings, its node constructor and its checkers.
+/// The client API of system `S`.
+pub type ApiOf<S> = <<S as System>::Node as Node>::Api;
+/// The operator actions of system `S`.
+pub type ControlOf<S> = <<S as System>::Node as Node>::Control;
+
+/// A protocol with its settings, its node constructor, its checks and its controls.
 pub trait System: 'static {
     /// The name scenarios use: `system = "NAME"`.
     const NAME: &'static str;
@@ -24,22 +35,102 @@ pub trait System: 'static {
     const ABOUT: &'static str;
     /// The protocol run on each node.
     type Node: Node;
-    /// Settings parsed from the scenario's `[protocol]` table.
-    type Config: Clone + std::fmt::Debug;
+    /// Settings read from the scenario's `[protocol]` table with serde: use
+    /// `#[serde(deny_unknown_fields, default)]` and put units in the names.
+    type Config: Clone + std::fmt::Debug + DeserializeOwned;
 
-    /// Parses the scenario's `[protocol]` table (empty if the scenario has none). Unknown keys
-    /// and out-of-range values are errors; the message names the key and the reason.
-    fn config(table: &toml::Table) -> Result<Self::Config, String>;
+    /// Reads the scenario's `[protocol]` table (empty if the scenario has none) and validates
+    /// it. Unknown keys and out-of-range values are errors naming `protocol.KEY` and the
+    /// reason. The default reads it with serde, then calls [`System::validate`].
+    fn config(table: &toml::Table) -> Result<Self::Config, String> {
+        let config = parse_table(table, "protocol")?;
+        Self::validate(&config)?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot (ranges, relations between keys); the message names the key.
+    fn validate(_config: &Self::Config) -> Result<(), String> {
+        Ok(())
+    }
 
     /// Builds node `id`: called at first boot and again at every restart (memory is fresh; the
     /// node recovers from its disk in `on_start`).
     fn node(config: &Self::Config, id: NodeId, cluster: &Cluster) -> Self::Node;
 
-    /// Checkers fed with the facts nodes record during the run.
-    fn fact_checkers(config: &Self::Config, cluster: &Cluster) -> Vec<Box<dyn FactChecker>>;
+    /// The checks this system offers: fact checkers fed during the run and history checkers
+    /// of its API. A scenario switches them by name in `[checks]`; `liveness` is added for
+    /// every system.
+    fn checks(config: &Self::Config, cluster: &Cluster) -> Checks<ApiOf<Self>>;
+
+    /// Checks one scheduled operator action against the cluster (a node that exists, ...).
+    fn check_control(
+        _config: &Self::Config,
+        _cluster: &Cluster,
+        _control: &ControlOf<Self>,
+    ) -> Result<(), String> {
+        Ok(())
+    }
 
     /// The fewest nodes this system can run with (the shrinker never goes below).
     fn nodes_min() -> u32 {
         1
+    }
+}
+
+/// Reads a TOML table into `T` with serde; an error names `SECTION.KEY` and the reason.
+pub fn parse_table<T: DeserializeOwned>(table: &toml::Table, section: &str) -> Result<T, String> {
+    // Through text, so the error carries the span of the offending key.
+    let text = toml::to_string(table).map_err(|e| format!("{section}: {e}"))?;
+    toml::from_str(&text).map_err(|e: toml::de::Error| {
+        let key = e.span().and_then(|span| key_at(&text, span.start));
+        let message = e.message().trim_end_matches('.').to_string();
+        match key {
+            Some(key) if !message.contains(&format!("`{key}`")) || message.contains("unknown") => {
+                format!("{section}.{key}: {message}")
+            }
+            _ => format!("{section}: {message}"),
+        }
+    })
+}
+
+/// The key on the line of byte `offset` of `text` (`key = value`).
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    Some(key.trim().trim_matches('"').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields, default)]
+    struct Settings {
+        retries_max: u32,
+        prevote: bool,
+    }
+
+    impl Default for Settings {
+        fn default() -> Self {
+            Settings { retries_max: 3, prevote: true }
+        }
+    }
+
+    fn parse(text: &str) -> Result<Settings, String> {
+        parse_table(&text.parse::<toml::Table>().unwrap(), "protocol")
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_reason() {
+        assert_eq!(parse("").unwrap(), Settings::default());
+        assert_eq!(parse("retries_max = 5").unwrap().retries_max, 5);
+        let e = parse("prevote = 3").unwrap_err();
+        assert!(e.starts_with("protocol.prevote: ") && e.contains("bool"), "{e}");
+        let e = parse("heartbeat = \"1ms\"").unwrap_err();
+        assert!(e.contains("protocol.heartbeat") && e.contains("unknown field"), "{e}");
+        let e = parse("retries_max = -1").unwrap_err();
+        assert!(e.starts_with("protocol.retries_max: "), "{e}");
     }
 }

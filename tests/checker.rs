@@ -1,6 +1,7 @@
 //! The linearizability checker and the history file formats, on hand-written and generated
 //! histories, and against a brute-force oracle on random small ones.
 
+use sim::api::kv::{History, HistoryOp};
 use sim::check::history_file::{check_file, parse_history, to_json_lines, HistoryFormat};
 use sim::check::linearizability::{
     check_history, check_history_with, generate_history, CheckOptions, LinearizabilityReport,
@@ -8,7 +9,7 @@ use sim::check::linearizability::{
 };
 use sim::engine::{SimRng, MILLISECOND};
 use sim::node::{apply_op, Op};
-use sim::workload::{History, HistoryOp, Outcome};
+use sim::workload::Outcome;
 use std::collections::BTreeSet;
 
 /// One hand-written operation: (client, op, invoke ms, complete ms, outcome, read value).

@@ -31,7 +31,11 @@ fn scenario() -> (Scenario, &'static Path) {
 }
 
 fn hash(scenario: &Scenario, path: &Path, seed: u64) -> String {
-    sim::systems::run(scenario, path, seed, RunOptions::default()).unwrap().report.trace_hash
+    sim::systems::builtin()
+        .run(scenario, path, seed, RunOptions::default())
+        .unwrap()
+        .report
+        .trace_hash
 }
 
 #[test]
@@ -40,7 +44,7 @@ fn same_seed_same_hash_and_same_full_trace() {
     let traced = |seed| {
         let buffer = Buffer::default();
         let options = RunOptions { trace: Some(TraceWriter::new(Box::new(buffer.clone()))) };
-        let out = sim::systems::run(&scenario, path, seed, options).unwrap();
+        let out = sim::systems::builtin().run(&scenario, path, seed, options).unwrap();
         let bytes = buffer.0.lock().unwrap().clone();
         (out.report.trace_hash, bytes, out.history)
     };

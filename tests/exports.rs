@@ -11,13 +11,15 @@ use std::path::Path;
 fn verdicts(file: &str, seed: u64) -> (bool, bool, bool) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let scenario = Scenario::load(&path, &[]).unwrap();
-    let history = sim::systems::run(&scenario, &path, seed, RunOptions::default()).unwrap().history;
-    let direct = check_history(&history, ModelKind::Kv, None).passed();
+    let output =
+        sim::systems::builtin().run(&scenario, &path, seed, RunOptions::default()).unwrap();
+    let history = output.history;
+    let direct = output.report.checks.iter().find(|c| c.name == "linearizability").unwrap().passed;
     let mut edn = Vec::new();
     sim::report::write_edn_history(&mut edn, &history).unwrap();
     let edn = parse_history(std::str::from_utf8(&edn).unwrap(), "history.edn").unwrap();
     let from_edn = check_history(&edn.history, ModelKind::Kv, None).passed();
-    let jsonl = sim::check::history_file::to_json_lines(&history);
+    let jsonl = history.to_json_lines();
     let jsonl = parse_history(&jsonl, "history.jsonl").unwrap();
     let from_jsonl = check_history(&jsonl.history, ModelKind::Kv, None).passed();
     (direct, from_edn, from_jsonl)

@@ -14,12 +14,18 @@ fn sweep_finds_figure8_shrink_cuts_it_to_a_handful_and_it_replays() {
     // Sweep: the lowest failing seed below 1,000.
     let seed = (0..1000)
         .find(|&seed| {
-            !sim::systems::run(&scenario, path, seed, RunOptions::default()).unwrap().report.passed
+            !sim::systems::builtin()
+                .run(&scenario, path, seed, RunOptions::default())
+                .unwrap()
+                .report
+                .passed
         })
         .expect("a sweep of 1,000 seeds finds the Figure 8 bug");
 
     // Shrink it.
-    let shrunk = sim::shrink::shrink(&scenario, path, seed, 500, &mut |_| {}).unwrap();
+    let shrunk =
+        sim::shrink::shrink(sim::systems::builtin(), &scenario, path, seed, 500, &mut |_| {})
+            .unwrap();
     assert!(shrunk.verified, "the shrunk scenario fails on its own");
     assert!(shrunk.after.faults <= 5, "a handful of faults: {}", shrunk.after.faults);
     assert!(shrunk.after.faults < shrunk.before.faults || shrunk.before.faults <= 5);
@@ -30,7 +36,7 @@ fn sweep_finds_figure8_shrink_cuts_it_to_a_handful_and_it_replays() {
     let text = shrunk.scenario.to_toml();
     let reread = Scenario::parse(&text, Path::new("shrunk.toml"), &[]).unwrap();
     let runs: Vec<_> = (0..2)
-        .map(|_| sim::systems::run(&reread, path, seed, RunOptions::default()).unwrap())
+        .map(|_| sim::systems::builtin().run(&reread, path, seed, RunOptions::default()).unwrap())
         .collect();
     for run in &runs {
         let failed = run.first_failure().expect("the shrunk scenario fails");

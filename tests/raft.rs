@@ -2,17 +2,20 @@
 //! knob's scenario is caught by a check at a known seed (and passes with the knob off, so the
 //! knob is what the check catches).
 
+use sim::api::kv::{History, HistoryOp, KvApi};
 use sim::node::Op;
 use sim::scenario::Scenario;
 use sim::sim::{RunOptions, RunOutput};
-use sim::workload::{HistoryOp, Outcome};
+use sim::workload::Outcome;
 use std::path::PathBuf;
 
 fn run(file: &str, seed: u64, overrides: &[&str]) -> RunOutput {
     let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios")).join(file);
     let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
     let scenario = Scenario::load(&path, &overrides).expect("scenario loads");
-    sim::systems::run(&scenario, &path, seed, RunOptions::default()).expect("scenario runs")
+    sim::systems::builtin()
+        .run(&scenario, &path, seed, RunOptions::default())
+        .expect("scenario runs")
 }
 
 fn assert_passes(file: &str, seed: u64, overrides: &[&str]) {
@@ -69,15 +72,16 @@ fn skip_fsync_bug_is_caught() {
 /// Reads that returned a value older than a write which completed before the read began (the
 /// scenarios for read bugs use only `get` and `put` with unique values, so this is exact).
 fn stale_reads(out: &RunOutput) -> usize {
+    let history = History::from(out.history.typed::<KvApi>().expect("a key-value history"));
     let ok = |o: &&HistoryOp| o.outcome == Outcome::Ok;
     let puts: Vec<&HistoryOp> =
-        out.history.ops.iter().filter(ok).filter(|o| matches!(o.op, Op::Put { .. })).collect();
+        history.ops.iter().filter(ok).filter(|o| matches!(o.op, Op::Put { .. })).collect();
     let written_by = |key: &str, value: &str| {
         puts.iter()
             .find(|w| matches!(&w.op, Op::Put { key: k, value: v } if k == key && v == value))
     };
     let mut stale = 0;
-    for read in out.history.ops.iter().filter(ok) {
+    for read in history.ops.iter().filter(ok) {
         let (Op::Get { key }, Some(value)) = (&read.op, &read.value) else { continue };
         let Some(w1) = written_by(key, value) else { continue };
         let newer = puts.iter().any(|w2| {

@@ -30,7 +30,9 @@ fn every_scenario_has_a_report_folder() {
 #[test]
 fn the_quickstart_report_is_up_to_date() {
     let path = root().join("scenarios/quickstart.toml");
-    if let Err(stale) = check_one(&path, &root().join("reports"), GALLERY_SEED) {
+    if let Err(stale) =
+        check_one(sim::systems::builtin(), &path, &root().join("reports"), GALLERY_SEED)
+    {
         panic!("{stale}");
     }
 }

@@ -24,16 +24,24 @@ fn a_failing_seed_shrinks_to_a_file_that_fails_on_its_own() {
     assert!(stdout.contains("before") && stdout.contains("after"), "{stdout}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("# Shrunk by `sim shrink`"), "{text}");
-    let run = sim(&["run", file.to_str().unwrap(), "--seed", "0"]);
-    assert_eq!(run.status.code(), Some(1), "{}", String::from_utf8_lossy(&run.stdout));
-    assert!(String::from_utf8_lossy(&run.stdout).contains("liveness"));
+    assert!(text.contains("[expect]\nfails = [\"liveness\"]\nseed = 0"), "{text}");
+    // The reproducer states its lesson: run at its own seed, the failure shows and it passes.
+    let run = sim(&["run", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("the expected failure of `liveness` showed at seed 0"), "{stdout}");
+    // Without the expectation the same run is a plain failure of `liveness`.
+    let plain = sim(&["run", file.to_str().unwrap(), "--set", "expect.fails=[]"]);
+    let stdout = String::from_utf8_lossy(&plain.stdout);
+    assert_eq!(plain.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("liveness check `liveness` failed"), "{stdout}");
 }
 
 #[test]
 fn shrinking_makes_the_run_smaller_and_keeps_the_check() {
     let path = fixture(FLAKY);
     let scenario = sim::testing::load(&path);
-    let shrunk = shrink(&scenario, &path, 0, 200, &mut |_| {}).unwrap();
+    let shrunk = shrink(sim::systems::builtin(), &scenario, &path, 0, 200, &mut |_| {}).unwrap();
     assert_eq!(shrunk.check, "liveness");
     assert!(shrunk.verified);
     assert!(shrunk.runs <= 200);
@@ -48,7 +56,7 @@ fn shrinking_makes_the_run_smaller_and_keeps_the_check() {
 fn the_run_bound_is_respected() {
     let path = fixture(FLAKY);
     let scenario = sim::testing::load(&path);
-    let shrunk = shrink(&scenario, &path, 0, 5, &mut |_| {}).unwrap();
+    let shrunk = shrink(sim::systems::builtin(), &scenario, &path, 0, 5, &mut |_| {}).unwrap();
     assert!(shrunk.runs_limit_hit);
     assert!(shrunk.runs <= 6, "5 shrink runs plus the verification, got {}", shrunk.runs);
     assert!(shrunk.verified);

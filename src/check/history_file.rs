@@ -46,13 +46,14 @@
 //! positions, `@n`). Records of non-numeric processes (`:nemesis`) and unknown fields (`:index`)
 //! are ignored.
 
+use crate::api::kv::Op;
+use crate::api::kv::{History, HistoryOp};
 use crate::check::edn::{self, Edn, EdnKind};
 use crate::check::linearizability::{
     check_history_with, CheckOptions, LinearizabilityReport, ModelKind, TimeDisplay,
 };
 use crate::engine::Nanos;
-use crate::node::Op;
-use crate::workload::{History, HistoryOp, Outcome};
+use crate::workload::Outcome;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;

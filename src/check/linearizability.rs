@@ -25,10 +25,13 @@ mod shrink;
 
 pub use generate::generate_history;
 
-use crate::check::CheckResult;
+use crate::api::kv::KvApi;
+use crate::api::kv::{History, HistoryOp};
+use crate::api::kv::{Op, Value};
+use crate::check::{CheckResult, HistoryChecker, RunContext};
 use crate::engine::{Nanos, MILLISECOND};
-use crate::node::{Op, Value};
-use crate::workload::{History, HistoryOp, Outcome};
+use crate::workload::Outcome;
+use crate::workload::TypedHistory;
 use observe::Role;
 use search::STATE_UNOBSERVED;
 use search::{search, KeyOp, Limits, Progress, SearchOutcome, StateId, States, Step};
@@ -197,6 +200,25 @@ pub struct LinearizabilityReport {
     pub times: TimeDisplay,
     /// The per-key step budget, for the report.
     steps_per_key_max: u64,
+}
+
+/// The linearizability check of key-value histories, as a history checker: the fast path of
+/// [`crate::check::model::Linearizable`] for [`KvApi`], every key starting with no value.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KvLinearizability;
+
+impl HistoryChecker<KvApi> for KvLinearizability {
+    fn name(&self) -> &'static str {
+        CHECK_NAME
+    }
+
+    fn check(&self, history: &TypedHistory<KvApi>, _run: &RunContext) -> CheckResult {
+        let history = History::from(history);
+        if history.ops.is_empty() {
+            return CheckResult::not_judged(CHECK_NAME, "not judged: the history is empty");
+        }
+        check_history(&history, ModelKind::Kv, None).check_result()
+    }
 }
 
 /// Checks `history` against `model`, every key starting at `initial`, with default bounds.
@@ -398,7 +420,8 @@ impl LinearizabilityReport {
 
     /// The verdict as a named check for the run's report.
     pub fn check_result(&self) -> CheckResult {
-        CheckResult { name: CHECK_NAME.to_string(), passed: self.passed(), detail: self.detail() }
+        let result = CheckResult::pass(CHECK_NAME, self.detail());
+        CheckResult { passed: self.passed(), judged: self.ops_searched > 0, ..result }
     }
 
     /// A human-readable account: a summary line, and the evidence when it did not pass.

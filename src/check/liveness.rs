@@ -2,16 +2,45 @@
 //! fault is repaired (the quiet period), operations must succeed again within a bound, and keep
 //! succeeding.
 
-use super::CheckResult;
+use super::{CheckKind, CheckResult, RunContext};
 use crate::engine::{format_nanos, Nanos};
 use crate::workload::{History, Outcome};
 
 /// The name of the check.
 pub const NAME: &str = "liveness";
 
-/// Judges `history` given that every fault was repaired at `quiet_start`: some operation must
-/// succeed by `quiet_start + bound`, and no operation invoked after that may end indeterminate.
-pub fn check(history: &History, quiet_start: Nanos, bound: Nanos) -> CheckResult {
+/// Judges a run's history, or says why it cannot: liveness needs a quiet period, a bound, an
+/// unbroken run, and operations invoked in the quiet period.
+pub fn judge(history: &History, run: &RunContext) -> Option<CheckResult> {
+    let quiet_start = run.quiet_start?;
+    if run.liveness_bound == 0 {
+        return None;
+    }
+    let result = if run.stopped_early {
+        CheckResult::not_judged(NAME, "not judged: the run stopped at a safety violation")
+    } else if !history.ops.iter().any(|o| o.invoke_ns >= quiet_start) {
+        CheckResult::not_judged(
+            NAME,
+            format!(
+                "not judged: no operation was invoked after {} (the quiet period's start)",
+                format_nanos(quiet_start)
+            ),
+        )
+    } else {
+        check(history, quiet_start, run.liveness_bound, run.faults_applied)
+    };
+    Some(result.of_kind(CheckKind::Liveness))
+}
+
+/// Judges `history` given that every fault was repaired at `quiet_start` (`faults` applied
+/// before): some operation must succeed by `quiet_start + bound`, and no operation invoked
+/// after that may end indeterminate.
+pub fn check(history: &History, quiet_start: Nanos, bound: Nanos, faults: usize) -> CheckResult {
+    let since = if faults == 0 {
+        "the quiet period began (the run had no faults)".to_string()
+    } else {
+        "every fault was repaired".to_string()
+    };
     let recovered_by = quiet_start + bound;
     let first_ok = history
         .ops
@@ -24,7 +53,7 @@ pub fn check(history: &History, quiet_start: Nanos, bound: Nanos) -> CheckResult
         return CheckResult::fail(
             NAME,
             format!(
-                "no operation succeeded after every fault was repaired at {} \
+                "no operation succeeded after {since} at {} \
                  ({invoked} operations invoked since)",
                 format_nanos(quiet_start)
             ),
@@ -34,7 +63,7 @@ pub fn check(history: &History, quiet_start: Nanos, bound: Nanos) -> CheckResult
         return CheckResult::fail(
             NAME,
             format!(
-                "faults repaired at {}, but the first operation to succeed after that completed \
+                "{since} at {}, but the first operation to succeed after that completed \
                  at {}: more than the {} bound",
                 format_nanos(quiet_start),
                 format_nanos(first_ok),
@@ -42,12 +71,14 @@ pub fn check(history: &History, quiet_start: Nanos, bound: Nanos) -> CheckResult
             ),
         );
     }
-    let stuck: Vec<_> = history
-        .ops
-        .iter()
-        .filter(|o| o.invoke_ns >= recovered_by && o.outcome == Outcome::Info)
+    let stuck: Vec<usize> = (0..history.ops.len())
+        .filter(|&i| {
+            let o = &history.ops[i];
+            o.invoke_ns >= recovered_by && o.outcome == Outcome::Info
+        })
         .collect();
-    if let Some(op) = stuck.first() {
+    if let Some(&i) = stuck.first() {
+        let op = &history.ops[i];
         return CheckResult::fail(
             NAME,
             format!(
@@ -57,7 +88,7 @@ pub fn check(history: &History, quiet_start: Nanos, bound: Nanos) -> CheckResult
                 format_nanos(recovered_by),
                 op.id,
                 op.client,
-                op.op,
+                history.describe(i),
                 format_nanos(op.invoke_ns),
                 format_nanos(op.complete_ns)
             ),
@@ -66,7 +97,7 @@ pub fn check(history: &History, quiet_start: Nanos, bound: Nanos) -> CheckResult
     CheckResult::pass(
         NAME,
         format!(
-            "recovered {} after faults were repaired (bound {})",
+            "recovered {} after {since} (bound {})",
             format_nanos(first_ok - quiet_start),
             format_nanos(bound)
         ),
@@ -76,36 +107,50 @@ pub fn check(history: &History, quiet_start: Nanos, bound: Nanos) -> CheckResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::node::Op;
-    use crate::workload::HistoryOp;
+    use crate::api::kv::{KvApi, Op};
+    use crate::workload::{Record, TypedHistory};
 
-    fn op(id: u64, invoke_ns: Nanos, complete_ns: Nanos, outcome: Outcome) -> HistoryOp {
-        HistoryOp {
-            id,
-            client: 0,
-            op: Op::Get { key: "k".into() },
-            invoke_ns,
-            complete_ns,
-            outcome,
-            value: None,
-        }
+    fn op(id: u64, invoke_ns: Nanos, complete_ns: Nanos, outcome: Outcome) -> Record<KvApi> {
+        let result = (outcome == Outcome::Ok).then_some(None);
+        let op = Op::Get { key: "k".into() };
+        Record { id, client: 0, op, invoke_ns, complete_ns, outcome, result }
+    }
+
+    fn history(ops: Vec<Record<KvApi>>) -> History {
+        History::from_typed(TypedHistory { ops })
     }
 
     #[test]
     fn passes_when_operations_resume_within_the_bound() {
-        let h = History { ops: vec![op(0, 90, 95, Outcome::Info), op(1, 101, 120, Outcome::Ok)] };
-        assert!(check(&h, 100, 50).passed);
+        let h = history(vec![op(0, 90, 95, Outcome::Info), op(1, 101, 120, Outcome::Ok)]);
+        assert!(check(&h, 100, 50, 1).passed);
     }
 
     #[test]
     fn fails_when_nothing_succeeds_or_too_late_or_stalls() {
-        let none = History { ops: vec![op(0, 101, 200, Outcome::Info)] };
-        assert!(!check(&none, 100, 50).passed);
-        let late = History { ops: vec![op(0, 101, 200, Outcome::Ok)] };
-        assert!(!check(&late, 100, 50).passed);
-        let stalls =
-            History { ops: vec![op(0, 101, 110, Outcome::Ok), op(1, 160, 300, Outcome::Info)] };
-        let r = check(&stalls, 100, 50);
+        let none = history(vec![op(0, 101, 200, Outcome::Info)]);
+        assert!(!check(&none, 100, 50, 1).passed);
+        let late = history(vec![op(0, 101, 200, Outcome::Ok)]);
+        assert!(!check(&late, 100, 50, 1).passed);
+        let stalls = history(vec![op(0, 101, 110, Outcome::Ok), op(1, 160, 300, Outcome::Info)]);
+        let r = check(&stalls, 100, 50, 1);
         assert!(!r.passed && r.detail.contains("#1"), "{}", r.detail);
+    }
+
+    #[test]
+    fn says_when_it_judged_nothing() {
+        let run = RunContext {
+            quiet_start: Some(100),
+            end_ns: 200,
+            faults_applied: 0,
+            stopped_early: false,
+            liveness_bound: 50,
+        };
+        let before = history(vec![op(0, 10, 20, Outcome::Ok)]);
+        let r = judge(&before, &run).unwrap();
+        assert!(r.passed && !r.judged && r.kind == CheckKind::Liveness, "{r:?}");
+        let stopped = judge(&before, &RunContext { stopped_early: true, ..run }).unwrap();
+        assert!(!stopped.judged);
+        assert!(judge(&before, &RunContext { quiet_start: None, ..run }).is_none());
     }
 }

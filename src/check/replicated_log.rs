@@ -14,7 +14,7 @@
 //! Invariant: knows facts, never a protocol.
 
 use super::{CheckResult, FactChecker, Violation};
-use crate::node::{Fact, Nanos, NodeId};
+use crate::node::{Fact, Group, Nanos, NodeId};
 use std::collections::BTreeMap;
 
 /// Names of the checks, as reported.
@@ -250,7 +250,17 @@ impl ReplicatedLogChecker {
 }
 
 impl FactChecker for ReplicatedLogChecker {
-    fn on_fact(&mut self, at: Nanos, node: NodeId, fact: &Fact) -> Result<(), Violation> {
+    fn names(&self) -> Vec<&'static str> {
+        CHECKS.to_vec()
+    }
+
+    fn on_fact(
+        &mut self,
+        at: Nanos,
+        node: NodeId,
+        _group: Group,
+        fact: &Fact,
+    ) -> Result<(), Violation> {
         self.facts += 1;
         match *fact {
             Fact::Leader { term } => self.on_leader(at, node, term),
@@ -315,7 +325,7 @@ mod tests {
         let mut checker = ReplicatedLogChecker::new();
         let mut violations = Vec::new();
         for (i, (node, fact)) in facts.iter().enumerate() {
-            if let Err(v) = checker.on_fact(i as u64 * 1_000_000, *node, fact) {
+            if let Err(v) = checker.on_fact(i as u64 * 1_000_000, *node, 0, fact) {
                 violations.push(v);
             }
         }

@@ -1,8 +1,8 @@
 //! `sim check FILE --model M`: linearizability of a history from a file (ours or Jepsen's).
 
 use super::{bad_input, Failure, EXIT_CHECK_FAILED, EXIT_PASS};
-use sim::check::history_file::check_file;
-use sim::check::linearizability::ModelKind;
+use crate::check::history_file::check_file;
+use crate::check::linearizability::ModelKind;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

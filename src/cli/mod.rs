@@ -1,5 +1,15 @@
 //! The `sim` command line: thin, it parses arguments and calls the library.
 //!
+//! [`main`] runs it for sim's own systems; [`main_with`] for a user's own list, so a crate
+//! that registers its systems gets every command, replays and shrinks included:
+//!
+//! ```no_run
+//! # use sim::protocols::raft::Raft as MySystem;
+//! fn main() -> std::process::ExitCode {
+//!     sim::cli::main_with(&[sim::system::<MySystem>()])
+//! }
+//! ```
+//!
 //! Exit codes: 0 every check passed; 1 a check failed (the simulator found a bug; the seed and the
 //! check are printed); 2 bad usage or bad input; 3 sim itself failed (a bug in sim, not in the
 //! protocol under test).
@@ -10,12 +20,13 @@ mod record;
 mod shrink;
 mod sweep;
 
+use crate::engine::TraceWriter;
+use crate::scenario::{Scenario, ScenarioError};
+use crate::sim::{RunOptions, RunOutput};
+use crate::systems::{Entry, Registry};
 use clap::{Parser, Subcommand};
 use output::{print_human, write_run_dir};
 use record::RunRecord;
-use sim::engine::TraceWriter;
-use sim::scenario::{Scenario, ScenarioError};
-use sim::sim::{RunOptions, RunOutput};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -66,9 +77,10 @@ enum Command {
 struct RunArgs {
     /// The scenario file (TOML).
     scenario: PathBuf,
-    /// The seed: the same scenario and seed give the same run, bit for bit.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// The seed: the same scenario and seed give the same run, bit for bit. Default: the
+    /// scenario's `[expect] seed`, else 1.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Write the run's files here: summary.json, history.jsonl, trace.jsonl, run.json, plots
     /// (latency, throughput, quantiles, message sequence; SVG and PNG), chrome-trace.json
     /// (Perfetto) and history.edn (Jepsen).
@@ -116,8 +128,15 @@ fn bad_input(message: impl Into<String>) -> Failure {
     Failure { code: EXIT_BAD_INPUT, message: message.into() }
 }
 
-/// Entry point of the binary.
+/// The `sim` binary: the command line for sim's own systems.
 pub fn main() -> ExitCode {
+    main_with(crate::systems::BUILTIN)
+}
+
+/// The whole command line (`run`, `sweep`, `replay`, `shrink`, `merge`, `check`, `systems`)
+/// for the systems `systems` (each made with [`crate::system`]).
+pub fn main_with(systems: &[Entry]) -> ExitCode {
+    let reg = Registry::new(systems);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -126,15 +145,18 @@ pub fn main() -> ExitCode {
         }
     };
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Run(args) => run(args),
-        Command::Replay(args) => replay(args),
-        Command::Sweep(args) => sweep::sweep(args),
+        Command::Run(args) => run(reg, args),
+        Command::Replay(args) => replay(reg, args),
+        Command::Sweep(args) => sweep::sweep(reg, args),
         Command::Merge(args) => sweep::merge(args),
-        Command::Shrink(args) => shrink::shrink(args),
+        Command::Shrink(args) => shrink::shrink(reg, args),
         Command::Check(args) => check::check(args),
         Command::Systems => {
-            for (name, about) in sim::systems::list() {
-                println!("{name:<12} {about}");
+            for entry in reg.entries {
+                println!("{:<12} {}", entry.name, entry.about);
+                let ops: Vec<String> =
+                    entry.describe().ops.iter().map(|(op, w)| format!("{op} ({w})")).collect();
+                println!("{:<12} operations (default mix): {}", "", ops.join(", "));
             }
             Ok(EXIT_PASS)
         }
@@ -156,14 +178,19 @@ pub fn main() -> ExitCode {
 }
 
 /// Loads a scenario and checks its system settings: every input error surfaces here, as exit 2.
-pub fn load_scenario(path: &Path, overrides: &[String]) -> Result<Scenario, Failure> {
+pub fn load_scenario(
+    reg: Registry<'_>,
+    path: &Path,
+    overrides: &[String],
+) -> Result<Scenario, Failure> {
     let scenario = Scenario::load(path, overrides)?;
-    sim::systems::validate(&scenario, path)?;
+    reg.validate(&scenario, path)?;
     Ok(scenario)
 }
 
 /// Runs one seed, timing it with the wall clock (the only place sim reads it).
 pub fn run_seed(
+    reg: Registry<'_>,
     scenario: &Scenario,
     path: &Path,
     seed: u64,
@@ -177,7 +204,7 @@ pub fn run_seed(
             RunOptions { trace: Some(TraceWriter::new(Box::new(std::io::BufWriter::new(f)))) }
         }
     };
-    let (output, wall_ms) = wall_clock_ms(|| sim::systems::run(scenario, path, seed, options));
+    let (output, wall_ms) = wall_clock_ms(|| reg.run(scenario, path, seed, options));
     let mut output = output?;
     output.report.wall_ms = wall_ms;
     Ok(output)
@@ -204,8 +231,8 @@ fn exit_code(output: &RunOutput) -> u8 {
     }
 }
 
-fn run(args: RunArgs) -> Result<u8, Failure> {
-    let scenario = load_scenario(&args.scenario, &args.overrides)?;
+fn run(reg: Registry<'_>, args: RunArgs) -> Result<u8, Failure> {
+    let scenario = load_scenario(reg, &args.scenario, &args.overrides)?;
     if let Some(out) = &args.out {
         create_dir(out)?;
     }
@@ -214,7 +241,8 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
         (None, true) => Some(PathBuf::from("trace.jsonl")),
         (None, false) => None,
     };
-    let output = run_seed(&scenario, &args.scenario, args.seed, trace_file.as_deref())?;
+    let seed = args.seed.or(scenario.expect.seed).unwrap_or(1);
+    let output = run_seed(reg, &scenario, &args.scenario, seed, trace_file.as_deref())?;
     let record = RunRecord::new(&args.scenario, &scenario, &args.overrides, &output);
     if let Some(out) = &args.out {
         write_run_dir(out, &scenario, &output, &record)?;
@@ -227,10 +255,10 @@ fn run(args: RunArgs) -> Result<u8, Failure> {
     Ok(exit_code(&output))
 }
 
-fn replay(args: ReplayArgs) -> Result<u8, Failure> {
+fn replay(reg: Registry<'_>, args: ReplayArgs) -> Result<u8, Failure> {
     let record = RunRecord::read(&args.file, args.index)?;
     let path = record.scenario_path(&args.file);
-    let scenario = load_scenario(&path, &record.overrides)?;
+    let scenario = load_scenario(reg, &path, &record.overrides)?;
     if scenario.hash() != record.scenario_hash {
         eprintln!(
             "sim: warning: the scenario changed since the run was recorded (hash {} now, {} \
@@ -244,7 +272,7 @@ fn replay(args: ReplayArgs) -> Result<u8, Failure> {
         dir.join(format!("replay-{}-seed{}", scenario.name, record.seed))
     });
     create_dir(&out)?;
-    let output = run_seed(&scenario, &path, record.seed, Some(&out.join("trace.jsonl")))?;
+    let output = run_seed(reg, &scenario, &path, record.seed, Some(&out.join("trace.jsonl")))?;
     let fresh = RunRecord::new(&path, &scenario, &record.overrides, &output);
     write_run_dir(&out, &scenario, &output, &fresh)?;
     if args.json {

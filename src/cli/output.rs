@@ -2,9 +2,9 @@
 
 use super::record::RunRecord;
 use super::{bad_input, Failure};
-use sim::engine::format_nanos;
-use sim::scenario::Scenario;
-use sim::sim::RunOutput;
+use crate::engine::format_nanos;
+use crate::scenario::Scenario;
+use crate::sim::RunOutput;
 use std::io::Write;
 use std::path::Path;
 
@@ -35,8 +35,13 @@ pub fn print_human(path: &Path, scenario: &Scenario, output: &RunOutput, overrid
     );
     print_faults(output);
     for c in &r.checks {
-        let verdict = if c.passed { "ok  " } else { "FAIL" };
-        println!("check     {verdict} {:<22} {}", c.name, first_line(&c.detail));
+        let expected = r.expected_failures.contains(&c.name);
+        let verdict = match (c.verdict(), expected) {
+            ("FAIL", true) => "FAIL (expected)",
+            (v, _) => v,
+        };
+        let kind = c.kind.name();
+        println!("check     {verdict:<15} {:<22} {kind:<8} {}", c.name, first_line(&c.detail));
         if !c.passed {
             for line in c.detail.lines().skip(1) {
                 println!("               {line}");
@@ -44,19 +49,43 @@ pub fn print_human(path: &Path, scenario: &Scenario, output: &RunOutput, overrid
         }
     }
     println!("trace     {}", r.trace_hash);
-    if r.passed {
+    if r.passed && !r.expected_failures.is_empty() {
+        let names: Vec<String> = r.expected_failures.iter().map(|n| format!("`{n}`")).collect();
+        println!(
+            "result    PASSED: the expected failure of {} showed at seed {}",
+            names.join(", "),
+            r.seed
+        );
+    } else if r.passed && !r.judged() {
+        println!(
+            "result    NOT JUDGED: no check had anything to judge ({} operations): this run \
+             proves nothing",
+            r.ops.ok + r.ops.fail + r.ops.info
+        );
+    } else if r.passed {
         println!("result    PASSED");
     } else {
         let failed = output.first_failure().expect("a failed run has a failed check");
-        let sets: String = overrides.iter().map(|o| format!(" --set {o}")).collect();
-        println!("result    FAILED: check `{}` failed at seed {}", failed.name, r.seed);
-        println!(
-            "replay    sim run {} --seed {}{sets} --out replay-{}",
-            path.display(),
-            r.seed,
-            r.seed
-        );
+        let kind = failed.kind.name();
+        println!("result    FAILED: {kind} check `{}` failed at seed {}", failed.name, r.seed);
+        println!("replay    {} --out replay-{}", rerun_command(path, r.seed, overrides), r.seed);
     }
+}
+
+/// The exact command that runs this scenario and seed again: `sim run FILE --seed N --set ...`,
+/// with words a shell would split or expand quoted.
+pub fn rerun_command(path: &Path, seed: u64, overrides: &[String]) -> String {
+    let sets: String = overrides.iter().map(|o| format!(" --set {}", shell_word(o))).collect();
+    format!("sim run {} --seed {seed}{sets}", shell_word(&path.display().to_string()))
+}
+
+/// `word`, single-quoted if a shell would change it.
+pub fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
 }
 
 fn print_faults(output: &RunOutput) {
@@ -103,7 +132,7 @@ pub fn write_run_dir(
     }
     history.flush().map_err(|e| io("history.jsonl", e))?;
     let trace = Some(dir.join("trace.jsonl")).filter(|t| t.exists());
-    sim::report::write_run(dir, scenario, output, trace.as_deref())
+    crate::report::write_run(dir, scenario, output, trace.as_deref())
         .map_err(|e| bad_input(format!("writing the report: {e}")))?;
     Ok(())
 }

@@ -3,9 +3,9 @@
 //! failures.jsonl. Same format for both.
 
 use super::{bad_input, Failure};
+use crate::scenario::Scenario;
+use crate::sim::RunOutput;
 use serde::{Deserialize, Serialize};
-use sim::scenario::Scenario;
-use sim::sim::RunOutput;
 use std::path::{Path, PathBuf};
 
 /// A recorded run.

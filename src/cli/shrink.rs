@@ -2,7 +2,9 @@
 //! and write it as a standalone scenario file. The work is done by [`sim::shrink`].
 
 use super::{bad_input, load_scenario, run_seed, Failure, EXIT_INTERNAL, EXIT_PASS};
-use sim::shrink::{fails_check, ShrinkError, Shrunk, RUNS_MAX_DEFAULT};
+use crate::scenario::ExpectSettings;
+use crate::shrink::{fails_check, ShrinkError, Shrunk, RUNS_MAX_DEFAULT};
+use crate::systems::Registry;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -24,25 +26,35 @@ pub struct ShrinkArgs {
 }
 
 /// Runs `sim shrink`.
-pub fn shrink(args: ShrinkArgs) -> Result<u8, Failure> {
-    let scenario = load_scenario(&args.scenario, &args.overrides)?;
+pub fn shrink(reg: Registry<'_>, args: ShrinkArgs) -> Result<u8, Failure> {
+    let scenario = load_scenario(reg, &args.scenario, &args.overrides)?;
     let mut progress = |line: &str| eprintln!("shrink    {line}");
-    let shrunk =
-        sim::shrink::shrink(&scenario, &args.scenario, args.seed, args.runs_max, &mut progress)
-            .map_err(|e| match e {
-                ShrinkError::Scenario(e) => Failure::from(e),
-                ShrinkError::Passed { .. } => bad_input(format!(
-                    "{}: {e}; `sim shrink` needs a failing seed (find one with `sim sweep`)",
-                    args.scenario.display()
-                )),
-            })?;
+    let shrunk = crate::shrink::shrink(
+        reg,
+        &scenario,
+        &args.scenario,
+        args.seed,
+        args.runs_max,
+        &mut progress,
+    )
+    .map_err(|e| match e {
+        ShrinkError::Scenario(e) => Failure::from(e),
+        ShrinkError::Passed { .. } => bad_input(format!(
+            "{}: {e}; `sim shrink` needs a failing seed (find one with `sim sweep`)",
+            args.scenario.display()
+        )),
+    })?;
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("shrunk-{}-seed{}.toml", scenario.name, args.seed))
     });
-    let text = header(&args, &shrunk, &out) + &shrunk.scenario.to_toml();
+    // The reproducer states its lesson: at this seed, this check fails (`[expect]`), so
+    // `sim run FILE` passes while the bug is there and says so when it is gone.
+    let mut reproducer = shrunk.scenario.clone();
+    reproducer.expect = ExpectSettings { fails: vec![shrunk.check.clone()], seed: Some(args.seed) };
+    let text = header(&args, &shrunk, &out) + &reproducer.to_toml();
     std::fs::write(&out, text)
         .map_err(|e| bad_input(format!("{}: cannot write: {e}", out.display())))?;
-    let verified = shrunk.verified && fails_on_its_own(&out, args.seed, &shrunk.check)?;
+    let verified = shrunk.verified && fails_on_its_own(reg, &out, args.seed, &shrunk.check)?;
     println!("check     `{}` fails at seed {}", shrunk.check, args.seed);
     println!("before    {}", shrunk.before);
     println!("after     {}", shrunk.after);
@@ -77,14 +89,22 @@ fn header(args: &ShrinkArgs, shrunk: &Shrunk, out: &Path) -> String {
     for note in &shrunk.notes {
         text += &format!("#   {note}\n");
     }
-    text += &format!("# Run it: sim run {} --seed {}\n", out.display(), args.seed);
-    // Machine-readable: tests/regressions.rs replays every file by this line.
-    text + &format!("# expect: seed={} check={}\n\n", args.seed, shrunk.check)
+    text + &format!(
+        "# Run it: sim run {} (seed {} from [expect]; exit 0 while `{}` still fails)\n\n",
+        out.display(),
+        args.seed,
+        shrunk.check
+    )
 }
 
 /// Loads the written file like `sim run` would and checks the seed fails `check` again.
-fn fails_on_its_own(file: &Path, seed: u64, check: &str) -> Result<bool, Failure> {
-    let scenario = load_scenario(file, &[])?;
-    let output = run_seed(&scenario, file, seed, None)?;
+fn fails_on_its_own(
+    reg: Registry<'_>,
+    file: &Path,
+    seed: u64,
+    check: &str,
+) -> Result<bool, Failure> {
+    let scenario = load_scenario(reg, file, &[])?;
+    let output = run_seed(reg, &scenario, file, seed, None)?;
     Ok(fails_check(&output, check))
 }

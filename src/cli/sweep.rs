@@ -9,11 +9,12 @@
 use super::record::RunRecord;
 use super::{bad_input, create_dir, load_scenario, run_seed, wall_clock_ms, Failure};
 use super::{EXIT_CHECK_FAILED, EXIT_PASS};
+use crate::report::SweepPoint;
+use crate::scenario::Scenario;
+use crate::sim::RunOutput;
+use crate::systems::Registry;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use sim::report::SweepPoint;
-use sim::scenario::Scenario;
-use sim::sim::RunOutput;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::ops::Range;
@@ -204,6 +205,7 @@ struct Outcome {
 
 /// What every worker shares.
 struct Plan<'a> {
+    reg: Registry<'a>,
     scenario: &'a Scenario,
     path: &'a Path,
     overrides: &'a [String],
@@ -212,7 +214,7 @@ struct Plan<'a> {
 }
 
 /// Runs `sim sweep`.
-pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
+pub fn sweep(reg: Registry<'_>, args: SweepArgs) -> Result<u8, Failure> {
     let range = parse_seeds(&args.seeds).map_err(bad_input)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose().map_err(bad_input)?;
     let jobs = match args.jobs {
@@ -220,7 +222,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
         Some(j) => j.min(JOBS_MAX),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let scenario = load_scenario(&args.scenario, &args.overrides)?;
+    let scenario = load_scenario(reg, &args.scenario, &args.overrides)?;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("sweep-{}", scenario.name)));
     create_dir(&out)?;
     let seeds: Vec<u64> = range
@@ -229,6 +231,7 @@ pub fn sweep(args: SweepArgs) -> Result<u8, Failure> {
         .collect();
     let planned = seeds.len() as u64;
     let plan = Plan {
+        reg,
         scenario: &scenario,
         path: &args.scenario,
         overrides: &args.overrides,
@@ -323,7 +326,7 @@ fn worker(
         if plan.stop_on_first && seed > lowest_failure.load(Ordering::SeqCst) {
             return;
         }
-        let outcome = run_seed(plan.scenario, plan.path, seed, None).map(|output| {
+        let outcome = run_seed(plan.reg, plan.scenario, plan.path, seed, None).map(|output| {
             let failure = (!output.report.passed)
                 .then(|| RunRecord::new(plan.path, plan.scenario, plan.overrides, &output));
             Outcome { result: SeedResult::of(&output), failure }
@@ -373,7 +376,7 @@ fn write_results(
         serde_json::to_string_pretty(summary).expect("summary serialises") + "\n",
     )?;
     let points: Vec<SweepPoint> = results.iter().map(SeedResult::point).collect();
-    sim::report::write_sweep(dir, &points)
+    crate::report::write_sweep(dir, &points)
         .map_err(|e| bad_input(format!("{}: sweep plots: {e}", dir.display())))?;
     Ok(())
 }
@@ -403,7 +406,8 @@ fn report(out: &Path, summary: &SweepSummary, json: bool) {
         println!("failed    {count} seed(s) failed `{check}`");
     }
     if let Some(seed) = summary.first_failure {
-        println!("first     seed {seed}: sim run {} --seed {seed}", summary.scenario.display());
+        let rerun = super::output::rerun_command(&summary.scenario, seed, &summary.overrides);
+        println!("first     seed {seed}: {rerun}");
         println!("replay    sim replay {} --index 0", out.join("failures.jsonl").display());
     }
     let verdict = if summary.failures == 0 { "PASSED" } else { "FAILED" };

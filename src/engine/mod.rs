@@ -11,6 +11,7 @@ pub mod trace;
 pub use queue::EventQueue;
 pub use rng::SimRng;
 pub use time::{
-    format_nanos, format_nanos_exact, parse_duration, Nanos, MICROSECOND, MILLISECOND, SECOND,
+    duration_ns, format_nanos, format_nanos_exact, parse_duration, Nanos, MICROSECOND, MILLISECOND,
+    SECOND,
 };
 pub use trace::{TraceHash, TraceWriter};

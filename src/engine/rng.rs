@@ -17,6 +17,10 @@ pub mod stream {
     pub const NEMESIS: u64 = 2;
     /// Scenario set-up: initial clock offsets and drifts.
     pub const SETUP: u64 = 3;
+    /// Open-loop client arrivals: when the next operation arrives, which idle client takes it.
+    pub const ARRIVALS: u64 = 4;
+    /// Resolving symbolic fault targets (`leader`, `random`) when a fault is applied.
+    pub const RESOLVER: u64 = 5;
     /// Base of the per-node protocol streams (`NODE + node index`).
     pub const NODE: u64 = 1 << 20;
     /// Base of the per-node disk streams.

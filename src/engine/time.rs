@@ -115,3 +115,21 @@ mod tests {
         assert_eq!(format_nanos(123 * SECOND + 500 * MILLISECOND), "2m3.5s");
     }
 }
+
+/// Serde for a duration in nanoseconds written for people (`"150ms"`):
+/// `#[serde(with = "sim::node::duration_ns")]` on a `Nanos` field.
+pub mod duration_ns {
+    use super::{format_nanos_exact, parse_duration, Nanos};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `"150ms"`.
+    pub fn serialize<S: Serializer>(ns: &Nanos, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_nanos_exact(*ns))
+    }
+
+    /// Reads `"150ms"`, `"1.5s"`; a negative or unitless value is an error saying so.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Nanos, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}

@@ -10,17 +10,24 @@
 //! Invariant: a protocol imports this module and its own types, nothing else of sim.
 
 mod fact;
-mod op;
 pub mod testing;
 
+pub use crate::api::kv::{apply_op, Key, KvApi, Op, Value};
+pub use crate::api::{Api, Reply, Request, RequestId};
 pub use crate::engine::{
-    format_nanos, parse_duration, Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND,
+    duration_ns, format_nanos, parse_duration, Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND,
 };
 pub use crate::world::disk::{Disk, DiskError, FsyncId, ReadId};
 pub use fact::Fact;
-pub use op::{apply_op, Key, Op, Reply, Request, RequestId, Value};
 
 use std::fmt::Debug;
+
+/// The operation type of node type `N`'s API.
+pub type OpOf<N> = <<N as Node>::Api as Api>::Op;
+/// The result type of node type `N`'s API.
+pub type ResOf<N> = <<N as Node>::Api as Api>::Res;
+/// A group of nodes a fact belongs to (a shard, a replica set); 0 for a system of one group.
+pub type Group = u32;
 
 /// Index of a node in the cluster, `0..nodes`.
 pub type NodeId = u32;
@@ -38,6 +45,11 @@ pub trait Node: 'static {
     type Msg: Clone + Debug;
     /// What a timer carries back to the node when it fires.
     type Timer: Copy + Debug;
+    /// The client API the node serves: its operations and results ([`KvApi`] for key-value).
+    type Api: Api;
+    /// Operator actions a scenario can schedule (`[[controls]]`), read from the scenario with
+    /// serde; [`NoControl`] for a system without any.
+    type Control: Clone + Debug + serde::de::DeserializeOwned + 'static;
 
     /// The node boots (first boot, or restart after a crash: read the disk to recover).
     fn on_start(&mut self, ctx: &mut Context<'_, Self>)
@@ -50,8 +62,12 @@ pub trait Node: 'static {
         Self: Sized;
 
     /// A client sent a request. Answer with [`Context::reply`], now or later.
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request)
-    where
+    fn on_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request: Request<OpOf<Self>>,
+    ) where
         Self: Sized;
 
     /// A timer set with [`Context::set_timer`] fired.
@@ -77,21 +93,24 @@ pub trait Node: 'static {
     {
     }
 
-    /// An operator action from the scenario (membership changes). Ignore what does not apply.
-    fn on_control(&mut self, _ctx: &mut Context<'_, Self>, _action: Control)
+    /// An operator action from the scenario, delivered to every node that is up. Ignore what
+    /// does not apply.
+    fn on_control(&mut self, _ctx: &mut Context<'_, Self>, _action: Self::Control)
     where
         Self: Sized,
     {
     }
 }
 
-/// An operator action a scenario can deliver to the running nodes.
+/// The control type of a system without operator actions: a scenario with `[[controls]]`
+/// is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Control {
-    /// Add node `0` to the cluster's membership.
-    AddMember(NodeId),
-    /// Remove node `0` from the cluster's membership.
-    RemoveMember(NodeId),
+pub enum NoControl {}
+
+impl<'de> serde::Deserialize<'de> for NoControl {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom("this system has no operator actions"))
+    }
 }
 
 /// Identifies a pending timer; pass it to [`Context::cancel_timer`].
@@ -116,11 +135,11 @@ impl TimerId {
 
 /// Something a handler asked for. The simulator carries effects out after the handler returns.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect<M> {
+pub enum Effect<M, R> {
     /// Send `msg` to node `to`.
     Send { to: NodeId, msg: M },
     /// Answer a client's request.
-    Reply { client: ClientId, request: RequestId, reply: Reply },
+    Reply { client: ClientId, request: RequestId, reply: Reply<R> },
     /// A timer that fires when the node's local clock reads `deadline`.
     SetTimer { id: TimerId, deadline: Nanos },
     /// A timer was cancelled.
@@ -129,8 +148,8 @@ pub enum Effect<M> {
     Fsync { id: FsyncId },
     /// An asynchronous read was started; it completes `latency` nanoseconds later.
     Read { id: ReadId, latency: Nanos },
-    /// A fact for the checkers.
-    Fact(Fact),
+    /// A fact for the checkers, about `group`.
+    Fact { group: Group, fact: Fact },
 }
 
 /// A node's pending timers: slots reused through a free list, each with a generation so a
@@ -224,7 +243,7 @@ pub struct Context<'a, N: Node> {
     rng: &'a mut SimRng,
     disk: &'a mut Disk,
     timers: &'a mut Timers<N::Timer>,
-    effects: &'a mut Vec<Effect<N::Msg>>,
+    effects: &'a mut Vec<Effect<N::Msg, ResOf<N>>>,
 }
 
 impl<'a, N: Node> Context<'a, N> {
@@ -234,7 +253,7 @@ impl<'a, N: Node> Context<'a, N> {
         rng: &'a mut SimRng,
         disk: &'a mut Disk,
         timers: &'a mut Timers<N::Timer>,
-        effects: &'a mut Vec<Effect<N::Msg>>,
+        effects: &'a mut Vec<Effect<N::Msg, ResOf<N>>>,
     ) -> Self {
         Context { id, now, rng, disk, timers, effects }
     }
@@ -267,7 +286,7 @@ impl<'a, N: Node> Context<'a, N> {
     }
 
     /// Answers request `request` of `client`.
-    pub fn reply(&mut self, client: ClientId, request: RequestId, reply: Reply) {
+    pub fn reply(&mut self, client: ClientId, request: RequestId, reply: Reply<ResOf<N>>) {
         self.effects.push(Effect::Reply { client, request, reply });
     }
 
@@ -303,8 +322,14 @@ impl<'a, N: Node> Context<'a, N> {
         id
     }
 
-    /// Records a fact for the checkers.
+    /// Records a fact for the checkers (about group 0: a system of one group).
     pub fn fact(&mut self, fact: Fact) {
-        self.effects.push(Effect::Fact(fact));
+        self.fact_in(0, fact);
+    }
+
+    /// Records a fact about `group` (a shard, a replica set): checkers keep groups apart, and
+    /// fault targets such as `leader@G` resolve within the group.
+    pub fn fact_in(&mut self, group: Group, fact: Fact) {
+        self.effects.push(Effect::Fact { group, fact });
     }
 }

@@ -8,11 +8,13 @@
 //! impl Node for Echo {
 //!     type Msg = u64;
 //!     type Timer = ();
+//!     type Api = sim::node::KvApi;
+//!     type Control = sim::node::NoControl;
 //!     fn on_start(&mut self, ctx: &mut Context<'_, Self>) { ctx.set_timer(1_000, ()); }
 //!     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: u64) {
 //!         ctx.send(from, msg + 1);
 //!     }
-//!     fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+//!     fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request<sim::node::Op>) {}
 //!     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
 //! }
 //!
@@ -22,10 +24,13 @@
 //! ```
 
 use super::{
-    ClientId, Context, Control, Disk, Effect, FsyncId, Node, NodeId, ReadId, Request, Timers,
+    ClientId, Context, Disk, Effect, FsyncId, Node, NodeId, OpOf, ReadId, Request, ResOf, Timers,
 };
 use crate::engine::{Nanos, SimRng};
 use crate::world::disk::DiskConfig;
+
+/// What one handler call produced.
+pub type Effects<N> = Vec<Effect<<N as Node>::Msg, ResOf<N>>>;
 
 /// One node, its disk, clock and timers, driven by hand.
 pub struct Harness<N: Node> {
@@ -36,7 +41,7 @@ pub struct Harness<N: Node> {
     rng: SimRng,
     disk: Disk,
     timers: Timers<N::Timer>,
-    effects: Vec<Effect<N::Msg>>,
+    effects: Effects<N>,
 }
 
 impl<N: Node> Harness<N> {
@@ -53,7 +58,7 @@ impl<N: Node> Harness<N> {
         }
     }
 
-    fn run(&mut self, f: impl FnOnce(&mut N, &mut Context<'_, N>)) -> Vec<Effect<N::Msg>> {
+    fn run(&mut self, f: impl FnOnce(&mut N, &mut Context<'_, N>)) -> Effects<N> {
         let mut ctx = Context::new(
             self.id,
             self.now,
@@ -67,28 +72,28 @@ impl<N: Node> Harness<N> {
     }
 
     /// Calls `on_start`.
-    pub fn start(&mut self) -> Vec<Effect<N::Msg>> {
+    pub fn start(&mut self) -> Effects<N> {
         self.run(|n, ctx| n.on_start(ctx))
     }
 
     /// Delivers `msg` from `from`.
-    pub fn message(&mut self, from: NodeId, msg: N::Msg) -> Vec<Effect<N::Msg>> {
+    pub fn message(&mut self, from: NodeId, msg: N::Msg) -> Effects<N> {
         self.run(|n, ctx| n.on_message(ctx, from, msg))
     }
 
     /// Delivers a client request.
-    pub fn request(&mut self, client: ClientId, request: Request) -> Vec<Effect<N::Msg>> {
+    pub fn request(&mut self, client: ClientId, request: Request<OpOf<N>>) -> Effects<N> {
         self.run(|n, ctx| n.on_request(ctx, client, request))
     }
 
     /// Delivers an operator action (a membership change).
-    pub fn control(&mut self, action: Control) -> Vec<Effect<N::Msg>> {
+    pub fn control(&mut self, action: N::Control) -> Effects<N> {
         self.run(|n, ctx| n.on_control(ctx, action))
     }
 
     /// Advances the local clock to the earliest pending timer and fires it. `None` if no timer
     /// is pending.
-    pub fn fire_next_timer(&mut self) -> Option<Vec<Effect<N::Msg>>> {
+    pub fn fire_next_timer(&mut self) -> Option<Effects<N>> {
         let (id, deadline) = self.timers.pending().min_by_key(|&(id, deadline)| (deadline, id))?;
         self.now = self.now.max(deadline);
         let timer = self.timers.fire(id).expect("pending timer");
@@ -96,20 +101,20 @@ impl<N: Node> Harness<N> {
     }
 
     /// Completes an fsync: its writes become durable, and `on_fsync` is called.
-    pub fn complete_fsync(&mut self, id: FsyncId) -> Vec<Effect<N::Msg>> {
+    pub fn complete_fsync(&mut self, id: FsyncId) -> Effects<N> {
         assert!(self.disk.complete_fsync(id), "fsync {id:?} is not pending");
         self.run(|n, ctx| n.on_fsync(ctx, id))
     }
 
     /// Completes an asynchronous read: `on_read` gets the data as the disk holds it now.
-    pub fn complete_read(&mut self, id: ReadId) -> Vec<Effect<N::Msg>> {
+    pub fn complete_read(&mut self, id: ReadId) -> Effects<N> {
         let data = self.disk.complete_read(id).expect("read is pending");
         self.run(|n, ctx| n.on_read(ctx, id, data))
     }
 
     /// Crashes the node and boots `fresh` in its place on the same disk; returns the effects of
     /// its `on_start`.
-    pub fn crash_and_restart(&mut self, fresh: N) -> Vec<Effect<N::Msg>> {
+    pub fn crash_and_restart(&mut self, fresh: N) -> Effects<N> {
         self.disk.crash();
         self.timers.clear();
         self.node = fresh;
@@ -145,6 +150,8 @@ mod tests {
     impl Node for Reader {
         type Msg = Vec<u8>;
         type Timer = ();
+        type Api = crate::node::KvApi;
+        type Control = crate::node::NoControl;
         fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
             ctx.read("state", 0, 16);
         }
@@ -159,7 +166,13 @@ mod tests {
         fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, _: Vec<u8>) {
             ctx.send(from, self.state.clone().unwrap_or_default());
         }
-        fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+        fn on_request(
+            &mut self,
+            _: &mut Context<'_, Self>,
+            _: ClientId,
+            _: Request<crate::node::Op>,
+        ) {
+        }
         fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
     }
 

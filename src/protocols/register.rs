@@ -20,10 +20,11 @@
 //! point of this system: it shows what Raft (`system = "raft"`) adds.
 
 use super::codec::{put_op, put_record, read_records, Reader};
-use crate::check::FactChecker;
+use crate::check::linearizability::KvLinearizability;
+use crate::check::Checks;
 use crate::node::{
-    apply_op, ClientId, Context, Fact, FsyncId, Key, Node, NodeId, Op, Reply, Request, RequestId,
-    Value,
+    apply_op, ClientId, Context, Fact, FsyncId, Key, KvApi, NoControl, Node, NodeId, Op, Reply,
+    Request, RequestId, Value,
 };
 use crate::system::{Cluster, System};
 use std::collections::BTreeMap;
@@ -59,15 +60,47 @@ pub enum Timer {
 }
 
 /// Settings, from the scenario's `[protocol]` table.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RegisterConfig {
-    /// How often the primary resends unacknowledged entries.
+    /// How often the primary resends unacknowledged entries (`retransmit`, default 50ms).
+    #[serde(rename = "retransmit", with = "crate::node::duration_ns")]
     pub retransmit_ns: u64,
-    /// Most entries in one `Replicate`.
+    /// Most entries in one `Replicate` (`batch_max`, default 64).
     pub batch_max: usize,
-    /// Bug knob `register.serve_reads_while_recovering`: a restarted primary serves reads before
-    /// the writes it recovered have committed again (it answers from an empty map).
+    /// Bug knob `register.serve_reads_while_recovering` (`bugs = [...]`): a restarted primary
+    /// serves reads before the writes it recovered have committed again (it answers from an
+    /// empty map).
+    #[serde(rename = "bugs", deserialize_with = "bugs")]
     pub bug_reads_while_recovering: bool,
+}
+
+impl Default for RegisterConfig {
+    fn default() -> Self {
+        RegisterConfig {
+            retransmit_ns: 50_000_000,
+            batch_max: 64,
+            bug_reads_while_recovering: false,
+        }
+    }
+}
+
+/// The register's bug knobs.
+pub const BUGS: [&str; 1] = ["register.serve_reads_while_recovering"];
+
+fn bugs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    use serde::Deserialize;
+    let mut on = false;
+    for name in Vec::<String>::deserialize(d)? {
+        if name != BUGS[0] {
+            return Err(serde::de::Error::custom(format!(
+                "unknown bug knob `{name}` for system `register` (its knobs: {})",
+                BUGS.join(", ")
+            )));
+        }
+        on = true;
+    }
+    Ok(on)
 }
 
 /// A node of the primary-backup register.
@@ -85,10 +118,10 @@ pub struct Register {
     commit: u64,
     recovered: u64,
     store: BTreeMap<Key, Value>,
-    sessions: BTreeMap<ClientId, (u64, Reply)>,
+    sessions: BTreeMap<ClientId, (u64, Reply<Option<Value>>)>,
     waiting: BTreeMap<u64, ClientId>,
     in_log: BTreeMap<RequestId, u64>,
-    held_reads: Vec<(ClientId, Request)>,
+    held_reads: Vec<(ClientId, Request<Op>)>,
 }
 
 const PRIMARY: NodeId = 0;
@@ -201,7 +234,7 @@ impl Register {
     }
 
     /// Applies a committed write once per request (client sessions); returns its reply.
-    fn apply(&mut self, entry: &Entry) -> Reply {
+    fn apply(&mut self, entry: &Entry) -> Reply<Option<Value>> {
         let RequestId { client, seq } = entry.request;
         if let Some((last, reply)) = self.sessions.get(&client) {
             if *last >= seq {
@@ -222,7 +255,7 @@ impl Register {
         reply
     }
 
-    fn serve_read(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request) {
+    fn serve_read(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<Op>) {
         if self.commit < self.recovered && !self.config.bug_reads_while_recovering {
             self.held_reads.push((client, request));
             return;
@@ -231,7 +264,7 @@ impl Register {
         ctx.reply(client, request.id, Reply::Ok { value });
     }
 
-    fn on_write(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request) {
+    fn on_write(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<Op>) {
         if let Some((last, reply)) = self.sessions.get(&client) {
             if *last == request.id.seq {
                 ctx.reply(client, request.id, reply.clone());
@@ -254,6 +287,8 @@ impl Register {
 impl Node for Register {
     type Msg = Msg;
     type Timer = Timer;
+    type Api = KvApi;
+    type Control = NoControl;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         self.recover(ctx);
@@ -294,7 +329,7 @@ impl Node for Register {
         }
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<Op>) {
         if !self.is_primary() {
             ctx.reply(client, request.id, Reply::Redirect { leader: Some(PRIMARY) });
         } else if request.op.is_read() {
@@ -342,61 +377,23 @@ impl System for RegisterSystem {
     type Node = Register;
     type Config = RegisterConfig;
 
-    fn config(table: &toml::Table) -> Result<RegisterConfig, String> {
-        let mut config = RegisterConfig {
-            retransmit_ns: 50_000_000,
-            batch_max: 64,
-            bug_reads_while_recovering: false,
-        };
-        for (key, value) in table {
-            match key.as_str() {
-                "retransmit" => {
-                    let text = value.as_str().ok_or("`retransmit`: expected a duration string")?;
-                    config.retransmit_ns = crate::node::parse_duration(text)
-                        .map_err(|e| format!("`retransmit`: {e}"))?;
-                    if config.retransmit_ns == 0 {
-                        return Err("`retransmit`: must be more than 0".into());
-                    }
-                }
-                "batch_max" => {
-                    let n = value.as_integer().ok_or("`batch_max`: expected an integer")?;
-                    if !(1..=10_000).contains(&n) {
-                        return Err(format!("`batch_max`: {n} is out of range (1 to 10000)"));
-                    }
-                    config.batch_max = n as usize;
-                }
-                "bugs" => {
-                    let list = value.as_array().ok_or("`bugs`: expected a list of strings")?;
-                    for bug in list {
-                        match bug.as_str() {
-                            Some("register.serve_reads_while_recovering") => {
-                                config.bug_reads_while_recovering = true
-                            }
-                            other => {
-                                return Err(format!(
-                                    "`bugs`: unknown bug knob {other:?} (known: \
-                                     register.serve_reads_while_recovering)"
-                                ))
-                            }
-                        }
-                    }
-                }
-                other => {
-                    return Err(format!(
-                        "`{other}`: unknown key (known: retransmit, batch_max, bugs)"
-                    ))
-                }
-            }
+    fn validate(config: &RegisterConfig) -> Result<(), String> {
+        if config.retransmit_ns == 0 {
+            return Err("protocol.retransmit: must be more than 0".into());
         }
-        Ok(config)
+        if !(1..=10_000).contains(&config.batch_max) {
+            let n = config.batch_max;
+            return Err(format!("protocol.batch_max: {n} is out of range (1 to 10000)"));
+        }
+        Ok(())
     }
 
     fn node(config: &RegisterConfig, id: NodeId, cluster: &Cluster) -> Register {
         Register::new(id, cluster.nodes, config.clone())
     }
 
-    fn fact_checkers(_: &RegisterConfig, _: &Cluster) -> Vec<Box<dyn FactChecker>> {
-        Vec::new()
+    fn checks(_: &RegisterConfig, _: &Cluster) -> Checks<KvApi> {
+        Checks::new().history(KvLinearizability)
     }
 }
 
@@ -414,14 +411,14 @@ mod tests {
         }
     }
 
-    fn put(seq: u64, value: &str) -> Request {
+    fn put(seq: u64, value: &str) -> Request<Op> {
         Request {
             id: RequestId { client: 7, seq },
             op: Op::Put { key: "k".into(), value: value.into() },
         }
     }
 
-    fn fsyncs(effects: &[Effect<Msg>]) -> Vec<FsyncId> {
+    fn fsyncs(effects: &[Effect<Msg, Option<Value>>]) -> Vec<FsyncId> {
         effects
             .iter()
             .filter_map(|e| match e {

@@ -4,8 +4,7 @@
 use super::trace::{for_each_record, message_name, TraceRecord};
 use super::ReportError;
 use crate::engine::Nanos;
-use crate::node::Op;
-use crate::workload::{History, HistoryOp, Outcome};
+use crate::workload::{History, Outcome};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
@@ -36,7 +35,7 @@ pub fn write_chrome_trace(
         events.push(json!({"ph": "M", "ts": 0, "name": "thread_sort_index", "pid": 1, "tid": host,
             "args": {"sort_index": host}}));
     }
-    events.extend(history.ops.iter().map(|op| op_event(op, nodes)));
+    events.extend((0..history.ops.len()).map(|i| op_event(history, i, nodes)));
     let io = |e: std::io::Error| ReportError::new(Path::new("chrome-trace.json"), e.to_string());
     out.write_all(b"{\"traceEvents\": [\n").map_err(io)?;
     let mut first = true;
@@ -67,15 +66,17 @@ pub fn write_chrome_trace(
     out.write_all(b"\n], \"displayTimeUnit\": \"ms\"}\n").map_err(io)
 }
 
-fn op_event(op: &HistoryOp, nodes: u32) -> Value {
+fn op_event(history: &History, i: usize, nodes: u32) -> Value {
+    let op = &history.ops[i];
     let colour = match op.outcome {
         Outcome::Ok => "good",
         Outcome::Fail => "yellow",
         Outcome::Info => "terrible",
     };
-    json!({"ph": "X", "name": op.op.to_string(), "cat": "op", "pid": 1, "tid": nodes + op.client,
-        "ts": micros(op.invoke_ns), "dur": micros(op.latency_ns()), "cname": colour,
-        "args": {"outcome": op.outcome.name(), "id": op.id, "value": op.value}})
+    json!({"ph": "X", "name": history.describe(i), "cat": "op", "pid": 1,
+        "tid": nodes + op.client, "ts": micros(op.invoke_ns), "dur": micros(op.latency_ns()),
+        "cname": colour, "args": {"outcome": op.outcome.name(), "id": op.id,
+        "op": history.json(i)}})
 }
 
 /// The Chrome event of one trace record (`None` for records without one).
@@ -103,71 +104,38 @@ fn record_event(r: &TraceRecord) -> Option<Value> {
         "ts": micros(r.t), "args": args}))
 }
 
-/// An EDN string literal.
-fn edn_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn edn_option(v: Option<&str>) -> String {
-    v.map_or_else(|| "nil".to_string(), edn_string)
-}
-
-/// Jepsen's `:f` and the `:value` of an invocation.
-fn edn_f_value(op: &Op) -> (&'static str, String) {
-    match op {
-        Op::Get { .. } => (":read", "nil".into()),
-        Op::Put { value, .. } => (":write", edn_string(value)),
-        Op::Cas { from, to, .. } => {
-            (":cas", format!("[{} {}]", edn_option(from.as_deref()), edn_string(to)))
-        }
-        Op::Append { value, .. } => (":append", edn_string(value)),
-    }
-}
-
-/// Writes the history as Jepsen EDN, one operation map per line: each operation's `:invoke`,
-/// then its `:ok`, `:fail` or `:info` completion, all ordered by time (completions first on
-/// ties). Jepsen retires a process after an `:info` (its operation may still be pending), so
-/// each `:info` moves its client to a fresh process number, `client + clients * retired`.
+/// Writes the history as Jepsen writes it (`history.edn`), one operation map per line: each
+/// operation's `:invoke`, then its `:ok`, `:fail` or `:info` completion, ordered by time
+/// (completions first on ties), each with its `:index` in the file. `:f` and `:value` are the
+/// system's API's (for key-value, `[k v]` tuples as `jepsen.independent` writes them). Jepsen
+/// retires a process after an `:info` (its operation may still be pending), so each `:info`
+/// moves its client to a fresh process number, `client + clients * retired`.
 pub fn write_edn_history(out: &mut dyn Write, history: &History) -> std::io::Result<()> {
     let clients = u64::from(history.ops.iter().map(|o| o.client + 1).max().unwrap_or(0));
     let mut retired = vec![0u64; clients as usize];
-    // (time, completion first, op id, line)
+    // (time, completion first, op id, line without its index)
     let mut lines: Vec<(Nanos, u8, u64, String)> = Vec::with_capacity(history.ops.len() * 2);
-    for op in &history.ops {
+    for (i, op) in history.ops.iter().enumerate() {
         let process = u64::from(op.client) + clients * retired[op.client as usize];
-        let (f, value) = edn_f_value(&op.op);
-        let key = edn_string(op.op.key());
+        let edn = history.edn(i);
+        let key = edn.key.as_ref().map(|k| format!(", :key {k}")).unwrap_or_default();
         let line = |kind: &str, value: &str, time: Nanos| {
             format!(
-                "{{:process {process}, :type {kind}, :f {f}, :key {key}, :value {value}, \
-                 :time {time}}}"
+                ":process {process}, :type {kind}, :f :{}{key}, :value {value}, :time {time}",
+                edn.f
             )
         };
-        lines.push((op.invoke_ns, 1, op.id, line(":invoke", &value, op.invoke_ns)));
-        let done_value = match (&op.op, op.outcome) {
-            (Op::Get { .. }, Outcome::Ok) => edn_option(op.value.as_deref()),
-            _ => value.clone(),
-        };
+        lines.push((op.invoke_ns, 1, op.id, line(":invoke", &edn.invoke, op.invoke_ns)));
+        let done = if op.outcome == Outcome::Ok { &edn.complete } else { &edn.invoke };
         let kind = format!(":{}", op.outcome.name());
-        lines.push((op.complete_ns, 0, op.id, line(&kind, &done_value, op.complete_ns)));
+        lines.push((op.complete_ns, 0, op.id, line(&kind, done, op.complete_ns)));
         if op.outcome == Outcome::Info {
             retired[op.client as usize] += 1;
         }
     }
     lines.sort_by_key(|l| (l.0, l.1, l.2));
-    for (.., line) in lines {
-        writeln!(out, "{line}")?;
+    for (index, (.., line)) in lines.into_iter().enumerate() {
+        writeln!(out, "{{:index {index}, {line}}}")?;
     }
     Ok(())
 }
@@ -175,16 +143,19 @@ pub fn write_edn_history(out: &mut dyn Write, history: &History) -> std::io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::kv::{KvApi, Op};
+    use crate::workload::{Record, TypedHistory};
     use std::collections::BTreeMap;
 
-    fn op(id: u64, client: u32, op: Op, t: (Nanos, Nanos), outcome: Outcome) -> HistoryOp {
-        let value = if op.is_read() && outcome == Outcome::Ok { Some("v\"1".into()) } else { None };
-        HistoryOp { id, client, op, invoke_ns: t.0, complete_ns: t.1, outcome, value }
+    fn op(id: u64, client: u32, op: Op, t: (Nanos, Nanos), outcome: Outcome) -> Record<KvApi> {
+        let read = if op.is_read() { Some("v\"1".to_string()) } else { None };
+        let result = (outcome == Outcome::Ok).then_some(read);
+        Record { id, client, op, invoke_ns: t.0, complete_ns: t.1, outcome, result }
     }
 
     fn history() -> History {
         let key = || "k1".to_string();
-        History {
+        History::from_typed(TypedHistory {
             ops: vec![
                 op(0, 0, Op::Put { key: key(), value: "3".into() }, (10, 30), Outcome::Ok),
                 op(1, 1, Op::Get { key: key() }, (20, 25), Outcome::Ok),
@@ -198,7 +169,7 @@ mod tests {
                 op(3, 0, Op::Append { key: key(), value: "x".into() }, (30, 40), Outcome::Fail),
                 op(4, 1, Op::Get { key: key() }, (95, 99), Outcome::Ok),
             ],
-        }
+        })
     }
 
     /// A reader for the EDN this module writes: maps of keywords to ints, strings, keywords,
@@ -236,19 +207,21 @@ mod tests {
         assert_eq!(lines.len(), 10);
         assert_eq!(
             lines[0],
-            "{:process 0, :type :invoke, :f :write, :key \"k1\", :value \"3\", :time 10}"
+            "{:index 0, :process 0, :type :invoke, :f :write, :value [\"k1\" \"3\"], :time 10}"
         );
         let maps: Vec<_> = lines.iter().map(|l| read_edn(l)).collect();
         let times: Vec<u64> = maps.iter().map(|m| m[":time"].parse().unwrap()).collect();
         assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
         // The read's completion carries the value read, escaped and read back.
         let read = maps.iter().find(|m| m[":f"] == ":read" && m[":type"] == ":ok").unwrap();
-        assert_eq!(read[":value"], "v\"1");
+        assert_eq!(read[":value"], "k1 v\"1");
+        let indices: Vec<usize> = maps.iter().map(|m| m[":index"].parse().unwrap()).collect();
+        assert_eq!(indices, (0..10).collect::<Vec<_>>());
         // A completion at 25 precedes the invocation at 25.
         let at_25: Vec<&str> =
             maps.iter().filter(|m| m[":time"] == "25").map(|m| &*m[":type"]).collect();
         assert_eq!(at_25, [":ok", ":invoke"]);
-        assert_eq!((maps[3][":f"].as_str(), maps[3][":value"].as_str()), (":cas", "nil 4"));
+        assert_eq!((maps[3][":f"].as_str(), maps[3][":value"].as_str()), (":cas", "k1 nil 4"));
         // After its :info, client 1 continues as a fresh process (1 + 2 clients).
         let last = maps.last().unwrap();
         assert_eq!((last[":process"].as_str(), last[":type"].as_str()), ("3", ":ok"));

@@ -7,6 +7,7 @@ use super::{write_run, ReportError};
 use crate::engine::TraceWriter;
 use crate::scenario::Scenario;
 use crate::sim::{RunOptions, RunOutput, RunReport};
+use crate::systems::Registry;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -44,9 +45,14 @@ pub fn scenario_files(scenarios_dir: &Path) -> Result<Vec<PathBuf>, ReportError>
     Ok(files)
 }
 
-fn run(path: &Path, seed: u64, trace: Option<&Path>) -> Result<(Scenario, RunOutput), ReportError> {
+fn run(
+    registry: Registry<'_>,
+    path: &Path,
+    seed: u64,
+    trace: Option<&Path>,
+) -> Result<(Scenario, RunOutput), ReportError> {
     let scenario = Scenario::load(path, &[]).map_err(|e| ReportError::new(path, e.to_string()))?;
-    crate::systems::validate(&scenario, path).map_err(|e| ReportError::new(path, e.to_string()))?;
+    registry.validate(&scenario, path).map_err(|e| ReportError::new(path, e.to_string()))?;
     let options = match trace {
         None => RunOptions::default(),
         Some(file) => {
@@ -55,7 +61,8 @@ fn run(path: &Path, seed: u64, trace: Option<&Path>) -> Result<(Scenario, RunOut
             RunOptions { trace: Some(TraceWriter::new(Box::new(std::io::BufWriter::new(f)))) }
         }
     };
-    let output = crate::systems::run(&scenario, path, seed, options)
+    let output = registry
+        .run(&scenario, path, seed, options)
         .map_err(|e| ReportError::new(path, e.to_string()))?;
     Ok((scenario, output))
 }
@@ -64,6 +71,7 @@ fn run(path: &Path, seed: u64, trace: Option<&Path>) -> Result<(Scenario, RunOut
 /// `summary.json` (wall time zeroed, so that equal runs write equal files); files over
 /// [`GALLERY_FILE_BYTES_MAX`] are removed, except pictures (the index links them).
 pub fn generate_one(
+    registry: Registry<'_>,
     path: &Path,
     reports_dir: &Path,
     seed: u64,
@@ -76,7 +84,7 @@ pub fn generate_one(
     }
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let trace = dir.join("trace.jsonl");
-    let (scenario, mut output) = run(path, seed, Some(&trace))?;
+    let (scenario, mut output) = run(registry, path, seed, Some(&trace))?;
     output.report.wall_ms = 0;
     let mut files = write_run(&dir, &scenario, &output, Some(&trace))?;
     let summary = dir.join("summary.json");
@@ -104,7 +112,7 @@ pub const SHOWCASE_SEEDS_MAX: u64 = 1000;
 /// bug knob on (`[protocol] bugs = [...]`), where it is the first seed that exposes the bug, so
 /// the pictures show the failure (the sequence diagram ends at it). Deterministic: a search over
 /// `0..SHOWCASE_SEEDS_MAX`, falling back to `seed` if none fails.
-pub fn showcase_seed(path: &Path, seed: u64) -> Result<u64, ReportError> {
+pub fn showcase_seed(registry: Registry<'_>, path: &Path, seed: u64) -> Result<u64, ReportError> {
     let scenario = Scenario::load(path, &[]).map_err(|e| ReportError::new(path, e.to_string()))?;
     let has_bugs = scenario
         .protocol
@@ -115,7 +123,8 @@ pub fn showcase_seed(path: &Path, seed: u64) -> Result<u64, ReportError> {
         return Ok(seed);
     }
     for candidate in 0..SHOWCASE_SEEDS_MAX {
-        let output = crate::systems::run(&scenario, path, candidate, RunOptions::default())
+        let output = registry
+            .run(&scenario, path, candidate, RunOptions::default())
             .map_err(|e| ReportError::new(path, e.to_string()))?;
         if !output.report.passed {
             return Ok(candidate);
@@ -126,14 +135,15 @@ pub fn showcase_seed(path: &Path, seed: u64) -> Result<u64, ReportError> {
 
 /// Regenerates the whole gallery: every scenario of `scenarios_dir`, then the index.
 pub fn generate(
+    registry: Registry<'_>,
     scenarios_dir: &Path,
     reports_dir: &Path,
     seed: u64,
 ) -> Result<Vec<GalleryEntry>, ReportError> {
     let mut entries = Vec::new();
     for path in scenario_files(scenarios_dir)? {
-        let shown = showcase_seed(&path, seed)?;
-        entries.push(generate_one(&path, reports_dir, shown)?);
+        let shown = showcase_seed(registry, &path, seed)?;
+        entries.push(generate_one(registry, &path, reports_dir, shown)?);
     }
     let readme = reports_dir.join("README.md");
     std::fs::write(&readme, index(&entries, seed))
@@ -144,8 +154,13 @@ pub fn generate(
 /// Checks that `reports_dir` holds an up-to-date report of the scenario at `path`: re-runs it
 /// (without a trace) and compares the trace hash with the one its `summary.json` records.
 /// The error says what is stale and how to fix it.
-pub fn check_one(path: &Path, reports_dir: &Path, seed: u64) -> Result<(), String> {
-    let (scenario, output) = run(path, seed, None).map_err(|e| e.to_string())?;
+pub fn check_one(
+    registry: Registry<'_>,
+    path: &Path,
+    reports_dir: &Path,
+    seed: u64,
+) -> Result<(), String> {
+    let (scenario, output) = run(registry, path, seed, None).map_err(|e| e.to_string())?;
     let summary = reports_dir.join(&scenario.name).join("summary.json");
     let fix = "run `cargo xtask reports` and commit reports/";
     let text = std::fs::read_to_string(&summary)
@@ -165,7 +180,12 @@ pub fn check_one(path: &Path, reports_dir: &Path, seed: u64) -> Result<(), Strin
 }
 
 /// Checks every scenario of `scenarios_dir` and the index; returns the problems found.
-pub fn check(scenarios_dir: &Path, reports_dir: &Path, seed: u64) -> Vec<String> {
+pub fn check(
+    registry: Registry<'_>,
+    scenarios_dir: &Path,
+    reports_dir: &Path,
+    seed: u64,
+) -> Vec<String> {
     let files = match scenario_files(scenarios_dir) {
         Ok(files) => files,
         Err(e) => return vec![e.to_string()],
@@ -173,8 +193,8 @@ pub fn check(scenarios_dir: &Path, reports_dir: &Path, seed: u64) -> Vec<String>
     let mut problems: Vec<String> = files
         .iter()
         .filter_map(|p| {
-            let shown = showcase_seed(p, seed).map_err(|e| e.to_string()).ok()?;
-            check_one(p, reports_dir, shown).err()
+            let shown = showcase_seed(registry, p, seed).map_err(|e| e.to_string()).ok()?;
+            check_one(registry, p, reports_dir, shown).err()
         })
         .collect();
     if !reports_dir.join("README.md").exists() {

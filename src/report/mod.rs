@@ -17,25 +17,36 @@
 //! run anything inside a simulation, so a run without `--out` pays nothing for them.
 
 mod export;
+#[cfg(feature = "plots")]
 mod figure;
+#[cfg(feature = "plots")]
 pub mod gallery;
+#[cfg(feature = "plots")]
 mod sequence;
+#[cfg(feature = "plots")]
 mod sweep;
+#[cfg(feature = "plots")]
 mod timeline;
 mod trace;
 mod windows;
 
 pub use export::{write_chrome_trace, write_edn_history};
+#[cfg(feature = "plots")]
 pub use sequence::{parse_window, SEQUENCE_MESSAGES_MAX, SEQUENCE_WINDOW_NS, WINDOW_ENV};
+#[cfg(feature = "plots")]
 pub use sweep::{write_sweep, SweepPoint};
 pub use windows::{fault_windows, FaultWindow, WindowClass};
 
 use crate::engine::Nanos;
+#[cfg(feature = "plots")]
 use crate::scenario::Scenario;
+#[cfg(feature = "plots")]
 use crate::sim::RunOutput;
+#[cfg(feature = "plots")]
 use figure::save;
 use std::fmt;
 use std::path::{Path, PathBuf};
+#[cfg(feature = "plots")]
 use timeline::{LatencyChart, QuantileChart, RunView, ThroughputChart};
 
 /// A report file that could not be read or written.
@@ -70,6 +81,7 @@ pub struct ReportOptions {
     pub sequence_window: Option<(Nanos, Nanos)>,
 }
 
+#[cfg(feature = "plots")]
 /// Writes the report of one run into `dir` (which must exist): the pictures and exports listed
 /// in the module docs. `trace` is the run's `trace.jsonl`, if it wrote one; without it the
 /// sequence diagram is skipped and the Chrome trace holds the client operations only.
@@ -83,6 +95,7 @@ pub fn write_run(
     write_run_with(dir, scenario, output, trace, &ReportOptions::default())
 }
 
+#[cfg(feature = "plots")]
 /// [`write_run`] with options.
 pub fn write_run_with(
     dir: &Path,
@@ -122,6 +135,7 @@ pub fn write_run_with(
     Ok(files)
 }
 
+#[cfg(feature = "plots")]
 fn sequence_window(
     options: &ReportOptions,
     output: &RunOutput,
@@ -139,11 +153,13 @@ fn sequence_window(
     Ok(sequence::default_window(failure_ns, windows))
 }
 
+#[cfg(feature = "plots")]
 fn create(path: &Path) -> Result<std::io::BufWriter<std::fs::File>, ReportError> {
     let file = std::fs::File::create(path).map_err(|e| ReportError::new(path, e.to_string()))?;
     Ok(std::io::BufWriter::new(file))
 }
 
+#[cfg(feature = "plots")]
 fn finish(out: std::io::BufWriter<std::fs::File>, path: &Path) -> Result<(), ReportError> {
     use std::io::Write;
     let mut out = out;

@@ -107,6 +107,14 @@ pub struct Scenario {
     /// Which checks run and their bounds.
     #[serde(default)]
     pub checks: CheckSettings,
+    /// The failure the scenario exists to show, if any: the run passes when exactly these
+    /// checks fail.
+    #[serde(default, skip_serializing_if = "ExpectSettings::is_empty")]
+    pub expect: ExpectSettings,
+    /// Operator actions at fixed times (`[[controls]]`: `at` plus the system's own keys, e.g.
+    /// `kind = "add-member"`), checked against the system's control type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "control_list")]
+    pub controls: Vec<ScheduledControl>,
     /// Settings of the system itself (see `sim systems`).
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub protocol: toml::Table,
@@ -221,22 +229,6 @@ pub enum ClientMode {
     Open,
 }
 
-/// The mix of operations, as relative weights.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct OpMix {
-    pub get: u32,
-    pub put: u32,
-    pub cas: u32,
-    pub append: u32,
-}
-
-impl Default for OpMix {
-    fn default() -> Self {
-        OpMix { get: 50, put: 30, cas: 10, append: 10 }
-    }
-}
-
 /// Clients and their workload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -256,8 +248,10 @@ pub struct ClientSettings {
     pub deadline: Duration,
     /// Keys are `k0..k{keys-1}`.
     pub keys: u32,
-    /// Relative weights of operations.
-    pub mix: OpMix,
+    /// Relative weights of the system's operations by name (`get = 40`, `txn = 1`). Empty:
+    /// the system's defaults; otherwise operations not named weigh 0.
+    #[serde(skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub mix: indexmap::IndexMap<String, u32>,
     /// Stop issuing operations after this many (0: no limit).
     pub ops_max: u32,
 }
@@ -272,7 +266,7 @@ impl Default for ClientSettings {
             timeout: Duration(100_000_000),
             deadline: Duration(1_000_000_000),
             keys: 3,
-            mix: OpMix::default(),
+            mix: indexmap::IndexMap::new(),
             ops_max: 0,
         }
     }
@@ -319,20 +313,128 @@ pub const NEMESIS_KINDS: &[(&str, &str)] = &[
     ("link-degrade", "all links get slow and lossy, restored after"),
 ];
 
-/// Which checks run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// Which checks run: `[checks]` switches the system's checks by name (`linearizability =
+/// false`); a check not named keeps the system's default. The system validates the names.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckSettings {
-    /// Check the client history for linearizability.
-    pub linearizability: bool,
     /// After the quiet period starts (everything repaired), some operation must succeed within
     /// this bound, and operations must keep succeeding; 0 turns the check off.
     pub liveness_bound: Duration,
+    /// Checks switched on or off by name, in the file's order.
+    pub switches: indexmap::IndexMap<String, bool>,
 }
 
 impl Default for CheckSettings {
     fn default() -> Self {
-        CheckSettings { linearizability: true, liveness_bound: Duration(5 * SECOND) }
+        CheckSettings { liveness_bound: Duration(5 * SECOND), switches: Default::default() }
+    }
+}
+
+impl CheckSettings {
+    /// Whether check `name` runs, given its default.
+    pub fn enabled(&self, name: &str, default: bool) -> bool {
+        self.switches.get(name).copied().unwrap_or(default)
+    }
+}
+
+impl Serialize for CheckSettings {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.switches.len() + 1))?;
+        for (name, on) in &self.switches {
+            map.serialize_entry(name, on)?;
+        }
+        map.serialize_entry("liveness_bound", &self.liveness_bound)?;
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let table = toml::Table::deserialize(d)?;
+        let mut settings = CheckSettings::default();
+        for (key, value) in table {
+            if key == "liveness_bound" {
+                settings.liveness_bound = Duration::deserialize(value)
+                    .map_err(|e| D::Error::custom(format!("checks.liveness_bound: {e}")))?;
+                continue;
+            }
+            let toml::Value::Boolean(on) = value else {
+                return Err(D::Error::custom(format!(
+                    "checks.{key}: expected true or false (switches the check `{key}`)"
+                )));
+            };
+            settings.switches.insert(key, on);
+        }
+        Ok(settings)
+    }
+}
+
+/// `[expect]`: the failure a scenario exists to show.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExpectSettings {
+    /// Checks that must fail (every other must hold): `fails = ["linearizability"]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fails: Vec<String>,
+    /// The seed `sim run` uses when none is given: the seed the failure shows at (shrunk
+    /// reproducers name theirs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl ExpectSettings {
+    /// True when the scenario expects every check to hold.
+    pub fn is_empty(&self) -> bool {
+        self.fails.is_empty() && self.seed.is_none()
+    }
+}
+
+/// An operator action at a point in virtual time, as the scenario wrote it; the system's
+/// control type reads `action` (see `System::Control`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledControl {
+    /// When it happens (global time).
+    pub at: Nanos,
+    /// The action's keys, `at` removed.
+    pub action: toml::Table,
+}
+
+mod control_list {
+    //! `[[controls]]` entries: `at = "5s"` plus the system's own keys.
+    use super::{Duration, ScheduledControl};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        controls: &[ScheduledControl],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let tables: Vec<toml::Table> = controls
+            .iter()
+            .map(|c| {
+                let mut t = toml::Table::new();
+                let at = toml::Value::try_from(Duration(c.at)).expect("a duration serializes");
+                t.insert("at".into(), at);
+                t.extend(c.action.clone());
+                t
+            })
+            .collect();
+        tables.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ScheduledControl>, D::Error> {
+        let tables = Vec::<toml::Table>::deserialize(d)?;
+        let mut controls = Vec::with_capacity(tables.len());
+        for (i, mut action) in tables.into_iter().enumerate() {
+            let at = action.remove("at").ok_or_else(|| {
+                serde::de::Error::custom(format!("controls[{i}]: missing `at` (e.g. at = \"5s\")"))
+            })?;
+            let at = Duration::deserialize(at)
+                .map_err(|e| serde::de::Error::custom(format!("controls[{i}].at: {e}")))?;
+            controls.push(ScheduledControl { at: at.0, action });
+        }
+        Ok(controls)
     }
 }
 
@@ -418,6 +520,7 @@ impl Scenario {
                 path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
         }
         scenario.faults.sort_by_key(|f| f.at);
+        scenario.controls.sort_by_key(|c| c.at);
         scenario.validate().map_err(|(key, reason)| error(Some(key), reason))?;
         Ok(scenario)
     }
@@ -470,6 +573,11 @@ impl Scenario {
             check_fault_nodes(&f.fault, self.nodes)
                 .map_err(|reason| (format!("faults[{i}]"), reason))?;
         }
+        for (i, c) in self.controls.iter().enumerate() {
+            if c.at > self.duration.0 {
+                return bad(&format!("controls[{i}].at"), "is after the end of the run".into());
+            }
+        }
         if let Some(nemesis) = &self.nemesis {
             validate_nemesis(nemesis)?;
         }
@@ -494,8 +602,10 @@ impl Scenario {
         if c.mode == ClientMode::Open && (c.rate_per_s == 0 || c.rate_per_s > 1_000_000) {
             return bad("rate_per_s", "must be 1 to 1000000 in open mode");
         }
-        let m = &c.mix;
-        if m.get + m.put + m.cas + m.append == 0 {
+        if let Some((name, w)) = c.mix.iter().find(|(_, w)| **w > 1_000_000) {
+            return Err((format!("clients.mix.{name}"), format!("weight {w} is above 1000000")));
+        }
+        if !c.mix.is_empty() && c.mix.values().all(|w| *w == 0) {
             return bad("mix", "at least one operation needs a weight above 0");
         }
         Ok(())
@@ -588,7 +698,6 @@ fn check_fault_nodes(fault: &Fault, nodes: u32) -> Result<(), String> {
             ids_ok(a.as_deref().unwrap_or(&[]))?;
             ids_ok(b.as_deref().unwrap_or(&[]))
         }
-        Fault::AddMember { node } | Fault::RemoveMember { node } => ids_ok(&[*node]),
         Fault::Partition { groups: None } | Fault::Heal | Fault::LinkRestore => Ok(()),
     }
 }

@@ -2,7 +2,7 @@
 //! cycle, and the repair of everything when the quiet period starts.
 
 use super::{AppliedFault, Event, Sim};
-use crate::node::{Control, NodeId};
+use crate::node::NodeId;
 use crate::system::System;
 use crate::world::fault::{Fault, NodeRef, Pick};
 use crate::world::nemesis::repair_of;
@@ -14,16 +14,24 @@ impl<S: System> Sim<'_, S> {
         (0..self.cluster.nodes).filter(|&n| self.nodes[n as usize].node.is_some()).collect()
     }
 
-    /// Resolves a node reference among `candidates`; `None` if there is no candidate.
+    /// Resolves a node reference among `candidates`; `None` if there is no candidate. A
+    /// group narrows the candidates to the nodes known in it (when any are known).
     fn resolve(&mut self, r: NodeRef, candidates: &[NodeId]) -> Option<NodeId> {
-        match r {
-            NodeRef::Id(n) => Some(n),
-            NodeRef::Pick(Pick::Leader) => match self.leader {
-                Some(l) if candidates.contains(&l) => Some(l),
-                _ => self.resolver.pick(candidates).copied(),
-            },
-            NodeRef::Pick(Pick::Random) => self.resolver.pick(candidates).copied(),
+        let (leader, group) = match r {
+            NodeRef::Id(n) => return Some(n),
+            NodeRef::Pick(Pick::Leader { group }) => (true, group),
+            NodeRef::Pick(Pick::Random { group }) => (false, group),
+        };
+        if leader {
+            if let Some(l) = self.groups.leader(group).filter(|l| candidates.contains(l)) {
+                return Some(l);
+            }
         }
+        let in_group: Vec<NodeId> = match group.and_then(|g| self.groups.members(g)) {
+            Some(members) => candidates.iter().copied().filter(|n| members.contains(n)).collect(),
+            None => candidates.to_vec(),
+        };
+        self.resolver.pick(&in_group).copied()
     }
 
     /// Turns a possibly symbolic fault into a concrete one, or `None` if it cannot apply (for
@@ -187,8 +195,6 @@ impl<S: System> Sim<'_, S> {
                 }
                 self.links_degraded = false;
             }
-            Fault::AddMember { node } => self.control(Control::AddMember(*node)),
-            Fault::RemoveMember { node } => self.control(Control::RemoveMember(*node)),
         }
         Some(String::new())
     }
@@ -200,11 +206,9 @@ impl<S: System> Sim<'_, S> {
         let lost = slot.disk.unsynced_bytes();
         slot.disk.crash();
         slot.incarnation += 1;
-        if self.leader == Some(n) {
-            self.leader = None;
-        }
-        for checker in &mut self.checkers {
-            checker.on_crash(self.now, n);
+        self.groups.crashed(n);
+        for checker in &mut self.fact_checkers {
+            checker.checker.on_crash(self.now, n);
         }
         Some(format!("n{n} lost {lost} unsynced bytes"))
     }

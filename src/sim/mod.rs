@@ -9,24 +9,28 @@
 mod faults;
 mod report;
 
-pub use report::{percentiles_ms, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport};
+pub use report::{
+    percentiles_ms, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport, EXPECT_CHECK,
+};
 
-use crate::check::{CheckResult, FactChecker, Violation};
+use crate::api::{Api, Reply, Request, RequestId};
+use crate::check::{CheckResult, Checks, FactChecker, HistoryChecker, RunContext, Violation};
 use crate::engine::rng::stream;
 use crate::engine::{EventQueue, Nanos, SimRng, TraceHash, TraceWriter};
 use crate::node::{
-    ClientId, Context, Control, Effect, Fact, FsyncId, Node, NodeId, ReadId, Reply, Request,
-    RequestId, TimerId, Timers,
+    ClientId, Context, Effect, Fact, FsyncId, Group, Node, NodeId, OpOf, ReadId, ResOf, TimerId,
+    Timers,
 };
 use crate::scenario::{InFlightSetting, JitterDistribution, Scenario};
-use crate::system::{Cluster, System};
-use crate::workload::{ClientOut, Workload};
+use crate::system::{ApiOf, Cluster, ControlOf, System};
+use crate::workload::{ClientOut, History, Workload};
 use crate::world::clock::Clock;
 use crate::world::disk::{Disk, DiskConfig};
 use crate::world::fault::ScheduledFault;
 use crate::world::nemesis::{Nemesis, NemesisPlan};
 use crate::world::network::{HostId, InFlight, Jitter, LinkConfig, Network, Transit};
 use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// What the queue holds. Small and `Copy`: messages live in `packets`.
@@ -43,6 +47,7 @@ enum Event {
     ClientTimeout { client: ClientId, attempt: u32 },
     Arrival,
     QuietStart,
+    Control { index: u32 },
 }
 
 impl Event {
@@ -59,33 +64,37 @@ impl Event {
             Event::Arrival => 9,
             Event::QuietStart => 10,
             Event::Read { .. } => 11,
+            Event::Control { .. } => 12,
         }
     }
 }
 
 #[derive(Clone, Debug)]
-enum Payload<M> {
+enum Payload<M, O, R> {
     Peer(M),
-    Request(Request),
-    Reply(RequestId, Reply),
+    Request(Request<O>),
+    Reply(RequestId, Reply<R>),
 }
 
 #[derive(Clone, Debug)]
-struct Packet<M> {
+struct Packet<P> {
     from: HostId,
     to: HostId,
     epoch: u32,
-    payload: Payload<M>,
+    payload: P,
 }
 
+/// What travels between hosts in a run of node type `N`.
+type PayloadOf<N> = Payload<<N as Node>::Msg, OpOf<N>, ResOf<N>>;
+
 /// Messages in flight, indexed by the queue's `Deliver` events; slots are reused.
-struct Packets<M> {
-    slots: Vec<Option<Packet<M>>>,
+struct Packets<P> {
+    slots: Vec<Option<Packet<P>>>,
     free: Vec<u32>,
 }
 
-impl<M> Packets<M> {
-    fn insert(&mut self, packet: Packet<M>) -> u32 {
+impl<P> Packets<P> {
+    fn insert(&mut self, packet: Packet<P>) -> u32 {
         match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = Some(packet);
@@ -98,7 +107,7 @@ impl<M> Packets<M> {
         }
     }
 
-    fn take(&mut self, i: u32) -> Packet<M> {
+    fn take(&mut self, i: u32) -> Packet<P> {
         self.free.push(i);
         self.slots[i as usize].take().expect("a queued packet is stored")
     }
@@ -130,21 +139,23 @@ pub struct Sim<'s, S: System> {
     now: Nanos,
     end: Nanos,
     queue: EventQueue<Event>,
-    packets: Packets<<S::Node as Node>::Msg>,
+    packets: Packets<PayloadOf<S::Node>>,
     nodes: Vec<NodeSlot<S::Node>>,
     network: Network,
     base_link: LinkConfig,
     links_degraded: bool,
-    workload: Workload,
-    client_out: Vec<ClientOut>,
-    effects: Vec<Effect<<S::Node as Node>::Msg>>,
+    workload: Workload<ApiOf<S>>,
+    client_out: Vec<ClientOut<OpOf<S::Node>>>,
+    effects: crate::node::testing::Effects<S::Node>,
     nemesis: Option<Nemesis>,
     resolver: SimRng,
     repairs: Vec<crate::world::fault::Fault>,
     fault_log: Vec<AppliedFault>,
-    checkers: Vec<Box<dyn FactChecker>>,
+    controls: Vec<(Nanos, ControlOf<S>)>,
+    fact_checkers: Vec<EnabledFacts>,
+    history_checkers: Vec<Box<dyn HistoryChecker<ApiOf<S>>>>,
     violation: Option<Violation>,
-    leader: Option<NodeId>,
+    groups: Groups,
     hash: TraceHash,
     trace: Option<TraceWriter>,
     events: u64,
@@ -214,7 +225,12 @@ impl<'s, S: System> Sim<'s, S> {
             };
             Nemesis::new(plan, SimRng::new(seed, stream::NEMESIS))
         });
-        let checkers = S::fact_checkers(&config, &cluster);
+        let controls =
+            crate::systems::controls::<S>(scenario, &config).unwrap_or_else(|(key, reason)| {
+                panic!("scenario `{}`: `{key}`: {reason}", scenario.name)
+            });
+        let checks = S::checks(&config, &cluster);
+        let (fact_checkers, history_checkers) = enabled_checks(checks, scenario);
         Sim {
             scenario,
             config,
@@ -232,12 +248,14 @@ impl<'s, S: System> Sim<'s, S> {
             client_out: Vec::new(),
             effects: Vec::new(),
             nemesis,
-            resolver: SimRng::new(seed, stream::NEMESIS + 1),
+            resolver: SimRng::new(seed, stream::RESOLVER),
             repairs: Vec::new(),
             fault_log: Vec::new(),
-            checkers,
+            controls,
+            fact_checkers,
+            history_checkers,
             violation: None,
-            leader: None,
+            groups: Groups::default(),
             hash: TraceHash::default(),
             trace: options.trace,
             events: 0,
@@ -263,6 +281,9 @@ impl<'s, S: System> Sim<'s, S> {
         });
         for (i, f) in self.scenario.faults.iter().enumerate() {
             self.queue.push(f.at, Event::Fault { index: i as u32 });
+        }
+        for (i, (at, _)) in self.controls.iter().enumerate() {
+            self.queue.push(*at, Event::Control { index: i as u32 });
         }
         if let Some(nemesis) = self.nemesis.as_mut() {
             let first = nemesis.first_at();
@@ -341,6 +362,13 @@ impl<'s, S: System> Sim<'s, S> {
                 self.apply_client_out();
             }
             Event::QuietStart => self.quiet_start(),
+            Event::Control { index } => {
+                let action = self.controls[index as usize].1.clone();
+                self.trace_record(
+                    |s| json!({"t": s.now, "ev": "control", "action": format!("{action:?}")}),
+                );
+                self.control(action);
+            }
         }
     }
 
@@ -394,7 +422,7 @@ impl<'s, S: System> Sim<'s, S> {
             Payload::Request(request) => {
                 self.trace_record(|s| {
                     json!({"t": s.now, "ev": "recv", "from": from, "to": to,
-                    "msg": format!("{:?} {}", request.id, request.op)})
+                    "msg": format!("{:?} {}", request.id, ApiOf::<S>::describe(&request.op))})
                 });
                 self.call(to, |n, ctx| n.on_request(ctx, from - nodes, request));
             }
@@ -470,25 +498,19 @@ impl<'s, S: System> Sim<'s, S> {
                     let at = self.now + latency;
                     self.queue.push(at, Event::Read { node: id, id: read, incarnation });
                 }
-                Effect::Fact(fact) => self.fact(id, fact),
+                Effect::Fact { group, fact } => self.fact(id, group, fact),
             }
         }
         self.effects = effects;
     }
 
-    fn send(
-        &mut self,
-        at: Nanos,
-        from: HostId,
-        to: HostId,
-        payload: Payload<<S::Node as Node>::Msg>,
-    ) {
+    fn send(&mut self, at: Nanos, from: HostId, to: HostId, payload: PayloadOf<S::Node>) {
         let transit = self.network.send(at, from, to);
         self.hash.add(u64::from(from) << 32 | u64::from(to));
         if self.trace.is_some() {
             let msg = match &payload {
                 Payload::Peer(m) => format!("{m:?}"),
-                Payload::Request(r) => format!("{:?} {}", r.id, r.op),
+                Payload::Request(r) => format!("{:?} {}", r.id, ApiOf::<S>::describe(&r.op)),
                 Payload::Reply(r, reply) => format!("{r:?} {reply:?}"),
             };
             let (arrive, dropped) = match transit {
@@ -514,23 +536,23 @@ impl<'s, S: System> Sim<'s, S> {
         }
     }
 
-    fn fact(&mut self, node: NodeId, fact: Fact) {
-        match fact {
-            Fact::Leader { term } => {
-                self.leader = Some(node);
-                self.hash.add(term);
-            }
-            Fact::SteppedDown { .. } if self.leader == Some(node) => self.leader = None,
-            _ => {}
+    fn fact(&mut self, node: NodeId, group: Group, fact: Fact) {
+        if let Fact::Leader { term } = fact {
+            self.hash.add(term);
         }
-        self.trace_record(|s| json!({"t": s.now, "ev": "fact", "node": node, "fact": fact}));
+        self.groups.observe(node, group, &fact);
+        self.trace_record(
+            |s| json!({"t": s.now, "ev": "fact", "node": node, "group": group, "fact": fact}),
+        );
         if self.violation.is_some() {
             return;
         }
-        for checker in &mut self.checkers {
-            if let Err(v) = checker.on_fact(self.now, node, &fact) {
-                self.violation = Some(v);
-                return;
+        for checker in &mut self.fact_checkers {
+            if let Err(v) = checker.checker.on_fact(self.now, node, group, &fact) {
+                if !checker.disabled.iter().any(|d| *d == v.check) {
+                    self.violation = Some(v);
+                    return;
+                }
             }
         }
     }
@@ -542,8 +564,8 @@ impl<'s, S: System> Sim<'s, S> {
             match o {
                 ClientOut::Send { client, to, request, at } => {
                     self.trace_record(|_| {
-                        json!({"t": at, "ev": "client_send", "client": client,
-                        "to": to, "op": request.op.to_string(), "seq": request.id.seq})
+                        json!({"t": at, "ev": "client_send", "client": client, "to": to,
+                        "op": ApiOf::<S>::describe(&request.op), "seq": request.id.seq})
                     });
                     self.send(at, nodes + client, to, Payload::Request(request));
                 }
@@ -564,8 +586,9 @@ impl<'s, S: System> Sim<'s, S> {
         self.call(id, |n, ctx| n.on_start(ctx));
     }
 
-    fn control(&mut self, action: Control) {
+    fn control(&mut self, action: ControlOf<S>) {
         for id in 0..self.cluster.nodes {
+            let action = action.clone();
             self.call(id, |n, ctx| n.on_control(ctx, action));
         }
     }
@@ -582,29 +605,48 @@ impl<'s, S: System> Sim<'s, S> {
 
     fn finish(mut self) -> RunOutput {
         let end = self.now.max(if self.violation.is_some() { self.now } else { self.end });
-        let (history, shed) = self.workload.finish(end);
+        let (typed, shed) = self.workload.finish(end);
         let mut checks: Vec<CheckResult> = Vec::new();
-        for checker in &self.checkers {
-            checks.extend(checker.results());
+        for c in &self.fact_checkers {
+            let results = c.checker.results().into_iter();
+            checks.extend(results.filter(|r| !c.disabled.iter().any(|d| *d == r.name)));
         }
         if let Some(v) = &self.violation {
             match checks.iter_mut().find(|c| c.name == v.check) {
                 Some(c) => {
                     c.passed = false;
+                    c.judged = true;
                     c.detail = v.detail.clone();
                 }
                 None => checks.push(CheckResult::fail(v.check.clone(), v.detail.clone())),
             }
         }
-        checks.extend(crate::check::history_checks(
-            self.scenario,
-            &history,
-            self.violation.is_some(),
-        ));
+        let scenario = self.scenario;
+        let run = RunContext {
+            quiet_start: (scenario.quiet.0 > 0).then(|| scenario.quiet_start()),
+            end_ns: end,
+            faults_applied: self.fault_log.len(),
+            stopped_early: self.violation.is_some(),
+            liveness_bound: scenario.checks.liveness_bound.0,
+        };
+        for checker in &self.history_checkers {
+            let result = if run.stopped_early {
+                let why = "not judged: the run stopped at a safety violation";
+                CheckResult::not_judged(checker.name(), why)
+            } else {
+                checker.check(&typed, &run)
+            };
+            checks.push(result.of_kind(checker.kind()));
+        }
+        let history = History::from_typed(typed);
+        let liveness_on = scenario.checks.enabled(crate::check::liveness::NAME, true);
+        if let (true, Some(result)) = (liveness_on, crate::check::liveness::judge(&history, &run)) {
+            checks.push(result);
+        }
         let trace_error = self.trace.take().and_then(|t| t.finish().err());
         let disks = self.nodes.iter().map(|s| s.disk.stats()).collect();
         report::build(report::Parts {
-            scenario: self.scenario,
+            scenario,
             system: S::NAME,
             seed: self.seed,
             hash: self.hash,
@@ -618,6 +660,98 @@ impl<'s, S: System> Sim<'s, S> {
             disks,
             trace_error,
         })
+    }
+}
+
+/// A fact checker with the names of its checks the scenario switched off.
+struct EnabledFacts {
+    checker: Box<dyn FactChecker>,
+    disabled: Vec<&'static str>,
+}
+
+/// The system's checks that the scenario leaves on: a fact checker runs when any of its
+/// checks is on (the others' results and violations are dropped).
+fn enabled_checks<A: Api>(
+    checks: Checks<A>,
+    scenario: &Scenario,
+) -> (Vec<EnabledFacts>, Vec<Box<dyn HistoryChecker<A>>>) {
+    let on = |name: &str| checks.enabled(&scenario.checks, name);
+    let mut facts = Vec::new();
+    let mut history = Vec::new();
+    for (i, names) in checks.facts.iter().map(|c| c.names()).enumerate() {
+        let disabled: Vec<&'static str> = names.iter().copied().filter(|n| !on(n)).collect();
+        if disabled.len() < names.len() {
+            facts.push((i, disabled));
+        }
+    }
+    let history_on: Vec<bool> = checks.history.iter().map(|c| on(c.name())).collect();
+    let Checks { facts: all_facts, history: all_history, .. } = checks;
+    let mut all_facts: Vec<Option<Box<dyn FactChecker>>> =
+        all_facts.into_iter().map(Some).collect();
+    let facts = facts
+        .into_iter()
+        .map(|(i, disabled)| EnabledFacts {
+            checker: all_facts[i].take().expect("each checker once"),
+            disabled,
+        })
+        .collect();
+    for (checker, on) in all_history.into_iter().zip(history_on) {
+        if on {
+            history.push(checker);
+        }
+    }
+    (facts, history)
+}
+
+/// Per group (a shard, a replica set): its latest leader and the nodes that recorded facts in
+/// it, for symbolic fault targets (`leader@G`, `random@G`).
+#[derive(Clone, Debug, Default)]
+struct Groups {
+    leaders: BTreeMap<Group, NodeId>,
+    /// The node that most recently claimed leadership of any group, while it leads.
+    latest: Option<NodeId>,
+    members: BTreeMap<Group, BTreeSet<NodeId>>,
+}
+
+impl Groups {
+    fn observe(&mut self, node: NodeId, group: Group, fact: &Fact) {
+        match fact {
+            Fact::Leader { .. } => {
+                self.leaders.insert(group, node);
+                self.latest = Some(node);
+            }
+            Fact::SteppedDown { .. } if self.leaders.get(&group) == Some(&node) => {
+                self.leaders.remove(&group);
+                if self.latest == Some(node) {
+                    self.latest = None;
+                }
+            }
+            _ => {}
+        }
+        if !self.members.get(&group).is_some_and(|m| m.contains(&node)) {
+            self.members.entry(group).or_default().insert(node);
+        }
+    }
+
+    /// A node crashed: it leads nothing any more.
+    fn crashed(&mut self, node: NodeId) {
+        self.leaders.retain(|_, l| *l != node);
+        if self.latest == Some(node) {
+            self.latest = None;
+        }
+    }
+
+    /// The leader of `group` (of any group: the latest claim).
+    fn leader(&self, group: Option<Group>) -> Option<NodeId> {
+        match group {
+            Some(g) => self.leaders.get(&g).copied(),
+            None => self.latest,
+        }
+    }
+
+    /// The nodes known to be in `group`.
+    fn members(&self, group: Group) -> Option<&BTreeSet<NodeId>> {
+        self.members.get(&group)
     }
 }
 
@@ -642,6 +776,8 @@ mod tests {
     impl Node for ReadBack {
         type Msg = ();
         type Timer = ();
+        type Api = crate::node::KvApi;
+        type Control = crate::node::NoControl;
         fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
             ctx.disk().write("f", 0, b"12345");
             ctx.fsync("f");
@@ -659,7 +795,13 @@ mod tests {
             ctx.fact(Fact::Custom { name: "read".into(), values: vec![len, ctx.now()] });
         }
         fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
-        fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+        fn on_request(
+            &mut self,
+            _: &mut Context<'_, Self>,
+            _: ClientId,
+            _: Request<crate::node::Op>,
+        ) {
+        }
         fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
     }
 
@@ -667,7 +809,10 @@ mod tests {
     struct ReadSeen;
 
     impl FactChecker for ReadSeen {
-        fn on_fact(&mut self, _: Nanos, _: NodeId, fact: &Fact) -> Result<(), Violation> {
+        fn names(&self) -> Vec<&'static str> {
+            vec!["read_seen"]
+        }
+        fn on_fact(&mut self, _: Nanos, _: NodeId, _: Group, fact: &Fact) -> Result<(), Violation> {
             match fact {
                 Fact::Custom { values, .. } => Err(Violation {
                     check: "read_seen".into(),
@@ -694,8 +839,8 @@ mod tests {
         fn node(_: &(), _: NodeId, _: &Cluster) -> ReadBack {
             ReadBack
         }
-        fn fact_checkers(_: &(), _: &Cluster) -> Vec<Box<dyn FactChecker>> {
-            vec![Box::new(ReadSeen)]
+        fn checks(_: &(), _: &Cluster) -> Checks<crate::node::KvApi> {
+            Checks::new().fact(ReadSeen)
         }
     }
 

@@ -72,7 +72,10 @@ pub struct RunReport {
     pub fault_log: Vec<AppliedFault>,
     /// Every check's verdict.
     pub checks: Vec<CheckResult>,
-    /// True if every check passed.
+    /// The checks the scenario expects to fail (`[expect] fails`): the lesson it shows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_failures: Vec<String>,
+    /// True if every check held, except those expected to fail, which failed.
     pub passed: bool,
     /// Network counters.
     pub network: NetworkStats,
@@ -90,9 +93,25 @@ pub struct RunOutput {
 }
 
 impl RunOutput {
-    /// The first failed check, if any.
+    /// The first check that went against the run: one that failed unexpectedly, or the
+    /// `expect` check when an expected failure did not show.
     pub fn first_failure(&self) -> Option<&CheckResult> {
-        self.report.checks.iter().find(|c| !c.passed)
+        self.report.first_failure()
+    }
+}
+
+/// The check that fails when a failure the scenario expects (`[expect] fails`) does not show.
+pub const EXPECT_CHECK: &str = "expect";
+
+impl RunReport {
+    /// See [`RunOutput::first_failure`].
+    pub fn first_failure(&self) -> Option<&CheckResult> {
+        self.checks.iter().find(|c| !c.passed && !self.expected_failures.contains(&c.name))
+    }
+
+    /// True if some check judged something (a run that judged nothing proves nothing).
+    pub fn judged(&self) -> bool {
+        self.checks.iter().any(|c| c.judged)
     }
 }
 
@@ -135,7 +154,21 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         sum.unsynced_writes_lost += d.unsynced_writes_lost;
         sum
     });
-    let passed = checks.iter().all(|c| c.passed);
+    let expected = &parts.scenario.expect.fails;
+    let missing: Vec<&String> =
+        expected.iter().filter(|e| !checks.iter().any(|c| c.name == **e && !c.passed)).collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+        checks.push(CheckResult::fail(
+            EXPECT_CHECK,
+            format!(
+                "the scenario expects {} to fail, but it held: the failure it exists to show \
+                 did not happen",
+                names.join(", ")
+            ),
+        ));
+    }
+    let passed = checks.iter().all(|c| c.passed || expected.contains(&c.name));
     let report = RunReport {
         scenario: parts.scenario.name.clone(),
         system: parts.system.to_string(),
@@ -149,6 +182,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         faults: parts.fault_log.len(),
         fault_log: parts.fault_log,
         checks,
+        expected_failures: expected.clone(),
         passed,
         network: parts.network,
         disk,

@@ -9,10 +9,10 @@
 //!
 //! Like nodes, clients are sans-IO: they return what to do as [`ClientOut`] values.
 
-use super::generator::Generator;
-use super::history::{History, HistoryOp, Outcome};
+use super::history::{Outcome, Record, TypedHistory};
+use crate::api::{Api, Draw, Reply, Request, RequestId};
 use crate::engine::{Nanos, SimRng};
-use crate::node::{NodeId, Reply, Request, RequestId};
+use crate::node::NodeId;
 use crate::scenario::{ClientMode, ClientSettings};
 
 /// Pause before retrying after a redirect without a leader hint, or an `Unknown` reply.
@@ -20,9 +20,9 @@ const BACKOFF_NS: Nanos = 10_000_000;
 
 /// Something the clients ask the simulator to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientOut {
+pub enum ClientOut<O> {
     /// Send `request` from `client` to node `to`, leaving at `at` (now, or after a backoff).
-    Send { client: u32, to: NodeId, request: Request, at: Nanos },
+    Send { client: u32, to: NodeId, request: Request<O>, at: Nanos },
     /// Call [`Workload::timeout`] for this attempt at `at`.
     Timeout { client: u32, attempt: u32, at: Nanos },
     /// Call [`Workload::wake`] for `client` at `at`.
@@ -30,10 +30,10 @@ pub enum ClientOut {
 }
 
 #[derive(Clone, Debug)]
-struct InFlight {
+struct InFlight<O> {
     /// Index of the operation in the history.
     op: usize,
-    request: Request,
+    request: Request<O>,
     attempt: u32,
     target: NodeId,
     deadline: Nanos,
@@ -42,28 +42,29 @@ struct InFlight {
 }
 
 #[derive(Clone, Debug)]
-struct Client {
+struct Client<O> {
     rng: SimRng,
     seq: u64,
     leader_hint: Option<NodeId>,
-    in_flight: Option<InFlight>,
+    in_flight: Option<InFlight<O>>,
 }
 
-/// All clients, the operation generator and the history they write.
+/// All clients, the operation generator and the history they write, for API `A`.
 #[derive(Clone, Debug)]
-pub struct Workload {
+pub struct Workload<A: Api> {
     settings: ClientSettings,
     nodes: u32,
-    clients: Vec<Client>,
-    generator: Generator,
-    history: History,
+    clients: Vec<Client<A::Op>>,
+    /// The scenario's mix as weights in the order of [`Api::OPS`].
+    weights: Vec<u32>,
+    history: TypedHistory<A>,
     issue_until: Nanos,
     arrivals: SimRng,
     /// Open-loop arrivals that found every client busy.
     shed: u64,
 }
 
-impl Workload {
+impl<A: Api> Workload<A> {
     /// Clients for a cluster of `nodes` nodes; new operations are issued until `issue_until`.
     pub fn new(settings: &ClientSettings, nodes: u32, issue_until: Nanos, seed: u64) -> Self {
         use crate::engine::rng::stream;
@@ -79,16 +80,16 @@ impl Workload {
             settings: settings.clone(),
             nodes,
             clients,
-            generator: Generator::new(&settings.mix, settings.keys),
-            history: History::default(),
+            weights: mix_weights::<A>(&settings.mix),
+            history: TypedHistory::default(),
             issue_until,
-            arrivals: SimRng::new(seed, stream::CLIENT - 1),
+            arrivals: SimRng::new(seed, stream::ARRIVALS),
             shed: 0,
         }
     }
 
     /// First wake-ups (closed loop) and the first arrival time (open loop).
-    pub fn start(&mut self, out: &mut Vec<ClientOut>) -> Option<Nanos> {
+    pub fn start(&mut self, out: &mut Vec<ClientOut<A::Op>>) -> Option<Nanos> {
         match self.settings.mode {
             ClientMode::Closed => {
                 for (i, c) in self.clients.iter_mut().enumerate() {
@@ -112,14 +113,14 @@ impl Workload {
     }
 
     /// Closed loop: `client` is done thinking.
-    pub fn wake(&mut self, now: Nanos, client: u32, out: &mut Vec<ClientOut>) {
+    pub fn wake(&mut self, now: Nanos, client: u32, out: &mut Vec<ClientOut<A::Op>>) {
         if now < self.issue_until && self.budget_left() {
             self.issue(now, client, out);
         }
     }
 
     /// Open loop: an operation arrives; returns when the next one does.
-    pub fn arrival(&mut self, now: Nanos, out: &mut Vec<ClientOut>) -> Option<Nanos> {
+    pub fn arrival(&mut self, now: Nanos, out: &mut Vec<ClientOut<A::Op>>) -> Option<Nanos> {
         if now >= self.issue_until || !self.budget_left() {
             return None;
         }
@@ -135,22 +136,23 @@ impl Workload {
         Some(self.next_arrival(now))
     }
 
-    fn issue(&mut self, now: Nanos, client: u32, out: &mut Vec<ClientOut>) {
+    fn issue(&mut self, now: Nanos, client: u32, out: &mut Vec<ClientOut<A::Op>>) {
         let nodes = self.nodes;
         let c = &mut self.clients[client as usize];
         debug_assert!(c.in_flight.is_none(), "one operation in flight per client");
         c.seq += 1;
-        let op = self.generator.next(&mut c.rng, client, c.seq);
+        let mut draw = Draw { rng: &mut c.rng, client, n: c.seq, keys: self.settings.keys };
+        let op = A::generate(&self.weights, &mut draw);
         let target = c.leader_hint.unwrap_or_else(|| c.rng.below(u64::from(nodes)) as NodeId);
         let index = self.history.ops.len();
-        self.history.ops.push(HistoryOp {
+        self.history.ops.push(Record {
             id: index as u64,
             client,
             op: op.clone(),
             invoke_ns: now,
             complete_ns: now,
             outcome: Outcome::Info,
-            value: None,
+            result: None,
         });
         let request = Request { id: RequestId { client, seq: c.seq }, op };
         c.in_flight = Some(InFlight {
@@ -171,8 +173,8 @@ impl Workload {
         now: Nanos,
         client: u32,
         request: RequestId,
-        reply: Reply,
-        out: &mut Vec<ClientOut>,
+        reply: Reply<A::Res>,
+        out: &mut Vec<ClientOut<A::Op>>,
     ) {
         let c = &mut self.clients[client as usize];
         let Some(flight) = c.in_flight.as_mut() else { return };
@@ -182,7 +184,7 @@ impl Workload {
         match reply {
             Reply::Ok { value } => {
                 c.leader_hint = Some(flight.target);
-                self.complete(now, client, Outcome::Ok, value, out);
+                self.complete(now, client, Outcome::Ok, Some(value), out);
             }
             Reply::Fail { .. } => self.complete(now, client, Outcome::Fail, None, out),
             Reply::Redirect { leader } => {
@@ -199,7 +201,13 @@ impl Workload {
     }
 
     /// An attempt's timer ran out.
-    pub fn timeout(&mut self, now: Nanos, client: u32, attempt: u32, out: &mut Vec<ClientOut>) {
+    pub fn timeout(
+        &mut self,
+        now: Nanos,
+        client: u32,
+        attempt: u32,
+        out: &mut Vec<ClientOut<A::Op>>,
+    ) {
         let c = &mut self.clients[client as usize];
         let Some(flight) = c.in_flight.as_mut() else { return };
         if flight.attempt != attempt {
@@ -212,7 +220,7 @@ impl Workload {
 
     /// Sends the in-flight operation again after `delay`, to the leader hint or another node;
     /// gives up if the deadline has passed.
-    fn retry(&mut self, now: Nanos, client: u32, delay: Nanos, out: &mut Vec<ClientOut>) {
+    fn retry(&mut self, now: Nanos, client: u32, delay: Nanos, out: &mut Vec<ClientOut<A::Op>>) {
         let nodes = self.nodes;
         let c = &mut self.clients[client as usize];
         let flight = c.in_flight.as_mut().expect("retry with an operation in flight");
@@ -246,22 +254,22 @@ impl Workload {
         now: Nanos,
         client: u32,
         outcome: Outcome,
-        value: Option<String>,
-        out: &mut Vec<ClientOut>,
+        result: Option<A::Res>,
+        out: &mut Vec<ClientOut<A::Op>>,
     ) {
         let c = &mut self.clients[client as usize];
         let flight = c.in_flight.take().expect("complete with an operation in flight");
         let op = &mut self.history.ops[flight.op];
         op.complete_ns = now;
         op.outcome = outcome;
-        op.value = if op.op.is_read() && outcome == Outcome::Ok { value } else { None };
+        op.result = result;
         if self.settings.mode == ClientMode::Closed {
             out.push(ClientOut::Wake { client, at: now + self.settings.think.0 });
         }
     }
 
     /// Ends the run at `end`: operations still in flight become `info`.
-    pub fn finish(mut self, end: Nanos) -> (History, u64) {
+    pub fn finish(mut self, end: Nanos) -> (TypedHistory<A>, u64) {
         for c in &mut self.clients {
             if let Some(flight) = c.in_flight.take() {
                 let op = &mut self.history.ops[flight.op];
@@ -273,7 +281,16 @@ impl Workload {
     }
 
     /// The history so far.
-    pub fn history(&self) -> &History {
+    pub fn history(&self) -> &TypedHistory<A> {
         &self.history
     }
+}
+
+/// The scenario's mix as weights in the order of `A::OPS`: the API's defaults when the
+/// scenario names no operation, else the named weights (operations not named weigh 0).
+pub fn mix_weights<A: Api>(mix: &indexmap::IndexMap<String, u32>) -> Vec<u32> {
+    if mix.is_empty() {
+        return A::OPS.iter().map(|(_, w)| *w).collect();
+    }
+    A::OPS.iter().map(|(name, _)| mix.get(*name).copied().unwrap_or(0)).collect()
 }

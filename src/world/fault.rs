@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A node named by a fault: a fixed index, or one chosen when the fault is applied.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+///
+/// Written as a node id (`2`) or a pick: `"leader"`, `"random"`, or per group (a shard or a
+/// replica set whose facts carry that group): `"leader@1"`, `"random@1"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeRef {
     /// This node.
     Id(u32),
@@ -21,21 +23,72 @@ pub enum NodeRef {
 }
 
 /// How a symbolic [`NodeRef`] is resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pick {
-    /// The node that most recently claimed leadership and is up (a random up node if none).
-    Leader,
-    /// A node drawn at random among those the fault applies to.
-    Random,
+    /// The node that most recently claimed leadership (of `group`, or of any group) and is up
+    /// (a random candidate if none).
+    Leader { group: Option<u32> },
+    /// A node drawn at random among those the fault applies to (members of `group` only, when
+    /// given: nodes that recorded a fact in that group).
+    Random { group: Option<u32> },
+}
+
+impl Pick {
+    /// The leader of any group.
+    pub const LEADER: Pick = Pick::Leader { group: None };
+    /// Any node.
+    pub const RANDOM: Pick = Pick::Random { group: None };
 }
 
 impl fmt::Display for NodeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = |g: &Option<u32>| g.map(|g| format!("@{g}")).unwrap_or_default();
         match self {
             NodeRef::Id(n) => write!(f, "n{n}"),
-            NodeRef::Pick(Pick::Leader) => write!(f, "leader"),
-            NodeRef::Pick(Pick::Random) => write!(f, "random"),
+            NodeRef::Pick(Pick::Leader { group }) => write!(f, "leader{}", at(group)),
+            NodeRef::Pick(Pick::Random { group }) => write!(f, "random{}", at(group)),
+        }
+    }
+}
+
+impl Serialize for NodeRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            NodeRef::Id(n) => s.serialize_u32(*n),
+            pick => s.serialize_str(&pick.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NodeRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        const EXPECTED: &str =
+            "a node id (0, 1, ...) or \"leader\", \"random\", \"leader@G\", \"random@G\"";
+        match toml::Value::deserialize(d)? {
+            toml::Value::Integer(n) => u32::try_from(n).map(NodeRef::Id).map_err(|_| {
+                D::Error::custom(format!("node {n} is not a node id: expected {EXPECTED}"))
+            }),
+            toml::Value::String(text) => {
+                let (name, group) = match text.split_once('@') {
+                    Some((name, g)) => {
+                        let g = g.parse::<u32>().map_err(|_| {
+                            D::Error::custom(format!("`{text}`: group `{g}` is not a number"))
+                        })?;
+                        (name, Some(g))
+                    }
+                    None => (text.as_str(), None),
+                };
+                match name {
+                    "leader" => Ok(NodeRef::Pick(Pick::Leader { group })),
+                    "random" => Ok(NodeRef::Pick(Pick::Random { group })),
+                    _ => Err(D::Error::custom(format!("`{text}`: expected {EXPECTED}"))),
+                }
+            }
+            other => Err(D::Error::custom(format!(
+                "{} is not a node: expected {EXPECTED}",
+                other.type_str()
+            ))),
         }
     }
 }
@@ -96,10 +149,6 @@ pub enum Fault {
     },
     /// Return every link to the scenario's network settings.
     LinkRestore,
-    /// Ask the cluster to add `node` to its membership.
-    AddMember { node: u32 },
-    /// Ask the cluster to remove `node` from its membership.
-    RemoveMember { node: u32 },
 }
 
 fn zero_duration() -> SignedDuration {
@@ -123,8 +172,6 @@ impl Fault {
             Fault::DiskSectorError { .. } => "disk-sector-error",
             Fault::LinkDegrade { .. } => "link-degrade",
             Fault::LinkRestore => "link-restore",
-            Fault::AddMember { .. } => "add-member",
-            Fault::RemoveMember { .. } => "remove-member",
         }
     }
 
@@ -154,8 +201,6 @@ impl Fault {
             Fault::ClockDrift { node, ppm } => format!("clock-drift {node} {ppm}ppm"),
             Fault::DiskCorrupt { node } => format!("disk-corrupt {node}"),
             Fault::DiskSectorError { node } => format!("disk-sector-error {node}"),
-            Fault::AddMember { node } => format!("add-member n{node}"),
-            Fault::RemoveMember { node } => format!("remove-member n{node}"),
             other => other.kind().to_string(),
         }
     }
@@ -241,7 +286,7 @@ mod tests {
     fn faults_round_trip_through_toml() {
         let faults = vec![
             Fault::Partition { groups: Some(vec![vec![0, 1], vec![2, 3, 4]]) },
-            Fault::Isolate { node: NodeRef::Pick(Pick::Leader) },
+            Fault::Isolate { node: NodeRef::Pick(Pick::LEADER) },
             Fault::ClockJump { node: NodeRef::Id(2), by: SignedDuration(-1_500_000_000) },
             Fault::Heal,
         ];

@@ -61,8 +61,8 @@ impl Nemesis {
     /// Draws the next strike.
     pub fn strike(&mut self) -> Strike {
         let kind = self.rng.weighted(&self.weights).expect("validated: some weight above 0");
-        let random = NodeRef::Pick(Pick::Random);
-        let leader = NodeRef::Pick(Pick::Leader);
+        let random = NodeRef::Pick(Pick::RANDOM);
+        let leader = NodeRef::Pick(Pick::LEADER);
         let fault = match self.plan.kinds[kind].0.as_str() {
             "partition" => Fault::Partition { groups: None },
             "isolate" => Fault::Isolate { node: random },

@@ -21,6 +21,8 @@ struct Ticker;
 impl Node for Ticker {
     type Msg = ();
     type Timer = ();
+    type Api = sim::node::KvApi;
+    type Control = sim::node::NoControl;
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         for _ in 0..TIMERS_PER_NODE {
             let delay = ctx.rng().between(100_000, 10_000_000);
@@ -44,6 +46,8 @@ struct Gossip {
 impl Node for Gossip {
     type Msg = u64;
     type Timer = ();
+    type Api = sim::node::KvApi;
+    type Control = sim::node::NoControl;
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         for i in 0..TIMERS_PER_NODE {
             let to = ctx.rng().below(u64::from(self.nodes)) as NodeId;
@@ -142,7 +146,9 @@ fn scenario_seeds(file: &str) -> f64 {
     let seeds = 10;
     let start = Instant::now();
     for seed in 0..seeds {
-        let out = sim::systems::run(&scenario, &path, seed, RunOptions::default()).expect("runs");
+        let out = sim::systems::builtin()
+            .run(&scenario, &path, seed, RunOptions::default())
+            .expect("runs");
         assert!(out.report.passed, "{file} seed {seed} failed");
     }
     seeds as f64 / start.elapsed().as_secs_f64()

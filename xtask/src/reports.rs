@@ -16,7 +16,7 @@ pub fn run(args: &[String]) -> ExitCode {
     let (scenarios, reports) = (root.join("scenarios"), root.join("reports"));
     match args.first().map(String::as_str) {
         Some("--check") => {
-            let problems = check(&scenarios, &reports, GALLERY_SEED);
+            let problems = check(sim::systems::builtin(), &scenarios, &reports, GALLERY_SEED);
             if problems.is_empty() {
                 println!("reports: up to date");
                 return ExitCode::SUCCESS;
@@ -26,7 +26,7 @@ pub fn run(args: &[String]) -> ExitCode {
             }
             ExitCode::FAILURE
         }
-        None => match generate(&scenarios, &reports, GALLERY_SEED) {
+        None => match generate(sim::systems::builtin(), &scenarios, &reports, GALLERY_SEED) {
             Ok(entries) => {
                 for e in &entries {
                     let left_out = if e.left_out.is_empty() {

@@ -4,9 +4,10 @@
 //! linearization point) inside its invoke..complete window, and the store's state at that
 //! instant decides the result. Clients are sequential, so each has one operation in flight.
 
+use crate::api::kv::{apply_op, Op, Value};
+use crate::api::kv::{History, HistoryOp};
 use crate::engine::{Nanos, SimRng, MICROSECOND};
-use crate::node::{apply_op, Op, Value};
-use crate::workload::{History, HistoryOp, Outcome};
+use crate::workload::Outcome;
 use std::collections::BTreeMap;
 
 /// Chance that an operation ends indeterminate (`info`), in parts per million.

@@ -18,8 +18,9 @@
 #![allow(clippy::disallowed_types, clippy::disallowed_methods)]
 
 use super::search::FixedState;
-use crate::node::Op;
-use crate::workload::{History, Outcome};
+use crate::api::kv::History;
+use crate::api::kv::Op;
+use crate::workload::Outcome;
 use std::collections::{BTreeSet, HashSet}; // determinism-ok: fixed hasher, lookups only
 
 /// A set used for lookups only, never iterated, with a fixed hasher: deterministic.
@@ -174,7 +175,7 @@ pub(super) fn explains(value: &str, bases: &[&str], pieces: &[&str]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::HistoryOp;
+    use crate::api::kv::HistoryOp;
 
     fn history(ops: &[(Op, Outcome, Option<&str>)]) -> History {
         let ops = ops

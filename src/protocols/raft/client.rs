@@ -5,7 +5,7 @@ use super::kv::Seen;
 use super::messages::Payload;
 use super::node::{PendingRead, RaftNode, Role, PENDING_READS_MAX, PENDING_WRITES_MAX};
 use super::StateMachine;
-use crate::node::{ClientId, Context, Reply, Request};
+use crate::node::{ClientId, Context, Op, Reply, Request};
 
 /// Largest client operation accepted (key plus values), in bytes.
 pub const OP_BYTES_MAX: usize = 64 << 10;
@@ -15,7 +15,7 @@ impl<S: StateMachine> RaftNode<S> {
         &mut self,
         ctx: &mut Context<'_, Self>,
         client: ClientId,
-        request: Request,
+        request: Request<Op>,
     ) {
         if self.role != Role::Leader {
             ctx.reply(client, request.id, Reply::Redirect { leader: self.leader });
@@ -28,7 +28,7 @@ impl<S: StateMachine> RaftNode<S> {
         }
     }
 
-    fn on_write(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request) {
+    fn on_write(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<Op>) {
         let id = request.id;
         match self.replica.sessions.seen(id) {
             Seen::Applied(outcome) => return ctx.reply(client, id, outcome.reply()),
@@ -72,7 +72,7 @@ impl<S: StateMachine> RaftNode<S> {
         ctx.reply(client, id, reply);
     }
 
-    fn on_read(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request) {
+    fn on_read(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<Op>) {
         let id = request.id;
         if self.config.bugs.no_read_index {
             let outcome = self.replica.machine.query(&request.op);

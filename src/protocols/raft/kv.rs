@@ -16,7 +16,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The answer a client gets.
-    pub fn reply(&self) -> Reply {
+    pub fn reply(&self) -> Reply<Option<Value>> {
         match self {
             Outcome::Ok(value) => Reply::Ok { value: value.clone() },
             Outcome::Failed => Reply::Fail { reason: "precondition failed" },

@@ -6,8 +6,9 @@
 
 use super::messages::Payload;
 use super::node::{Catchup, Progress, RaftNode, Role, CONTROLS_MAX};
+use super::Control;
 use super::StateMachine;
-use crate::node::{Context, Control, Fact};
+use crate::node::{Context, Fact};
 
 impl<S: StateMachine> RaftNode<S> {
     pub(super) fn on_control_action(&mut self, ctx: &mut Context<'_, Self>, action: Control) {
@@ -20,8 +21,8 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn in_effect(&self, action: Control) -> bool {
         match action {
-            Control::AddMember(node) => self.is_voter(node),
-            Control::RemoveMember(node) => !self.is_voter(node),
+            Control::AddMember { node } => self.is_voter(node),
+            Control::RemoveMember { node } => !self.is_voter(node),
         }
     }
 
@@ -39,7 +40,7 @@ impl<S: StateMachine> RaftNode<S> {
             return;
         }
         match action {
-            Control::AddMember(node) => {
+            Control::AddMember { node } => {
                 let now = ctx.now();
                 let next = self.log.last_index() + 1;
                 let target = self.log.last_index();
@@ -51,7 +52,7 @@ impl<S: StateMachine> RaftNode<S> {
                 lead.progress.entry(node).or_insert_with(|| Progress::new(next));
                 self.replicate(ctx, node);
             }
-            Control::RemoveMember(node) => {
+            Control::RemoveMember { node } => {
                 if self.voters.len() > 1 {
                     let voters = self.voters.iter().copied().filter(|v| *v != node).collect();
                     self.propose(ctx, Payload::Config { voters });

@@ -37,10 +37,22 @@ pub use messages::{Entry, Msg, Payload};
 pub use node::{RaftNode, Role, Timer};
 pub use system::Raft;
 
-use crate::node::{Nanos, MILLISECOND};
+use crate::node::{Nanos, NodeId, MILLISECOND};
+
+/// An operator action on a Raft cluster (`[[controls]]` in a scenario): a single-server
+/// membership change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Control {
+    /// Add `node` to the voters (it catches up as a learner first).
+    AddMember { node: NodeId },
+    /// Remove `node` from the voters.
+    RemoveMember { node: NodeId },
+}
 
 /// How a leader serves reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReadMode {
     /// Confirm leadership with a heartbeat round, then read at the commit index (thesis §6.4).
     ReadIndex,
@@ -88,14 +100,30 @@ impl Bugs {
     }
 }
 
-/// Settings of a Raft cluster (the scenario's `[protocol]` table).
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl<'de> serde::Deserialize<'de> for Bugs {
+    /// A list of knob names: `bugs = ["raft.skip_fsync"]`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let names = Vec::<String>::deserialize(d)?;
+        let mut bugs = Bugs::default();
+        for name in names {
+            bugs.enable(&name).map_err(serde::de::Error::custom)?;
+        }
+        Ok(bugs)
+    }
+}
+
+/// Settings of a Raft cluster (the scenario's `[protocol]` table; durations as `"150ms"`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RaftConfig {
     /// Shortest election timeout (`timeout_election_min`, default 150ms).
+    #[serde(rename = "timeout_election_min", with = "crate::node::duration_ns")]
     pub timeout_election_min_ns: Nanos,
     /// Longest election timeout (`timeout_election_max`, default 300ms).
+    #[serde(rename = "timeout_election_max", with = "crate::node::duration_ns")]
     pub timeout_election_max_ns: Nanos,
     /// Interval between heartbeats (`interval_heartbeat`, default 50ms).
+    #[serde(rename = "interval_heartbeat", with = "crate::node::duration_ns")]
     pub interval_heartbeat_ns: Nanos,
     /// Applied entries beyond the last snapshot that trigger a new one (`snapshot_entries`,
     /// default 1000).
@@ -109,6 +137,7 @@ pub struct RaftConfig {
     pub check_quorum: bool,
     /// Lease reads end this long before the election timeout would (`lease_margin`, default
     /// 30ms): the allowance for clock drift.
+    #[serde(rename = "lease_margin", with = "crate::node::duration_ns")]
     pub lease_margin_ns: Nanos,
     /// Most entries in flight to one follower (`inflight_entries_max`, default 256).
     pub inflight_entries_max: u64,

@@ -4,9 +4,9 @@ use super::kv::{KvStore, Replica, StateMachine};
 use super::log::Log;
 use super::messages::{Msg, SnapshotData};
 use super::persist::DiskState;
-use super::RaftConfig;
+use super::{Control, RaftConfig};
 use crate::node::{
-    ClientId, Context, Control, Fact, FsyncId, Nanos, Node, NodeId, Op, Request, RequestId,
+    ClientId, Context, Fact, FsyncId, KvApi, Nanos, Node, NodeId, Op, Request, RequestId,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -252,6 +252,8 @@ impl<S: StateMachine> RaftNode<S> {
 impl<S: StateMachine> Node for RaftNode<S> {
     type Msg = Msg;
     type Timer = Timer;
+    type Api = KvApi;
+    type Control = Control;
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         self.recover(ctx);
@@ -280,7 +282,7 @@ impl<S: StateMachine> Node for RaftNode<S> {
         }
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request) {
+    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<Op>) {
         self.on_client_request(ctx, client, request);
     }
 

@@ -317,13 +317,15 @@ mod tests {
     impl crate::node::Node for NullNode {
         type Msg = ();
         type Timer = ();
+        type Api = crate::node::KvApi;
+        type Control = crate::node::NoControl;
         fn on_start(&mut self, _: &mut crate::node::Context<'_, Self>) {}
         fn on_message(&mut self, _: &mut crate::node::Context<'_, Self>, _: u32, _: ()) {}
         fn on_request(
             &mut self,
             _: &mut crate::node::Context<'_, Self>,
             _: u32,
-            _: crate::node::Request,
+            _: crate::node::Request<crate::node::Op>,
         ) {
         }
         fn on_timer(&mut self, _: &mut crate::node::Context<'_, Self>, _: ()) {}

@@ -2,11 +2,12 @@
 
 use super::messages::{Entry, Msg, Payload};
 use super::storage::{self, Record};
+use super::Control;
 use super::{Bugs, RaftConfig, RaftNode, Role, StateMachine};
 use crate::node::testing::Harness;
-use crate::node::{Control, Effect, Fact, NodeId, Op, Reply, Request, RequestId};
+use crate::node::{Effect, Fact, NodeId, Op, Reply, Request, RequestId, Value};
 
-type Effects = Vec<Effect<Msg>>;
+type Effects = crate::node::testing::Effects<RaftNode>;
 
 fn config(bugs: Bugs) -> RaftConfig {
     RaftConfig { bugs, ..RaftConfig::default() }
@@ -57,11 +58,11 @@ fn sends(effects: &Effects) -> Vec<(NodeId, Msg)> {
 fn facts(effects: &Effects) -> Vec<Fact> {
     effects
         .iter()
-        .filter_map(|e| if let Effect::Fact(f) = e { Some(f.clone()) } else { None })
+        .filter_map(|e| if let Effect::Fact { fact, .. } = e { Some(fact.clone()) } else { None })
         .collect()
 }
 
-fn replies(effects: &Effects) -> Vec<(RequestId, Reply)> {
+fn replies(effects: &Effects) -> Vec<(RequestId, Reply<Option<Value>>)> {
     effects
         .iter()
         .filter_map(|e| {
@@ -96,14 +97,14 @@ fn append(term: u64, prev: (u64, u64), entries: &[u64], commit: u64) -> Msg {
     Msg::Append { term, prev_index: prev.0, prev_term: prev.1, entries, commit, read_round: 0 }
 }
 
-fn put(client: u32, seq: u64, key: &str, value: &str) -> Request {
+fn put(client: u32, seq: u64, key: &str, value: &str) -> Request<Op> {
     Request {
         id: RequestId { client, seq },
         op: Op::Append { key: key.into(), value: value.into() },
     }
 }
 
-fn get(client: u32, seq: u64, key: &str) -> Request {
+fn get(client: u32, seq: u64, key: &str) -> Request<Op> {
     Request { id: RequestId { client, seq }, op: Op::Get { key: key.into() } }
 }
 
@@ -432,7 +433,7 @@ fn followers_redirect_clients() {
 #[test]
 fn a_member_is_added_after_catching_up() {
     let mut h = single_leader(RaftConfig::default());
-    let effects = h.control(Control::AddMember(1));
+    let effects = h.control(Control::AddMember { node: 1 });
     let catchup = sends(&effects);
     assert!(matches!(catchup[..], [(1, Msg::Append { .. })]), "learner gets the log: {catchup:?}");
     assert_eq!(h.node.voters(), &[0]);
@@ -464,7 +465,7 @@ fn a_removed_leader_steps_down_once_the_removal_commits() {
         read_round: 0,
     };
     settle_with(&mut h, |h| h.message(1, ack(1)));
-    let effects = settle_with(&mut h, |h| h.control(Control::RemoveMember(0)));
+    let effects = settle_with(&mut h, |h| h.control(Control::RemoveMember { node: 0 }));
     assert!(facts(&effects).contains(&Fact::Membership { members: vec![1, 2] }));
     assert_eq!(h.node.role(), Role::Leader);
     let effects = h.message(1, ack(2));
