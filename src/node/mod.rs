@@ -16,7 +16,7 @@ pub mod testing;
 pub use crate::engine::{
     format_nanos, parse_duration, Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND,
 };
-pub use crate::world::disk::{Disk, DiskError, FsyncId, ReadId};
+pub use crate::world::disk::{Disk, DiskError, FsyncId, NameError, ReadId};
 pub use fact::Fact;
 pub use op::{apply_op, Key, Op, Reply, Request, RequestId, Value};
 
@@ -125,7 +125,8 @@ pub enum Effect<M> {
     SetTimer { id: TimerId, deadline: Nanos },
     /// A timer was cancelled.
     CancelTimer { id: TimerId },
-    /// An fsync was started (the disk knows which file; no allocation on this path).
+    /// An fsync of a file or a directory was started (the disk knows which; no allocation on
+    /// this path).
     Fsync { id: FsyncId },
     /// An asynchronous read was started; it completes `latency` nanoseconds later.
     Read { id: ReadId, latency: Nanos },
@@ -290,6 +291,15 @@ impl<'a, N: Node> Context<'a, N> {
     /// write to `file` issued before this call is durable.
     pub fn fsync(&mut self, file: &str) -> FsyncId {
         let id = self.disk.begin_fsync(file);
+        self.effects.push(Effect::Fsync { id });
+        id
+    }
+
+    /// Starts an fsync of directory `dir` (`""` is the root): when [`Node::on_fsync`] is called
+    /// with the returned id, every create, delete and rename in `dir` issued before this call is
+    /// durable. File data needs [`Context::fsync`] of the file; a file's name needs this.
+    pub fn fsync_dir(&mut self, dir: &str) -> FsyncId {
+        let id = self.disk.begin_fsync_dir(dir);
         self.effects.push(Effect::Fsync { id });
         id
     }

@@ -194,6 +194,9 @@ pub struct DiskSettings {
     pub read_min: Duration,
     /// Slowest asynchronous read.
     pub read_max: Duration,
+    /// Probability that a crash undoes a create, delete or rename no directory fsync covered
+    /// (given the ones before it survived). 1, the default, always undoes them.
+    pub dir_op_lost: Probability,
 }
 
 impl Default for DiskSettings {
@@ -205,6 +208,7 @@ impl Default for DiskSettings {
             read_corruption: Probability(0),
             read_min: Duration(50_000),
             read_max: Duration(200_000),
+            dir_op_lost: Probability(1_000_000),
         }
     }
 }

@@ -163,6 +163,7 @@ impl<'s, S: System> Sim<'s, S> {
             read_corruption_ppm: scenario.disk.read_corruption.ppm(),
             read_latency_min: scenario.disk.read_min.0,
             read_latency_max: scenario.disk.read_max.0,
+            dir_op_lost_ppm: scenario.disk.dir_op_lost.ppm(),
         };
         let nodes = (0..n)
             .map(|id| {
