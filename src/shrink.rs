@@ -427,7 +427,8 @@ pub fn fault_nodes(fault: &Fault) -> Vec<u32> {
         | Fault::ClockJump { node, .. }
         | Fault::ClockDrift { node, .. }
         | Fault::DiskCorrupt { node }
-        | Fault::DiskSectorError { node } => id(node),
+        | Fault::DiskSectorError { node }
+        | Fault::DiskMisdirect { node } => id(node),
         Fault::LinkDegrade { a, b, .. } => a.iter().chain(b.iter()).flatten().copied().collect(),
         Fault::AddMember { node } | Fault::RemoveMember { node } => vec![*node],
         Fault::Heal | Fault::LinkRestore => Vec::new(),

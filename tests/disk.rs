@@ -1,7 +1,11 @@
-//! The disk as protocols see it: a directory fsync through `Context`.
+//! The disk as protocols and scenarios see it: a directory fsync through `Context`, and the
+//! `disk-misdirect` fault in scheduled and nemesis form.
 
 use sim::node::testing::Harness;
 use sim::node::{ClientId, Context, Effect, FsyncId, Node, NodeId, Request};
+use sim::scenario::Scenario;
+use sim::sim::RunOptions;
+use std::path::Path;
 
 /// On first start: creates `wal/1.log`, writes it, and fsyncs the file and then its directory.
 /// Restarted, it does nothing, so the test sees the disk as the crash left it.
@@ -57,4 +61,43 @@ fn without_the_directory_fsync_a_crash_loses_the_file_and_its_fsynced_data() {
     h.complete_fsync(file);
     h.crash_and_restart(Creator { first_boot: false });
     assert!(h.disk().list("wal").is_empty());
+}
+
+fn register_run(extra: &str, seed: u64) -> sim::sim::RunOutput {
+    let text = format!(
+        "system = \"register\"\nnodes = 3\nduration = \"2s\"\nquiet = \"500ms\"\n\
+         [clients]\ncount = 2\nthink = \"5ms\"\n{extra}"
+    );
+    let path = Path::new("disk-test.toml");
+    let scenario = Scenario::parse(&text, path, &[]).unwrap();
+    sim::systems::run(&scenario, path, seed, RunOptions::default()).unwrap()
+}
+
+#[test]
+fn a_scheduled_misdirect_fault_arms_the_disk_and_a_write_goes_astray() {
+    let faults = "[[faults]]\nat = \"300ms\"\nkind = \"disk-misdirect\"\nnode = 0\n";
+    let out = register_run(faults, 3);
+    let applied = &out.report.fault_log[0];
+    assert_eq!(applied.description, "disk-misdirect n0");
+    assert!(applied.detail.contains("lands in the wrong place"), "{}", applied.detail);
+    assert_eq!(out.report.disk.misdirected_writes, 1, "the primary writes every operation");
+    assert_eq!(register_run(faults, 3).report.trace_hash, out.report.trace_hash);
+}
+
+#[test]
+fn the_nemesis_draws_misdirects() {
+    let nemesis = "[nemesis]\nkinds = { disk-misdirect = 1 }\ninterval = \"100ms\"\n\
+                   duration = \"50ms\"\n";
+    let out = register_run(nemesis, 5);
+    assert!(out.report.fault_log.iter().all(|f| f.kind == "disk-misdirect"));
+    assert!(out.report.fault_log.len() > 3, "{}", out.report.fault_log.len());
+    assert!(out.report.disk.misdirected_writes > 0);
+}
+
+#[test]
+fn a_misdirect_naming_a_missing_node_is_rejected() {
+    let text = "system = \"register\"\nnodes = 3\nduration = \"1s\"\n\
+                [[faults]]\nat = \"1ms\"\nkind = \"disk-misdirect\"\nnode = 7\n";
+    let err = Scenario::parse(text, Path::new("t.toml"), &[]).unwrap_err();
+    assert!(err.to_string().contains("node 7 does not exist"), "{err}");
 }

@@ -288,7 +288,7 @@ impl Default for ClientSettings {
 pub struct NemesisSettings {
     /// Relative weights of fault kinds (`partition`, `isolate`, `isolate-leader`, `bridge`,
     /// `one-way`, `crash`, `crash-leader`, `clock-jump`, `clock-drift`, `disk-corrupt`,
-    /// `disk-sector-error`, `link-degrade`).
+    /// `disk-sector-error`, `disk-misdirect`, `link-degrade`).
     pub kinds: indexmap::IndexMap<String, u32>,
     /// No fault before this time.
     #[serde(default)]
@@ -320,6 +320,7 @@ pub const NEMESIS_KINDS: &[(&str, &str)] = &[
     ("clock-drift", "a random node's clock drifts fast or slow, restored after"),
     ("disk-corrupt", "a bit flips at rest on a random node's disk"),
     ("disk-sector-error", "a sector of a random node's disk becomes unreadable"),
+    ("disk-misdirect", "one of a random node's next few disk writes lands in the wrong place"),
     ("link-degrade", "all links get slow and lossy, restored after"),
 ];
 
@@ -578,7 +579,8 @@ fn check_fault_nodes(fault: &Fault, nodes: u32) -> Result<(), String> {
         | Fault::Restart { node }
         | Fault::ClockJump { node, .. }
         | Fault::DiskCorrupt { node }
-        | Fault::DiskSectorError { node } => node_ok(node),
+        | Fault::DiskSectorError { node }
+        | Fault::DiskMisdirect { node } => node_ok(node),
         Fault::ClockDrift { node, ppm } => {
             if ppm.abs() > 500_000 {
                 return Err(format!("drift {ppm} ppm is out of range (-500000 to 500000)"));

@@ -43,6 +43,15 @@
 //!   never `create` behave as they did. Inside a directory a file must be created first: writing
 //!   a missing one is a protocol bug and panics.
 //!
+//! # Misdirected writes
+//! An injected fault arms the disk so that one of its next [`MISDIRECT_WITHIN_WRITES`] writes
+//! lands in the wrong place (TigerBeetle's fault model): a whole number of sectors away in the
+//! same file, or in another file. The bytes land there in the page cache and on the platter
+//! alike, as with direct I/O, and become durable with that file's fsync; the intended place
+//! keeps its old bytes. A checksum over a record alone accepts both the record where it landed
+//! and the stale one left behind; one that also covers the record's file and offset catches the
+//! first, a sequence number or hash chain the second.
+//!
 //! The disk survives crashes and restarts; node memory does not.
 
 mod names;
@@ -53,13 +62,15 @@ use crate::engine::{Nanos, SimRng};
 use names::{dir_of, valid_path, Names};
 use std::fmt;
 
-/// Sector size used for latent sector errors.
+/// Sector size used for latent sector errors and misdirected writes.
 pub const SECTOR_BYTES: u64 = 512;
 /// Largest file a simulated disk accepts; writes beyond it are a protocol bug.
 pub const FILE_BYTES_MAX: u64 = 1 << 30;
 /// Most files one disk holds at once (named, or unlinked but still needed by a crash); more is a
 /// protocol leak.
 pub const FILES_MAX: usize = 1 << 20;
+/// A misdirect fault hits one of this many writes after it, drawn uniformly.
+pub const MISDIRECT_WITHIN_WRITES: u32 = 8;
 
 /// How a disk behaves. Probabilities are in parts per million.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,6 +214,8 @@ pub struct DiskStats {
     pub dir_fsyncs: u64,
     /// Name operations a crash undid.
     pub dir_ops_lost: u64,
+    /// Writes that landed in the wrong place.
+    pub misdirected_writes: u64,
 }
 
 impl std::ops::AddAssign for DiskStats {
@@ -219,6 +232,7 @@ impl std::ops::AddAssign for DiskStats {
         self.renames += other.renames;
         self.dir_fsyncs += other.dir_fsyncs;
         self.dir_ops_lost += other.dir_ops_lost;
+        self.misdirected_writes += other.misdirected_writes;
     }
 }
 
@@ -237,6 +251,8 @@ pub struct Disk {
     last_completion: Nanos,
     next_read: u32,
     reads: Vec<(ReadId, String, u64, u64)>,
+    /// Armed by a misdirect fault: how many writes pass before the one that goes astray.
+    misdirect_in: Option<u32>,
     /// Scratch for finding unreferenced files, kept to avoid an allocation each time.
     live: Vec<bool>,
     stats: DiskStats,
@@ -257,6 +273,7 @@ impl Disk {
             last_completion: 0,
             next_read: 1,
             reads: Vec::new(),
+            misdirect_in: None,
             live: Vec::new(),
             stats: DiskStats::default(),
         }
@@ -327,7 +344,9 @@ impl Disk {
         let seq = self.write_seq;
         self.stats.writes += 1;
         self.stats.bytes_written += data.len() as u64;
-        let inode = self.file_for_write(file);
+        let intended = self.file_for_write(file);
+        let (inode, offset) = self.misdirect(intended, offset, data.len() as u64);
+        let end = offset + data.len() as u64;
         let f = &mut self.files[inode.index as usize];
         apply_write(&mut f.cache, offset, data);
         let first = offset / SECTOR_BYTES;
@@ -563,6 +582,50 @@ impl Disk {
             file.bad_sectors.push(sector);
         }
         Some((self.name_of(index), sector * SECTOR_BYTES))
+    }
+
+    /// Arms a misdirected write: one of the next [`MISDIRECT_WITHIN_WRITES`] writes lands in the
+    /// wrong place. Returns which one (1 is the next). A disk armed twice keeps the earlier one.
+    pub(crate) fn arm_misdirect(&mut self) -> u32 {
+        let skip = self.rng.below(u64::from(MISDIRECT_WITHIN_WRITES)) as u32;
+        let skip = self.misdirect_in.map_or(skip, |armed| armed.min(skip));
+        self.misdirect_in = Some(skip);
+        skip + 1
+    }
+
+    /// Where a write meant for `offset` of `intended` lands: there, unless this is the write a
+    /// misdirect fault armed. Then a random file (possibly the same one), in a random sector at
+    /// most one past that file's end (never the intended one), at the same position within the
+    /// sector as intended.
+    fn misdirect(&mut self, intended: Inode, offset: u64, len: u64) -> (Inode, u64) {
+        match self.misdirect_in {
+            None => return (intended, offset),
+            Some(0) => self.misdirect_in = None,
+            Some(n) => {
+                self.misdirect_in = Some(n - 1);
+                return (intended, offset);
+            }
+        }
+        let index = self.pick_file(|_| true).expect("the intended file is in use");
+        let target = Inode { index: index as u32, generation: self.files[index].generation };
+        let within = offset % SECTOR_BYTES;
+        let intended_sector = offset / SECTOR_BYTES;
+        let mut sectors = (self.files[index].cache.len() as u64).div_ceil(SECTOR_BYTES) + 1;
+        let same = target == intended;
+        if same {
+            sectors = sectors.max(intended_sector + 1) + 1; // one choice is skipped below
+        }
+        let fit = (FILE_BYTES_MAX - len - within) / SECTOR_BYTES + 1; // sectors the write fits at
+        let choices = sectors.min(fit);
+        if same && choices < 2 {
+            return (intended, offset); // a file near the size limit with nowhere else to go
+        }
+        let mut sector = self.rng.below(if same { choices - 1 } else { choices });
+        if same && sector >= intended_sector {
+            sector += 1;
+        }
+        self.stats.misdirected_writes += 1;
+        (target, sector * SECTOR_BYTES + within)
     }
 
     /// A name of file `index` for fault messages.

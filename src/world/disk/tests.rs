@@ -1,5 +1,5 @@
 //! The disk's tests: file data (fsync, torn writes, corruption, reads), names (create, delete,
-//! rename, list, directory fsync).
+//! rename, list, directory fsync) and misdirected writes.
 
 use super::*;
 
@@ -441,6 +441,48 @@ fn an_fsync_of_a_freed_file_does_not_reach_the_file_reusing_its_slot() {
 }
 
 #[test]
+fn a_misdirected_write_lands_elsewhere_and_the_intended_place_keeps_its_old_bytes() {
+    let (mut same_file, mut other_file) = (0, 0);
+    for seed in 0..40 {
+        let mut d = Disk::new(DiskConfig::default(), SimRng::new(seed, 3));
+        d.write("a", 0, &[1u8; 1024]);
+        d.write("b", 0, &[2u8; 1024]);
+        let nth = d.arm_misdirect();
+        assert!((1..=MISDIRECT_WITHIN_WRITES).contains(&nth));
+        for _ in 1..nth {
+            d.write("a", 0, &[1u8; 512]); // lands where meant
+        }
+        assert_eq!(d.stats().misdirected_writes, 0);
+        d.write("a", 512, &[9u8; 512]);
+        assert_eq!(d.stats().misdirected_writes, 1);
+        let a = d.read_all("a").unwrap();
+        let b = d.read_all("b").unwrap();
+        assert_eq!(&a[512..1024], &[1u8; 512], "seed {seed}: the intended place is unchanged");
+        let nines = a.iter().chain(&b).filter(|x| **x == 9).count();
+        assert_eq!(nines, 512, "seed {seed}: the write landed whole, somewhere else");
+        if b.contains(&9) {
+            other_file += 1;
+        } else {
+            same_file += 1;
+        }
+        d.write("a", 512, &[9u8; 512]);
+        assert_eq!(&d.read_all("a").unwrap()[512..1024], &[9u8; 512], "disarmed after one");
+        sync(&mut d, "b");
+        d.crash();
+        assert_eq!(d.read_all("b").unwrap().contains(&9), b.contains(&9), "durable with b");
+    }
+    assert!(same_file > 0 && other_file > 0, "{same_file} {other_file}");
+}
+
+#[test]
+fn arming_an_armed_disk_keeps_the_earlier_write() {
+    let mut d = disk(0, 0);
+    let first = d.arm_misdirect();
+    let second = d.arm_misdirect();
+    assert_eq!(d.misdirect_in, Some(first.min(second) - 1));
+}
+
+#[test]
 fn faults_name_a_file_by_its_current_name() {
     let mut d = disk(0, 0);
     durable_file(&mut d, "tmp", b"data");
@@ -466,7 +508,7 @@ fn image(d: &mut Disk) -> Image {
 }
 
 /// A workload touching every draw the disk makes: torn writes, read corruption, name losses,
-/// corruption at rest, latent errors, fsync and read latencies.
+/// misdirects, corruption at rest, latent errors, fsync and read latencies.
 fn run_everything(seed: u64) -> (Image, DiskStats, u64) {
     let config = DiskConfig {
         torn_write_ppm: 500_000,
@@ -487,6 +529,7 @@ fn run_everything(seed: u64) -> (Image, DiskStats, u64) {
             latencies += d.fsync_done_at(round);
         }
         if round % 4 == 1 {
+            d.arm_misdirect();
             d.create(&format!("sst/{round}.sst")).unwrap();
             d.rename(&wal, &format!("sst/{round}.sst")).unwrap();
         }
