@@ -75,6 +75,7 @@ pub mod cli;
 pub mod engine;
 pub mod node;
 pub mod protocols;
+pub mod registry;
 pub mod report;
 pub mod scenario;
 pub mod shrink;
@@ -85,6 +86,6 @@ pub mod testing;
 pub mod workload;
 pub mod world;
 
-pub use systems::system;
+pub use registry::system;
 /// The TOML crate sim reads scenarios with, for `System::config` and controls.
 pub use toml;

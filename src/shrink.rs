@@ -13,9 +13,9 @@
 
 use crate::check::liveness;
 use crate::engine::{format_nanos, Nanos, MILLISECOND};
+use crate::registry::Registry;
 use crate::scenario::{Duration, Scenario, ScenarioError};
 use crate::sim::{explicit_schedule, RunOptions, RunOutput};
-use crate::systems::Registry;
 use crate::world::fault::{Fault, NodeRef, ScheduledFault};
 use std::fmt;
 use std::path::Path;
@@ -429,7 +429,8 @@ pub fn fault_nodes(fault: &Fault) -> Vec<u32> {
         | Fault::ClockJump { node, .. }
         | Fault::ClockDrift { node, .. }
         | Fault::DiskCorrupt { node }
-        | Fault::DiskSectorError { node } => id(node),
+        | Fault::DiskSectorError { node }
+        | Fault::DiskMisdirect { node } => id(node),
         Fault::LinkDegrade { a, b, .. } => a.iter().chain(b.iter()).flatten().copied().collect(),
         Fault::Heal | Fault::LinkRestore => Vec::new(),
     }

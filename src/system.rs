@@ -10,6 +10,7 @@
 
 use crate::check::Checks;
 use crate::node::{Node, NodeId};
+use crate::scenario::Scenario;
 use serde::de::DeserializeOwned;
 
 /// The shape of the cluster a system is built into.
@@ -75,6 +76,31 @@ pub trait System: 'static {
     fn nodes_min() -> u32 {
         1
     }
+}
+
+/// The cluster a scenario builds.
+pub fn cluster(scenario: &Scenario) -> Cluster {
+    Cluster { nodes: scenario.nodes, initial_members: scenario.initial_member_ids() }
+}
+
+/// An action at a global time.
+pub type Scheduled<T> = (crate::engine::Nanos, T);
+
+/// The scenario's `[[controls]]` as system `S`'s control type; the error names the entry.
+pub fn controls<S: System>(
+    scenario: &Scenario,
+    config: &S::Config,
+) -> Result<Vec<Scheduled<ControlOf<S>>>, (String, String)> {
+    let cluster = cluster(scenario);
+    let mut out = Vec::with_capacity(scenario.controls.len());
+    for (i, c) in scenario.controls.iter().enumerate() {
+        let key = format!("controls[{i}]");
+        let control: ControlOf<S> = parse_table(&c.action, &key)
+            .map_err(|e| (key.clone(), format!("system `{}`: {e}", S::NAME)))?;
+        S::check_control(config, &cluster, &control).map_err(|e| (key.clone(), e))?;
+        out.push((c.at, control));
+    }
+    Ok(out)
 }
 
 /// Reads a TOML table into `T` with serde; an error names `SECTION.KEY` and the reason.

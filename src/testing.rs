@@ -81,10 +81,10 @@ pub fn check_seeds<S: System>(path: impl AsRef<Path>, seeds: Range<u64>) {
         let output = run::<S>(&scenario, seed);
         if let Some(failed) = output.first_failure() {
             panic!(
-                "seed {seed}: check `{}` failed: {}\nreplay: sim run {} --seed {seed}",
+                "seed {seed}: check `{}` failed: {}\nreplay: {}",
                 failed.name,
                 failed.detail,
-                path.display()
+                replay_command(&scenario, path, seed)
             );
         }
     }
@@ -114,10 +114,24 @@ pub fn assert_passed(scenario: &Scenario, output: &RunOutput) {
     let Some(failed) = output.first_failure() else { return };
     let seed = output.report.seed;
     let replay = match write_failure(scenario, seed) {
-        Ok(file) => format!("sim run {} --seed {seed}", file.display()),
+        Ok(file) => replay_command(scenario, &file, seed),
         Err(e) => format!("(could not write the scenario: {e})"),
     };
     panic!("seed {seed}: check `{}` failed: {}\nreplay: {replay}", failed.name, failed.detail);
+}
+
+/// The command that replays `file` at `seed`: `sim run` for sim's own systems; for a user's
+/// system, the user's binary (the one whose `main` calls `sim::cli::main_with`).
+pub fn replay_command(scenario: &Scenario, file: &Path, seed: u64) -> String {
+    let command = format!("run {} --seed {seed}", file.display());
+    if crate::systems::BUILTIN.iter().any(|e| e.name == scenario.system) {
+        return format!("sim {command}");
+    }
+    format!(
+        "cargo run --release -- {command}  (in the crate whose main calls \
+         sim::cli::main_with with system `{}`; for an example, cargo run --release --example NAME -- ...)",
+        scenario.system
+    )
 }
 
 /// Writes `scenario` to `target/sim-failures/NAME-seedN.toml` and returns the path.

@@ -4,9 +4,9 @@
 //! Times are global (true) time in nanoseconds, as the simulator observed them, so real-time
 //! order between operations is exact.
 
+use super::history::{Outcome, TypedHistory};
 use super::kv::{KvApi, Op, Value};
 use crate::engine::Nanos;
-use crate::workload::{Outcome, TypedHistory};
 use serde::{Deserialize, Serialize};
 
 /// One operation of the history.

@@ -9,6 +9,7 @@
 //!
 //! Invariant: this module knows the engine's random streams and nothing else of sim.
 
+pub mod history;
 pub mod kv;
 mod kv_history;
 

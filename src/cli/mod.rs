@@ -21,9 +21,9 @@ mod shrink;
 mod sweep;
 
 use crate::engine::TraceWriter;
+use crate::registry::{Entry, Registry};
 use crate::scenario::{Scenario, ScenarioError};
 use crate::sim::{RunOptions, RunOutput};
-use crate::systems::{Entry, Registry};
 use clap::{Parser, Subcommand};
 use output::{print_human, write_run_dir};
 use record::RunRecord;

@@ -2,9 +2,9 @@
 //! and write it as a standalone scenario file. The work is done by [`sim::shrink`].
 
 use super::{bad_input, load_scenario, run_seed, Failure, EXIT_INTERNAL, EXIT_PASS};
+use crate::registry::Registry;
 use crate::scenario::ExpectSettings;
 use crate::shrink::{fails_check, ShrinkError, Shrunk, RUNS_MAX_DEFAULT};
-use crate::systems::Registry;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]

@@ -9,10 +9,10 @@
 use super::record::RunRecord;
 use super::{bad_input, create_dir, load_scenario, run_seed, wall_clock_ms, Failure};
 use super::{EXIT_CHECK_FAILED, EXIT_PASS};
+use crate::registry::Registry;
 use crate::report::SweepPoint;
 use crate::scenario::Scenario;
 use crate::sim::RunOutput;
-use crate::systems::Registry;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -9,6 +9,7 @@
 //!
 //! Invariant: a protocol imports this module and its own types, nothing else of sim.
 
+mod disk;
 mod fact;
 pub mod testing;
 
@@ -17,7 +18,8 @@ pub use crate::api::{Api, Reply, Request, RequestId};
 pub use crate::engine::{
     duration_ns, format_nanos, parse_duration, Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND,
 };
-pub use crate::world::disk::{Disk, DiskError, FsyncId, ReadId};
+pub use crate::world::disk::{DiskError, FsyncId, NameError, ReadId};
+pub use disk::Disk;
 pub use fact::Fact;
 
 use std::fmt::Debug;
@@ -144,7 +146,8 @@ pub enum Effect<M, R> {
     SetTimer { id: TimerId, deadline: Nanos },
     /// A timer was cancelled.
     CancelTimer { id: TimerId },
-    /// An fsync was started (the disk knows which file; no allocation on this path).
+    /// An fsync of a file or a directory was started (the disk knows which; no allocation on
+    /// this path).
     Fsync { id: FsyncId },
     /// An asynchronous read was started; it completes `latency` nanoseconds later.
     Read { id: ReadId, latency: Nanos },
@@ -241,7 +244,7 @@ pub struct Context<'a, N: Node> {
     id: NodeId,
     now: Nanos,
     rng: &'a mut SimRng,
-    disk: &'a mut Disk,
+    disk: &'a mut crate::world::disk::Disk,
     timers: &'a mut Timers<N::Timer>,
     effects: &'a mut Vec<Effect<N::Msg, ResOf<N>>>,
 }
@@ -251,7 +254,7 @@ impl<'a, N: Node> Context<'a, N> {
         id: NodeId,
         now: Nanos,
         rng: &'a mut SimRng,
-        disk: &'a mut Disk,
+        disk: &'a mut crate::world::disk::Disk,
         timers: &'a mut Timers<N::Timer>,
         effects: &'a mut Vec<Effect<N::Msg, ResOf<N>>>,
     ) -> Self {
@@ -276,8 +279,8 @@ impl<'a, N: Node> Context<'a, N> {
 
     /// The node's disk. Reads and writes act on it at once; see [`Context::fsync`] for
     /// durability.
-    pub fn disk(&mut self) -> &mut Disk {
-        self.disk
+    pub fn disk(&mut self) -> Disk<'_> {
+        Disk::new(self.disk)
     }
 
     /// Sends `msg` to node `to`. The network may delay, lose, duplicate or reorder it.
@@ -309,6 +312,15 @@ impl<'a, N: Node> Context<'a, N> {
     /// write to `file` issued before this call is durable.
     pub fn fsync(&mut self, file: &str) -> FsyncId {
         let id = self.disk.begin_fsync(file);
+        self.effects.push(Effect::Fsync { id });
+        id
+    }
+
+    /// Starts an fsync of directory `dir` (`""` is the root): when [`Node::on_fsync`] is called
+    /// with the returned id, every create, delete and rename in `dir` issued before this call is
+    /// durable. File data needs [`Context::fsync`] of the file; a file's name needs this.
+    pub fn fsync_dir(&mut self, dir: &str) -> FsyncId {
+        let id = self.disk.begin_fsync_dir(dir);
         self.effects.push(Effect::Fsync { id });
         id
     }

@@ -24,7 +24,7 @@
 //! ```
 
 use super::{
-    ClientId, Context, Disk, Effect, FsyncId, Node, NodeId, OpOf, ReadId, Request, ResOf, Timers,
+    ClientId, Context, Effect, FsyncId, Node, NodeId, OpOf, ReadId, Request, ResOf, Timers,
 };
 use crate::engine::{Nanos, SimRng};
 use crate::world::disk::DiskConfig;
@@ -39,7 +39,7 @@ pub struct Harness<N: Node> {
     id: NodeId,
     now: Nanos,
     rng: SimRng,
-    disk: Disk,
+    disk: crate::world::disk::Disk,
     timers: Timers<N::Timer>,
     effects: Effects<N>,
 }
@@ -52,7 +52,7 @@ impl<N: Node> Harness<N> {
             id,
             now: 0,
             rng: SimRng::new(0, u64::from(id)),
-            disk: Disk::new(DiskConfig::default(), SimRng::new(0, 1 << 40)),
+            disk: crate::world::disk::Disk::new(DiskConfig::default(), SimRng::new(0, 1 << 40)),
             timers: Timers::new(),
             effects: Vec::new(),
         }
@@ -132,7 +132,7 @@ impl<N: Node> Harness<N> {
     }
 
     /// The node's disk.
-    pub fn disk(&mut self) -> &mut Disk {
+    pub fn disk(&mut self) -> &mut crate::world::disk::Disk {
         &mut self.disk
     }
 }

@@ -5,9 +5,9 @@
 
 use super::{write_run, ReportError};
 use crate::engine::TraceWriter;
+use crate::registry::Registry;
 use crate::scenario::Scenario;
 use crate::sim::{RunOptions, RunOutput, RunReport};
-use crate::systems::Registry;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 

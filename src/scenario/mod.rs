@@ -202,6 +202,9 @@ pub struct DiskSettings {
     pub read_min: Duration,
     /// Slowest asynchronous read.
     pub read_max: Duration,
+    /// Probability that a crash undoes a create, delete or rename no directory fsync covered
+    /// (given the ones before it survived). 1, the default, always undoes them.
+    pub dir_op_lost: Probability,
 }
 
 impl Default for DiskSettings {
@@ -213,6 +216,7 @@ impl Default for DiskSettings {
             read_corruption: Probability(0),
             read_min: Duration(50_000),
             read_max: Duration(200_000),
+            dir_op_lost: Probability(1_000_000),
         }
     }
 }
@@ -278,7 +282,7 @@ impl Default for ClientSettings {
 pub struct NemesisSettings {
     /// Relative weights of fault kinds (`partition`, `isolate`, `isolate-leader`, `bridge`,
     /// `one-way`, `crash`, `crash-leader`, `clock-jump`, `clock-drift`, `disk-corrupt`,
-    /// `disk-sector-error`, `link-degrade`).
+    /// `disk-sector-error`, `disk-misdirect`, `link-degrade`).
     pub kinds: indexmap::IndexMap<String, u32>,
     /// No fault before this time.
     #[serde(default)]
@@ -310,6 +314,7 @@ pub const NEMESIS_KINDS: &[(&str, &str)] = &[
     ("clock-drift", "a random node's clock drifts fast or slow, restored after"),
     ("disk-corrupt", "a bit flips at rest on a random node's disk"),
     ("disk-sector-error", "a sector of a random node's disk becomes unreadable"),
+    ("disk-misdirect", "one of a random node's next few disk writes lands in the wrong place"),
     ("link-degrade", "all links get slow and lossy, restored after"),
 ];
 
@@ -684,7 +689,8 @@ fn check_fault_nodes(fault: &Fault, nodes: u32) -> Result<(), String> {
         | Fault::Restart { node }
         | Fault::ClockJump { node, .. }
         | Fault::DiskCorrupt { node }
-        | Fault::DiskSectorError { node } => node_ok(node),
+        | Fault::DiskSectorError { node }
+        | Fault::DiskMisdirect { node } => node_ok(node),
         Fault::ClockDrift { node, ppm } => {
             if ppm.abs() > 500_000 {
                 return Err(format!("drift {ppm} ppm is out of range (-500000 to 500000)"));

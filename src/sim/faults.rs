@@ -77,6 +77,7 @@ impl<S: System> Sim<'_, S> {
             Fault::DiskSectorError { node } => {
                 Fault::DiskSectorError { node: one(self, node, &all)? }
             }
+            Fault::DiskMisdirect { node } => Fault::DiskMisdirect { node: one(self, node, &all)? },
             other => other,
         })
     }
@@ -168,6 +169,11 @@ impl<S: System> Sim<'_, S> {
                 let n = Self::id(node);
                 let (file, offset) = self.nodes[n as usize].disk.fail_sector()?;
                 return Some(format!("n{n} {file} sector at {offset} unreadable"));
+            }
+            Fault::DiskMisdirect { node } => {
+                let n = Self::id(node);
+                let nth = self.nodes[n as usize].disk.arm_misdirect();
+                return Some(format!("n{n} write {nth} from now lands in the wrong place"));
             }
             Fault::LinkDegrade { a, b, latency, loss } => {
                 let hosts: Vec<HostId> = (0..self.network.hosts() as HostId).collect();

@@ -174,6 +174,7 @@ impl<'s, S: System> Sim<'s, S> {
             read_corruption_ppm: scenario.disk.read_corruption.ppm(),
             read_latency_min: scenario.disk.read_min.0,
             read_latency_max: scenario.disk.read_max.0,
+            dir_op_lost_ppm: scenario.disk.dir_op_lost.ppm(),
         };
         let nodes = (0..n)
             .map(|id| {
@@ -226,7 +227,7 @@ impl<'s, S: System> Sim<'s, S> {
             Nemesis::new(plan, SimRng::new(seed, stream::NEMESIS))
         });
         let controls =
-            crate::systems::controls::<S>(scenario, &config).unwrap_or_else(|(key, reason)| {
+            crate::system::controls::<S>(scenario, &config).unwrap_or_else(|(key, reason)| {
                 panic!("scenario `{}`: `{key}`: {reason}", scenario.name)
             });
         let checks = S::checks(&config, &cluster);

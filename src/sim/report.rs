@@ -145,13 +145,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         checks.push(CheckResult::fail("trace_written", format!("writing the trace failed: {e}")));
     }
     let disk = parts.disks.iter().fold(DiskStats::default(), |mut sum, d| {
-        sum.writes += d.writes;
-        sum.bytes_written += d.bytes_written;
-        sum.fsyncs += d.fsyncs;
-        sum.reads += d.reads;
-        sum.torn_writes += d.torn_writes;
-        sum.corrupted_reads += d.corrupted_reads;
-        sum.unsynced_writes_lost += d.unsynced_writes_lost;
+        sum += *d;
         sum
     });
     let expected = &parts.scenario.expect.fails;

@@ -1,5 +1,7 @@
-//! A node's simulated disk: named files with a volatile page cache and a durable image.
+//! A node's simulated disk: files in directories, each file with a volatile page cache and a
+//! durable image, and directories whose names are durable only once the directory is synced.
 //!
+//! # File data
 //! - `write`, `append` and `truncate` change the page cache at once; reads see them at once.
 //! - `fsync(file)` takes time; when it completes, every write to that file issued before the
 //!   call is durable. Completions of one disk happen in the order they were issued.
@@ -9,21 +11,71 @@
 //! - Reads can return a flipped bit (transient corruption) and injected faults can corrupt data
 //!   at rest or make a sector unreadable (a latent sector error) until it is rewritten.
 //!
+//! # Names
+//! A path is `/`-separated names (`wal/000001.log`, `MANIFEST`); its directory is everything
+//! before the last `/` (`""`, the root, if there is none). Directories are implicit: one exists
+//! while it holds a file, there is no `mkdir`, and a directory's own existence needs no sync.
+//! [`Disk::list`] names the files directly in a directory, not its subdirectories.
+//!
+//! As on ext4 and XFS, a file's data and its name are made durable separately:
+//! - `create`, `delete` (unlink) and `rename` change the *volatile* name table at once: reads,
+//!   `exists` and `list` see the change at once. `rename` replaces its target atomically.
+//! - A directory fsync ([`crate::node::Context::fsync_dir`]) takes an fsync's latency; when it
+//!   completes, every name operation in that directory issued before the call is durable (for a
+//!   rename between directories, an fsync of either one). An fsync of a *file* makes no name
+//!   durable: a file created and fsynced, but whose directory was not synced, vanishes in a crash
+//!   with its data. (ext4's journal often persists it anyway; the portable contract does not.)
+//! - A journaling file system commits metadata in order, and so does this disk: the durable name
+//!   table is always the volatile one as it was after some earlier operation. A directory fsync
+//!   therefore also commits the name operations issued before those it covers, in any directory;
+//!   strict POSIX promises less, and a protocol should not rely on it.
+//! - At a crash, the name operations no completed directory fsync covered are replayed in order;
+//!   each survives with probability `1 - dir_op_lost`, and the first lost one ends the replay.
+//!   The default, `dir_op_lost = 1`, loses them all: the worst case the contract allows, every
+//!   time, so a missing directory fsync shows at the first crash. Lower values model a journal
+//!   that commits on its own every few seconds.
+//! - So a crash can undo a create (the file vanishes, even if its data was fsynced), a rename
+//!   (the old name is back; the new name shows what it named before, or nothing) or a delete (the
+//!   file is back with its durable contents). A file's data never depends on its names.
+//! - Writing, truncating or fsyncing a *root* file that does not exist creates it implicitly,
+//!   and that name is durable at once (committing the name operations before it, as a journal
+//!   would). That is how this disk behaved before it had directories, kept so the protocols that
+//!   never `create` behave as they did. Inside a directory a file must be created first: writing
+//!   a missing one is a protocol bug and panics.
+//!
+//! # Misdirected writes
+//! An injected fault arms the disk so that one of its next [`MISDIRECT_WITHIN_WRITES`] writes
+//! lands in the wrong place (TigerBeetle's fault model): a whole number of sectors away in the
+//! same file, or in another file. The bytes land there in the page cache and on the platter
+//! alike, as with direct I/O, and become durable with that file's fsync; the intended place
+//! keeps its old bytes. A checksum over a record alone accepts both the record where it landed
+//! and the stale one left behind; one that also covers the record's file and offset catches the
+//! first, a sequence number or hash chain the second.
+//!
 //! The disk survives crashes and restarts; node memory does not.
 
+mod names;
+#[cfg(test)]
+mod tests;
+
 use crate::engine::{Nanos, SimRng};
-use indexmap::IndexMap;
+use names::{dir_of, valid_path, Names};
 use std::fmt;
 
-/// Sector size used for latent sector errors.
+/// Sector size used for latent sector errors and misdirected writes.
 pub const SECTOR_BYTES: u64 = 512;
 /// Largest file a simulated disk accepts; writes beyond it are a protocol bug.
 pub const FILE_BYTES_MAX: u64 = 1 << 30;
+/// Most files one disk holds at once (named, or unlinked but still needed by a crash); more is a
+/// protocol leak.
+pub const FILES_MAX: usize = 1 << 20;
+/// A misdirect fault hits one of this many writes after it, drawn uniformly.
+pub const MISDIRECT_WITHIN_WRITES: u32 = 8;
 
 /// How a disk behaves. Probabilities are in parts per million.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DiskConfig {
-    /// Fastest fsync.
+    /// Fastest fsync (of a file or a directory).
     pub fsync_latency_min: Nanos,
     /// Slowest fsync.
     pub fsync_latency_max: Nanos,
@@ -35,6 +87,9 @@ pub struct DiskConfig {
     pub read_latency_min: Nanos,
     /// Slowest asynchronous read.
     pub read_latency_max: Nanos,
+    /// Chance that a crash loses a name operation (create, delete, rename) that no directory
+    /// fsync covered, given the operations before it survived.
+    pub dir_op_lost_ppm: u32,
 }
 
 impl Default for DiskConfig {
@@ -46,6 +101,7 @@ impl Default for DiskConfig {
             read_corruption_ppm: 0,
             read_latency_min: 50_000,
             read_latency_max: 200_000,
+            dir_op_lost_ppm: 1_000_000,
         }
     }
 }
@@ -54,7 +110,8 @@ impl Default for DiskConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReadId(pub u32);
 
-/// Identifies an fsync in flight; handed back to the node when it completes.
+/// Identifies an fsync (of a file or a directory) in flight; handed back to the node when it
+/// completes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FsyncId(pub u32);
 
@@ -76,14 +133,45 @@ impl fmt::Display for DiskError {
     }
 }
 
+/// Why a name operation (create, delete, rename) failed. Nothing changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameError {
+    /// No file of that name (the source, for a rename).
+    NotFound,
+    /// `create` of a name that exists.
+    AlreadyExists,
+    /// Not a path: empty, or with an empty name (`a//b`, `/a`, `a/`).
+    InvalidPath,
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::NotFound => write!(f, "no such file"),
+            NameError::AlreadyExists => write!(f, "file exists"),
+            NameError::InvalidPath => write!(f, "invalid path"),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Change {
     Write { offset: u64, data: Vec<u8> },
     Truncate { len: u64 },
 }
 
+/// A file's slot in the disk's file table (an inode): its index, and the generation of the slot
+/// so a reference to a freed file never reaches the file that reuses the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Inode {
+    index: u32,
+    generation: u32,
+}
+
 #[derive(Clone, Debug, Default)]
 struct File {
+    in_use: bool,
+    generation: u32,
     cache: Vec<u8>,
     durable: Vec<u8>,
     /// Writes not yet durable, oldest first, each with the disk-wide write sequence number.
@@ -92,29 +180,69 @@ struct File {
     bad_sectors: Vec<u64>,
 }
 
+#[derive(Clone, Copy, Debug)]
+enum Synced {
+    /// A file's writes up to this write sequence number.
+    File { inode: Inode, upto_seq: u64 },
+    /// Name operations up to this name-operation sequence number.
+    Dir { upto_op: u64 },
+}
+
 #[derive(Clone, Debug)]
 struct PendingFsync {
     id: FsyncId,
-    file: usize,
-    upto_seq: u64,
+    synced: Synced,
 }
 
 /// Counters a report can show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DiskStats {
     pub writes: u64,
     pub bytes_written: u64,
+    /// File fsyncs started.
     pub fsyncs: u64,
     pub reads: u64,
     pub torn_writes: u64,
     pub corrupted_reads: u64,
     pub unsynced_writes_lost: u64,
+    /// Explicit creates (implicit creations by a first write are not counted).
+    pub creates: u64,
+    pub deletes: u64,
+    pub renames: u64,
+    /// Directory fsyncs started.
+    pub dir_fsyncs: u64,
+    /// Name operations a crash undid.
+    pub dir_ops_lost: u64,
+    /// Writes that landed in the wrong place.
+    pub misdirected_writes: u64,
+}
+
+impl std::ops::AddAssign for DiskStats {
+    fn add_assign(&mut self, other: DiskStats) {
+        self.writes += other.writes;
+        self.bytes_written += other.bytes_written;
+        self.fsyncs += other.fsyncs;
+        self.reads += other.reads;
+        self.torn_writes += other.torn_writes;
+        self.corrupted_reads += other.corrupted_reads;
+        self.unsynced_writes_lost += other.unsynced_writes_lost;
+        self.creates += other.creates;
+        self.deletes += other.deletes;
+        self.renames += other.renames;
+        self.dir_fsyncs += other.dir_fsyncs;
+        self.dir_ops_lost += other.dir_ops_lost;
+        self.misdirected_writes += other.misdirected_writes;
+    }
 }
 
 /// One node's disk.
 #[derive(Clone, Debug)]
 pub struct Disk {
-    files: IndexMap<String, File>,
+    /// The file table; a freed slot is reused by the next new file.
+    files: Vec<File>,
+    free_files: Vec<u32>,
+    names: Names,
     config: DiskConfig,
     rng: SimRng,
     write_seq: u64,
@@ -123,6 +251,10 @@ pub struct Disk {
     last_completion: Nanos,
     next_read: u32,
     reads: Vec<(ReadId, String, u64, u64)>,
+    /// Armed by a misdirect fault: how many writes pass before the one that goes astray.
+    misdirect_in: Option<u32>,
+    /// Scratch for finding unreferenced files, kept to avoid an allocation each time.
+    live: Vec<bool>,
     stats: DiskStats,
 }
 
@@ -130,7 +262,9 @@ impl Disk {
     /// An empty disk that draws its randomness from `rng`.
     pub fn new(config: DiskConfig, rng: SimRng) -> Self {
         Disk {
-            files: IndexMap::new(),
+            files: Vec::new(),
+            free_files: Vec::new(),
+            names: Names::default(),
             config,
             rng,
             write_seq: 0,
@@ -139,19 +273,70 @@ impl Disk {
             last_completion: 0,
             next_read: 1,
             reads: Vec::new(),
+            misdirect_in: None,
+            live: Vec::new(),
             stats: DiskStats::default(),
         }
     }
 
-    fn file_mut(&mut self, name: &str) -> (usize, &mut File) {
-        let index = match self.files.get_index_of(name) {
-            Some(i) => i,
-            None => self.files.insert_full(name.to_string(), File::default()).0,
-        };
-        (index, &mut self.files[index])
+    /// The directory of `path`: everything before its last `/` (`""`, the root, if none).
+    pub fn dir_of(path: &str) -> &str {
+        dir_of(path)
     }
 
-    /// Writes `data` at `offset` of `file` (creating it; a gap reads as zeros).
+    fn file(&self, path: &str) -> Option<&File> {
+        self.names.get(path).map(|inode| &self.files[inode.index as usize])
+    }
+
+    /// The file `path` names, created implicitly (durable at once) if it is a missing root file.
+    fn file_for_write(&mut self, path: &str) -> Inode {
+        if let Some(inode) = self.names.get(path) {
+            return inode;
+        }
+        assert!(
+            dir_of(path).is_empty(),
+            "{path}: no such file (only root files are created by writing; create it first)"
+        );
+        assert!(valid_path(path), "{path:?} is not a file name");
+        let inode = self.allocate();
+        if self.names.create_durable(path, inode) {
+            self.free_unreferenced();
+        }
+        inode
+    }
+
+    fn allocate(&mut self) -> Inode {
+        let index = match self.free_files.pop() {
+            Some(index) => index,
+            None => {
+                assert!(self.files.len() < FILES_MAX, "more than {FILES_MAX} files on one disk");
+                self.files.push(File::default());
+                (self.files.len() - 1) as u32
+            }
+        };
+        let file = &mut self.files[index as usize];
+        assert!(!file.in_use, "allocated a file in use");
+        file.in_use = true;
+        Inode { index, generation: file.generation }
+    }
+
+    /// Frees every file no name and no pending name operation refers to: no crash can bring
+    /// it back.
+    fn free_unreferenced(&mut self) {
+        self.live.clear();
+        self.live.resize(self.files.len(), false);
+        self.names.mark_live(&mut self.live);
+        for index in 0..self.files.len() {
+            if self.files[index].in_use && !self.live[index] {
+                let generation = self.files[index].generation.wrapping_add(1);
+                self.files[index] = File { generation, ..File::default() };
+                self.free_files.push(index as u32);
+            }
+        }
+    }
+
+    /// Writes `data` at `offset` of `file` (a gap reads as zeros). A missing root file is
+    /// created; a missing file in a directory is a bug (create it first).
     pub fn write(&mut self, file: &str, offset: u64, data: &[u8]) {
         let end = offset + data.len() as u64;
         assert!(end <= FILE_BYTES_MAX, "write past {FILE_BYTES_MAX} bytes to {file}");
@@ -159,7 +344,10 @@ impl Disk {
         let seq = self.write_seq;
         self.stats.writes += 1;
         self.stats.bytes_written += data.len() as u64;
-        let (_, f) = self.file_mut(file);
+        let intended = self.file_for_write(file);
+        let (inode, offset) = self.misdirect(intended, offset, data.len() as u64);
+        let end = offset + data.len() as u64;
+        let f = &mut self.files[inode.index as usize];
         apply_write(&mut f.cache, offset, data);
         let first = offset / SECTOR_BYTES;
         let last = end.div_ceil(SECTOR_BYTES);
@@ -179,25 +367,26 @@ impl Disk {
         assert!(len <= FILE_BYTES_MAX, "truncate past {FILE_BYTES_MAX} bytes of {file}");
         self.write_seq += 1;
         let seq = self.write_seq;
-        let (_, f) = self.file_mut(file);
+        let inode = self.file_for_write(file);
+        let f = &mut self.files[inode.index as usize];
         f.cache.resize(len as usize, 0);
         f.unsynced.push((seq, Change::Truncate { len }));
     }
 
     /// Length of `file` as reads see it (0 if it does not exist).
     pub fn len(&self, file: &str) -> u64 {
-        self.files.get(file).map_or(0, |f| f.cache.len() as u64)
+        self.file(file).map_or(0, |f| f.cache.len() as u64)
     }
 
-    /// True if `file` was ever written and survives.
+    /// True if a file is named `file` now.
     pub fn exists(&self, file: &str) -> bool {
-        self.files.contains_key(file)
+        self.names.get(file).is_some()
     }
 
     /// Reads up to `len` bytes at `offset` of `file` (fewer at the end of the file).
     pub fn read(&mut self, file: &str, offset: u64, len: u64) -> Result<Vec<u8>, DiskError> {
         self.stats.reads += 1;
-        let f = self.files.get(file).ok_or(DiskError::NotFound)?;
+        let f = self.file(file).ok_or(DiskError::NotFound)?;
         let start = (offset as usize).min(f.cache.len());
         let end = (offset.saturating_add(len) as usize).min(f.cache.len());
         let (first, last) = (start as u64 / SECTOR_BYTES, (end as u64).div_ceil(SECTOR_BYTES));
@@ -219,14 +408,77 @@ impl Disk {
         self.read(file, 0, len)
     }
 
-    /// Starts an fsync of `file`: it covers every write issued so far.
-    pub(crate) fn begin_fsync(&mut self, file: &str) -> FsyncId {
-        let (index, _) = self.file_mut(file);
+    /// Creates an empty file named `path`. The name is durable once an fsync of its directory
+    /// started after this call completes; a crash before that undoes the create.
+    pub fn create(&mut self, path: &str) -> Result<(), NameError> {
+        if !valid_path(path) {
+            return Err(NameError::InvalidPath);
+        }
+        if self.names.get(path).is_some() {
+            return Err(NameError::AlreadyExists);
+        }
+        let inode = self.allocate();
+        self.names.create(path, inode);
+        self.stats.creates += 1;
+        Ok(())
+    }
+
+    /// Unlinks `path`. Its data goes with it once an fsync of its directory makes the delete
+    /// durable; a crash before that brings the file back with its durable contents.
+    pub fn delete(&mut self, path: &str) -> Result<(), NameError> {
+        self.names.delete(path).ok_or(NameError::NotFound)?;
+        self.stats.deletes += 1;
+        Ok(())
+    }
+
+    /// Renames `from` to `to` atomically, replacing the file `to` named, if any. Durable once an
+    /// fsync of either directory, started after this call, completes; a crash before that
+    /// restores both names as they were. Renaming a file to its own name does nothing.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), NameError> {
+        if !valid_path(to) {
+            return Err(NameError::InvalidPath);
+        }
+        if self.names.get(from).is_none() {
+            return Err(NameError::NotFound);
+        }
+        if from != to {
+            self.names.rename(from, to).expect("checked above");
+        }
+        self.stats.renames += 1;
+        Ok(())
+    }
+
+    /// The names of the files directly in directory `dir` (`""` is the root) as reads see them
+    /// now, sorted bytewise. Subdirectories are not listed.
+    pub fn list(&self, dir: &str) -> Vec<String> {
+        self.names.list(dir)
+    }
+
+    fn next_fsync_id(&mut self) -> FsyncId {
         let id = FsyncId(self.next_fsync);
         // A limit: 4 billion fsyncs of one disk in one run (hours of virtual time at full load).
         self.next_fsync = self.next_fsync.checked_add(1).expect("fsync ids exhausted");
+        id
+    }
+
+    /// Starts an fsync of `file`: it covers every write issued so far.
+    pub(crate) fn begin_fsync(&mut self, file: &str) -> FsyncId {
+        let inode = self.file_for_write(file);
+        let id = self.next_fsync_id();
         self.stats.fsyncs += 1;
-        self.pending.push(PendingFsync { id, file: index, upto_seq: self.write_seq });
+        let synced = Synced::File { inode, upto_seq: self.write_seq };
+        self.pending.push(PendingFsync { id, synced });
+        id
+    }
+
+    /// Starts an fsync of directory `dir` (`""` is the root): it covers every name operation in
+    /// `dir` issued so far, and with them every name operation issued before them.
+    pub(crate) fn begin_fsync_dir(&mut self, dir: &str) -> FsyncId {
+        assert!(dir.is_empty() || valid_path(dir), "{dir:?} is not a directory name");
+        let id = self.next_fsync_id();
+        self.stats.dir_fsyncs += 1;
+        let synced = Synced::Dir { upto_op: self.names.last_op_in(dir) };
+        self.pending.push(PendingFsync { id, synced });
         id
     }
 
@@ -263,21 +515,32 @@ impl Disk {
         let Some(position) = self.pending.iter().position(|p| p.id == id) else {
             return false;
         };
-        let fsync = self.pending.remove(position);
-        let file = &mut self.files[fsync.file];
-        let synced = file.unsynced.iter().take_while(|(seq, _)| *seq <= fsync.upto_seq).count();
-        for (_, change) in file.unsynced.drain(..synced) {
-            apply_change(&mut file.durable, &change);
+        match self.pending.remove(position).synced {
+            Synced::File { inode, upto_seq } => {
+                let file = &mut self.files[inode.index as usize];
+                if file.generation != inode.generation {
+                    return true; // the file was freed meanwhile: nothing left to make durable
+                }
+                let synced = file.unsynced.iter().take_while(|(seq, _)| *seq <= upto_seq).count();
+                for (_, change) in file.unsynced.drain(..synced) {
+                    apply_change(&mut file.durable, &change);
+                }
+            }
+            Synced::Dir { upto_op } => {
+                if self.names.commit(upto_op) {
+                    self.free_unreferenced();
+                }
+            }
         }
         true
     }
 
-    /// A crash: the page cache is lost, pending fsyncs never complete, and the last unsynced
-    /// write of each file may be torn.
+    /// A crash: the page cache is lost, pending fsyncs never complete, the last unsynced write
+    /// of each file may be torn, and name operations no directory fsync covered may be undone.
     pub(crate) fn crash(&mut self) {
         self.pending.clear();
         self.reads.clear();
-        for file in self.files.values_mut() {
+        for file in self.files.iter_mut().filter(|f| f.in_use) {
             self.stats.unsynced_writes_lost += file.unsynced.len() as u64;
             if let Some((_, Change::Write { offset, data })) = file.unsynced.last() {
                 if data.len() > 1 && self.rng.chance_ppm(self.config.torn_write_ppm) {
@@ -289,20 +552,24 @@ impl Disk {
             file.unsynced.clear();
             file.cache.clone_from(&file.durable);
         }
+        if self.names.pending() > 0 {
+            self.stats.dir_ops_lost += self.names.crash(&mut self.rng, self.config.dir_op_lost_ppm);
+            self.free_unreferenced();
+        }
     }
 
     /// Silent corruption at rest: flips one bit of durable data in a random non-empty file.
     /// Returns the file and byte offset hit, or `None` if the disk holds no data.
     pub(crate) fn corrupt(&mut self) -> Option<(String, u64)> {
         let index = self.pick_file(|f| !f.durable.is_empty())?;
-        let bit = self.rng.below(self.files[index].durable.len() as u64 * 8);
-        let (name, file) = self.files.get_index_mut(index).expect("index from candidates");
+        let file = &mut self.files[index];
+        let bit = self.rng.below(file.durable.len() as u64 * 8);
         let byte = (bit / 8) as usize;
         file.durable[byte] ^= 1 << (bit % 8);
         if byte < file.cache.len() {
             file.cache[byte] ^= 1 << (bit % 8);
         }
-        Some((name.clone(), byte as u64))
+        Some((self.name_of(index), byte as u64))
     }
 
     /// A latent sector error in a random sector holding data. Returns the file and offset.
@@ -310,17 +577,68 @@ impl Disk {
         let index = self.pick_file(|f| !f.cache.is_empty())?;
         let sectors = (self.files[index].cache.len() as u64).div_ceil(SECTOR_BYTES);
         let sector = self.rng.below(sectors);
-        let (name, file) = self.files.get_index_mut(index).expect("index from candidates");
+        let file = &mut self.files[index];
         if !file.bad_sectors.contains(&sector) {
             file.bad_sectors.push(sector);
         }
-        Some((name.clone(), sector * SECTOR_BYTES))
+        Some((self.name_of(index), sector * SECTOR_BYTES))
     }
 
-    /// A random file among those `eligible` accepts, by index.
+    /// Arms a misdirected write: one of the next [`MISDIRECT_WITHIN_WRITES`] writes lands in the
+    /// wrong place. Returns which one (1 is the next). A disk armed twice keeps the earlier one.
+    pub(crate) fn arm_misdirect(&mut self) -> u32 {
+        let skip = self.rng.below(u64::from(MISDIRECT_WITHIN_WRITES)) as u32;
+        let skip = self.misdirect_in.map_or(skip, |armed| armed.min(skip));
+        self.misdirect_in = Some(skip);
+        skip + 1
+    }
+
+    /// Where a write meant for `offset` of `intended` lands: there, unless this is the write a
+    /// misdirect fault armed. Then a random file (possibly the same one), in a random sector at
+    /// most one past that file's end (never the intended one), at the same position within the
+    /// sector as intended.
+    fn misdirect(&mut self, intended: Inode, offset: u64, len: u64) -> (Inode, u64) {
+        match self.misdirect_in {
+            None => return (intended, offset),
+            Some(0) => self.misdirect_in = None,
+            Some(n) => {
+                self.misdirect_in = Some(n - 1);
+                return (intended, offset);
+            }
+        }
+        let index = self.pick_file(|_| true).expect("the intended file is in use");
+        let target = Inode { index: index as u32, generation: self.files[index].generation };
+        let within = offset % SECTOR_BYTES;
+        let intended_sector = offset / SECTOR_BYTES;
+        let mut sectors = (self.files[index].cache.len() as u64).div_ceil(SECTOR_BYTES) + 1;
+        let same = target == intended;
+        if same {
+            sectors = sectors.max(intended_sector + 1) + 1; // one choice is skipped below
+        }
+        let fit = (FILE_BYTES_MAX - len - within) / SECTOR_BYTES + 1; // sectors the write fits at
+        let choices = sectors.min(fit);
+        if same && choices < 2 {
+            return (intended, offset); // a file near the size limit with nowhere else to go
+        }
+        let mut sector = self.rng.below(if same { choices - 1 } else { choices });
+        if same && sector >= intended_sector {
+            sector += 1;
+        }
+        self.stats.misdirected_writes += 1;
+        (target, sector * SECTOR_BYTES + within)
+    }
+
+    /// A name of file `index` for fault messages.
+    fn name_of(&self, index: usize) -> String {
+        let inode = Inode { index: index as u32, generation: self.files[index].generation };
+        self.names.name_of(inode).unwrap_or("(unlinked)").to_string()
+    }
+
+    /// A random file in use among those `eligible` accepts, by index.
     fn pick_file(&mut self, eligible: impl Fn(&File) -> bool) -> Option<usize> {
-        let candidates: Vec<usize> =
-            (0..self.files.len()).filter(|&i| eligible(&self.files[i])).collect();
+        let candidates: Vec<usize> = (0..self.files.len())
+            .filter(|&i| self.files[i].in_use && eligible(&self.files[i]))
+            .collect();
         self.rng.pick(&candidates).copied()
     }
 
@@ -332,7 +650,7 @@ impl Disk {
     /// Number of bytes written but not yet durable, over all files.
     pub fn unsynced_bytes(&self) -> u64 {
         self.files
-            .values()
+            .iter()
             .flat_map(|f| f.unsynced.iter())
             .map(|(_, c)| match c {
                 Change::Write { data, .. } => data.len() as u64,
@@ -354,133 +672,5 @@ fn apply_change(buffer: &mut Vec<u8>, change: &Change) {
     match change {
         Change::Write { offset, data } => apply_write(buffer, *offset, data),
         Change::Truncate { len } => buffer.resize(*len as usize, 0),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn disk(torn_ppm: u32, corrupt_ppm: u32) -> Disk {
-        let config = DiskConfig {
-            torn_write_ppm: torn_ppm,
-            read_corruption_ppm: corrupt_ppm,
-            ..DiskConfig::default()
-        };
-        Disk::new(config, SimRng::new(1, 1))
-    }
-
-    #[test]
-    fn unsynced_writes_are_lost_on_crash() {
-        let mut d = disk(0, 0);
-        d.append("log", b"one");
-        let id = d.begin_fsync("log");
-        assert!(d.fsync_done_at(0) >= 500_000);
-        d.append("log", b"two"); // after the fsync was issued: not covered by it
-        assert!(d.complete_fsync(id));
-        assert_eq!(d.read_all("log").unwrap(), b"onetwo");
-        d.crash();
-        assert_eq!(d.read_all("log").unwrap(), b"one");
-        assert_eq!(d.stats().unsynced_writes_lost, 1);
-    }
-
-    #[test]
-    fn fsync_in_flight_at_crash_is_lost() {
-        let mut d = disk(0, 0);
-        d.write("meta", 0, b"term=3");
-        let id = d.begin_fsync("meta");
-        d.crash();
-        assert!(!d.complete_fsync(id));
-        assert_eq!(d.read_all("meta").unwrap(), b"");
-    }
-
-    #[test]
-    fn truncation_is_durable_only_after_fsync() {
-        let mut d = disk(0, 0);
-        d.append("log", b"abcdef");
-        let id = d.begin_fsync("log");
-        d.complete_fsync(id);
-        d.truncate("log", 2);
-        assert_eq!(d.read_all("log").unwrap(), b"ab");
-        d.crash();
-        assert_eq!(d.read_all("log").unwrap(), b"abcdef");
-    }
-
-    #[test]
-    fn crash_can_tear_the_last_unsynced_write() {
-        let mut torn = 0;
-        for seed in 0..50 {
-            let mut d = Disk::new(
-                DiskConfig { torn_write_ppm: 1_000_000, ..DiskConfig::default() },
-                SimRng::new(seed, 9),
-            );
-            d.append("log", b"durable|");
-            let id = d.begin_fsync("log");
-            d.complete_fsync(id);
-            d.append("log", b"0123456789");
-            d.crash();
-            let data = d.read_all("log").unwrap();
-            assert!(data.starts_with(b"durable|"));
-            let tail = &data[8..];
-            assert!(!tail.is_empty() && tail.len() < 10, "a strict prefix survives");
-            assert!(b"0123456789".starts_with(tail));
-            torn += 1;
-        }
-        assert_eq!(torn, 50);
-    }
-
-    #[test]
-    fn read_corruption_flips_exactly_one_bit() {
-        let mut d = disk(0, 1_000_000);
-        d.write("f", 0, &[0u8; 64]);
-        let data = d.read_all("f").unwrap();
-        let ones: u32 = data.iter().map(|b| b.count_ones()).sum();
-        assert_eq!(ones, 1);
-        assert_eq!(d.stats().corrupted_reads, 1);
-    }
-
-    #[test]
-    fn corruption_at_rest_survives_crash_and_latent_errors_clear_on_rewrite() {
-        let mut d = disk(0, 0);
-        d.write("f", 0, &[0u8; 1024]);
-        let id = d.begin_fsync("f");
-        d.complete_fsync(id);
-        let (file, offset) = d.corrupt().unwrap();
-        assert_eq!(file, "f");
-        d.crash();
-        assert_eq!(d.read_all("f").unwrap()[offset as usize].count_ones(), 1);
-        let (_, bad) = d.fail_sector().unwrap();
-        assert_eq!(d.read_all("f"), Err(DiskError::Unreadable { offset: bad }));
-        d.write("f", bad, &[7u8; SECTOR_BYTES as usize]);
-        assert!(d.read_all("f").is_ok());
-    }
-
-    #[test]
-    fn async_reads_see_the_data_at_completion_and_die_with_a_crash() {
-        let mut d = disk(0, 0);
-        d.write("f", 0, b"old");
-        let (id, latency) = d.begin_read("f", 0, 3);
-        assert!((50_000..=200_000).contains(&latency));
-        d.write("f", 0, b"new");
-        assert_eq!(d.complete_read(id), Some(Ok(b"new".to_vec())));
-        assert_eq!(d.complete_read(id), None, "completes once");
-        let (id, _) = d.begin_read("f", 0, 3);
-        d.crash();
-        assert_eq!(d.complete_read(id), None);
-        let (id, _) = d.begin_read("missing", 0, 3);
-        assert_eq!(d.complete_read(id), Some(Err(DiskError::NotFound)));
-    }
-
-    #[test]
-    fn fsyncs_complete_in_issue_order() {
-        let mut d = disk(0, 0);
-        let mut last = 0;
-        for i in 0..100 {
-            d.append("log", b"x");
-            d.begin_fsync("log");
-            let done = d.fsync_done_at(i * 10);
-            assert!(done >= last);
-            last = done;
-        }
     }
 }

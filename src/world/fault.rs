@@ -134,6 +134,8 @@ pub enum Fault {
     DiskCorrupt { node: NodeRef },
     /// Make one sector of a node's disk unreadable until rewritten.
     DiskSectorError { node: NodeRef },
+    /// Make one of a node's next few disk writes land at the wrong offset or in the wrong file.
+    DiskMisdirect { node: NodeRef },
     /// Make the links between `a` and `b` (both ways; all nodes if absent) slow and lossy.
     LinkDegrade {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -170,6 +172,7 @@ impl Fault {
             Fault::ClockDrift { .. } => "clock-drift",
             Fault::DiskCorrupt { .. } => "disk-corrupt",
             Fault::DiskSectorError { .. } => "disk-sector-error",
+            Fault::DiskMisdirect { .. } => "disk-misdirect",
             Fault::LinkDegrade { .. } => "link-degrade",
             Fault::LinkRestore => "link-restore",
         }
@@ -201,6 +204,7 @@ impl Fault {
             Fault::ClockDrift { node, ppm } => format!("clock-drift {node} {ppm}ppm"),
             Fault::DiskCorrupt { node } => format!("disk-corrupt {node}"),
             Fault::DiskSectorError { node } => format!("disk-sector-error {node}"),
+            Fault::DiskMisdirect { node } => format!("disk-misdirect {node}"),
             other => other.kind().to_string(),
         }
     }
@@ -288,6 +292,7 @@ mod tests {
             Fault::Partition { groups: Some(vec![vec![0, 1], vec![2, 3, 4]]) },
             Fault::Isolate { node: NodeRef::Pick(Pick::LEADER) },
             Fault::ClockJump { node: NodeRef::Id(2), by: SignedDuration(-1_500_000_000) },
+            Fault::DiskMisdirect { node: NodeRef::Pick(Pick::RANDOM) },
             Fault::Heal,
         ];
         for fault in faults {

@@ -84,6 +84,7 @@ impl Nemesis {
             }
             "disk-corrupt" => Fault::DiskCorrupt { node: random },
             "disk-sector-error" => Fault::DiskSectorError { node: random },
+            "disk-misdirect" => Fault::DiskMisdirect { node: random },
             "link-degrade" => Fault::LinkDegrade {
                 a: None,
                 b: None,

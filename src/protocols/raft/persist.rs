@@ -309,7 +309,7 @@ impl<S: StateMachine> RaftNode<S> {
     /// Rebuilds the node from its disk and re-announces its log to the checkers.
     pub(super) fn recover(&mut self, ctx: &mut Context<'_, Self>) {
         self.fact(ctx, Fact::LogTruncate { index: 1 });
-        if let Some((snapshot, slot)) = storage::read_snapshot(ctx.disk()) {
+        if let Some((snapshot, slot)) = storage::read_snapshot(&mut ctx.disk()) {
             let (index, term, digest) = (snapshot.index, snapshot.term, snapshot.digest);
             self.replica.restore(&snapshot.state).expect("checksummed snapshot restores");
             self.log.reset(index, term, digest);
@@ -322,7 +322,7 @@ impl<S: StateMachine> RaftNode<S> {
         } else {
             self.disk.snapshot_slot_durable = 1;
         }
-        let meta = storage::read_meta(ctx.disk());
+        let meta = storage::read_meta(&mut ctx.disk());
         let (durable, slot) = meta.meta.unwrap_or((Meta::default(), 1));
         self.untrusted |= meta.corrupt;
         self.disk.meta_durable = durable;
@@ -344,12 +344,12 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn recover_log(&mut self, ctx: &mut Context<'_, Self>) {
         let file = storage::log_file(self.disk.log_gen);
-        let mut read = storage::read_log(ctx.disk(), &file);
+        let mut read = storage::read_log(&mut ctx.disk(), &file);
         for _ in 1..RECOVERY_READS_MAX {
             if !read.corrupt {
                 break;
             }
-            read = storage::read_log(ctx.disk(), &file);
+            read = storage::read_log(&mut ctx.disk(), &file);
         }
         let mut end = 0;
         let mut chained = true;

@@ -96,7 +96,7 @@ pub struct MetaRead {
 }
 
 /// Reads both meta slots.
-pub fn read_meta(disk: &mut Disk) -> MetaRead {
+pub fn read_meta(disk: &mut Disk<'_>) -> MetaRead {
     if disk.len(META_FILE) == 0 {
         return MetaRead::default();
     }
@@ -184,7 +184,7 @@ pub struct LogRead {
 }
 
 /// Reads the records of `file` up to the first bad one.
-pub fn read_log(disk: &mut Disk, file: &str) -> LogRead {
+pub fn read_log(disk: &mut Disk<'_>, file: &str) -> LogRead {
     let mut corrupt = false;
     let data = match disk.read_all(file) {
         Ok(data) => data,
@@ -256,7 +256,7 @@ pub fn decode_snapshot(data: &[u8]) -> Option<SnapshotData> {
 }
 
 /// Reads both snapshot slots: the valid one with the highest index, and its slot.
-pub fn read_snapshot(disk: &mut Disk) -> Option<(SnapshotData, u64)> {
+pub fn read_snapshot(disk: &mut Disk<'_>) -> Option<(SnapshotData, u64)> {
     let mut best: Option<(SnapshotData, u64)> = None;
     for slot in 0..2 {
         let Ok(data) = disk.read_all(&snapshot_file(slot)) else { continue };
@@ -298,11 +298,11 @@ mod tests {
         let whole = data.len();
         let mut disk = crate::node::testing::Harness::new(0, NullNode).disk().clone();
         disk.write("log.0", 0, &data[..whole - 5]);
-        let read = read_log(&mut disk, "log.0");
+        let read = read_log(&mut Disk::new(&mut disk), "log.0");
         assert_eq!((read.records.len(), read.torn, read.corrupt), (2, true, false));
         disk.write("log.0", 0, &data);
         disk.write("log.0", 20, &[0xff]);
-        let read = read_log(&mut disk, "log.0");
+        let read = read_log(&mut Disk::new(&mut disk), "log.0");
         assert_eq!((read.records.len(), read.torn, read.corrupt), (0, false, true));
     }
 
