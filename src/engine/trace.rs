@@ -66,7 +66,7 @@ impl TraceWriter {
     }
 
     /// Writes one record. I/O errors are kept and reported by [`TraceWriter::finish`].
-    pub fn record(&mut self, line: &serde_json::Value) {
+    pub fn record<T: serde::Serialize>(&mut self, line: &T) {
         if self.error.is_some() {
             return;
         }

@@ -1,7 +1,7 @@
 //! Exports for other tools: the trace as Chrome trace events (opens as a timeline in Perfetto or
 //! chrome://tracing), and the client history as a Jepsen EDN history (for Knossos and Elle).
 
-use super::trace::{for_each_record, message_name, TraceRecord};
+use super::trace::{for_each_record, TraceEvent, TraceRecord};
 use super::ReportError;
 use crate::engine::Nanos;
 use crate::workload::{History, Outcome};
@@ -81,26 +81,34 @@ fn op_event(history: &History, i: usize, nodes: u32) -> Value {
 
 /// The Chrome event of one trace record (`None` for records without one).
 fn record_event(r: &TraceRecord) -> Option<Value> {
-    let name = |prefix: &str| format!("{prefix} {}", message_name(r.msg.as_deref().unwrap_or("")));
-    let (tid, name, args) = match r.ev.as_str() {
-        "send" => (
-            r.from?,
-            name("send"),
-            json!({"to": r.to, "msg": r.msg,
-            "arrive_ns": r.arrive, "drop": r.drop}),
+    let (tid, cat, name, args) = match &r.event {
+        TraceEvent::Send { from, to, name, msg, arrive, drop } => (
+            *from,
+            "send",
+            format!("send {name}"),
+            json!({"to": to, "msg": msg, "arrive_ns": arrive, "drop": drop}),
         ),
-        "recv" => (r.to?, name("recv"), json!({"from": r.from, "msg": r.msg})),
-        "drop" => (r.to?, "lost in flight".to_string(), json!({"from": r.from, "why": r.why})),
-        "fact" => (r.node?, format!("fact {}", r.fact_name().unwrap_or("?")), json!(r.fact)),
-        "boot" => (r.node?, "boot".to_string(), json!({})),
-        "fault" | "quiet_start" => {
-            let name = r.fault.clone().unwrap_or_else(|| "quiet period".into());
-            return Some(json!({"ph": "i", "s": "g", "name": name, "cat": "fault", "pid": 1,
-                "tid": 0, "ts": micros(r.t), "args": {"detail": r.detail}}));
+        TraceEvent::Recv { from, to, name, msg } => {
+            (*to, "recv", format!("recv {name}"), json!({"from": from, "msg": msg}))
+        }
+        TraceEvent::Drop { from, to, name, why } => {
+            (*to, "drop", format!("lost {name}"), json!({"from": from, "why": why}))
+        }
+        TraceEvent::Fact { node, group, fact } => {
+            (*node, "fact", format!("fact {}", fact.name()), json!({"group": group, "fact": fact}))
+        }
+        TraceEvent::Boot { node } => (*node, "boot", "boot".to_string(), json!({})),
+        TraceEvent::Fault { fault, detail } => {
+            return Some(json!({"ph": "i", "s": "g", "name": fault, "cat": "fault", "pid": 1,
+                "tid": 0, "ts": micros(r.t), "args": {"detail": detail}}));
+        }
+        TraceEvent::QuietStart => {
+            return Some(json!({"ph": "i", "s": "g", "name": "quiet period", "cat": "fault",
+                "pid": 1, "tid": 0, "ts": micros(r.t), "args": {}}));
         }
         _ => return None,
     };
-    Some(json!({"ph": "i", "s": "t", "name": name, "cat": r.ev, "pid": 1, "tid": tid,
+    Some(json!({"ph": "i", "s": "t", "name": name, "cat": cat, "pid": 1, "tid": tid,
         "ts": micros(r.t), "args": args}))
 }
 
@@ -235,9 +243,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let trace = dir.join("trace.jsonl");
         let lines = [
-            r#"{"t":0,"ev":"start","seed":1}"#,
-            r#"{"t":5,"ev":"send","from":0,"to":1,"msg":"Ping { n: 1 }","arrive":900,"drop":null}"#,
-            r#"{"t":900,"ev":"recv","from":0,"to":1,"msg":"Ping { n: 1 }"}"#,
+            r#"{"t":0,"ev":"start","seed":1,"scenario":"s","system":"x"}"#,
+            r#"{"t":5,"ev":"send","from":0,"to":1,"name":"Ping","msg":"Ping { n: 1 }","arrive":900}"#,
+            r#"{"t":900,"ev":"recv","from":0,"to":1,"name":"Ping","msg":"Ping { n: 1 }"}"#,
             r#"{"t":1000,"ev":"fault","fault":"crash n1","detail":""}"#,
         ];
         std::fs::write(&trace, lines.join("\n")).unwrap();

@@ -3,7 +3,7 @@
 //! from (sender, send time) to (receiver, arrival time), a cross where a message was lost.
 
 use super::figure::{builder, legend, window_colour, DrawResult, Figure, FONT};
-use super::trace::{for_each_record, message_name, TraceRecord};
+use super::trace::{for_each_record, TraceEvent, TraceRecord};
 use super::windows::{FaultWindow, WindowClass};
 use super::ReportError;
 use crate::engine::{format_nanos, parse_duration, Nanos, MILLISECOND};
@@ -102,17 +102,17 @@ impl SequenceDiagram {
             if r.t < from_ns || r.t > to_ns {
                 return;
             }
-            match (r.ev.as_str(), r.from, r.to) {
-                ("send", Some(from), Some(to)) => messages.push(Message {
-                    from,
-                    to,
+            match &r.event {
+                TraceEvent::Send { from, to, name, arrive, drop, .. } => messages.push(Message {
+                    from: *from,
+                    to: *to,
                     send_ns: r.t,
-                    arrive_ns: r.arrive,
-                    lost: r.drop.is_some(),
-                    name: message_name(r.msg.as_deref().unwrap_or("")).to_string(),
+                    arrive_ns: *arrive,
+                    lost: drop.is_some(),
+                    name: name.clone(),
                 }),
-                ("drop", Some(from), Some(to)) => {
-                    lost_in_flight.insert((from, to, r.t));
+                TraceEvent::Drop { from, to, .. } => {
+                    lost_in_flight.insert((*from, *to, r.t));
                 }
                 _ => marks.extend(mark_of(&r, nodes)),
             }
@@ -140,13 +140,12 @@ impl SequenceDiagram {
 }
 
 fn mark_of(r: &TraceRecord, nodes: u32) -> Option<Mark> {
-    let (lane, label, colour) = match r.ev.as_str() {
-        "boot" => (r.node, "boot".to_string(), RGBColor(46, 160, 67)),
-        "fault" => (None, r.fault.clone().unwrap_or_default(), RGBColor(200, 40, 40)),
-        "quiet_start" => (None, "quiet period".to_string(), RGBColor(46, 160, 67)),
-        "fact" => {
-            let name = r.fact_name().unwrap_or("fact").to_string();
-            (r.node, name, RGBColor(90, 90, 90))
+    let (lane, label, colour) = match &r.event {
+        TraceEvent::Boot { node } => (Some(*node), "boot".to_string(), RGBColor(46, 160, 67)),
+        TraceEvent::Fault { fault, .. } => (None, fault.clone(), RGBColor(200, 40, 40)),
+        TraceEvent::QuietStart => (None, "quiet period".to_string(), RGBColor(46, 160, 67)),
+        TraceEvent::Fact { node, fact, .. } => {
+            (Some(*node), fact.name().to_string(), RGBColor(90, 90, 90))
         }
         _ => return None,
     };

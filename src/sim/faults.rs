@@ -1,13 +1,13 @@
 //! Injecting faults: resolving symbolic targets, applying a fault to the world, the nemesis's
 //! cycle, and the repair of everything when the quiet period starts.
 
+use super::trace::TraceEvent;
 use super::{AppliedFault, Event, Sim};
 use crate::node::NodeId;
 use crate::system::System;
 use crate::world::fault::{Fault, NodeRef, Pick};
 use crate::world::nemesis::repair_of;
 use crate::world::network::HostId;
-use serde_json::json;
 
 impl<S: System> Sim<'_, S> {
     fn up_nodes(&self) -> Vec<NodeId> {
@@ -89,10 +89,8 @@ impl<S: System> Sim<'_, S> {
         self.hash.add(0xfa17);
         self.hash.add_bytes(concrete.kind().as_bytes());
         let describe = concrete.describe();
-        self.trace_record(|s| {
-            json!({"t": s.now, "ev": "fault", "fault": describe,
-            "detail": detail})
-        });
+        let event = TraceEvent::Fault { fault: describe, detail: detail.clone() };
+        self.trace_record(|_| event);
         self.fault_log.push(AppliedFault {
             at_ns: self.now,
             kind: concrete.kind().to_string(),
@@ -256,7 +254,7 @@ impl<S: System> Sim<'_, S> {
 
     /// The quiet period starts: repair everything so the system can show it recovers.
     pub(super) fn quiet_start(&mut self) {
-        self.trace_record(|s| json!({"t": s.now, "ev": "quiet_start"}));
+        self.trace_record(|_| TraceEvent::QuietStart);
         if self.network.cut_count() > 0 {
             self.inject(Fault::Heal);
         }

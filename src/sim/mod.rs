@@ -8,6 +8,7 @@
 
 mod faults;
 mod report;
+pub mod trace;
 
 pub use report::{
     percentiles_ms, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport, EXPECT_CHECK,
@@ -29,9 +30,9 @@ use crate::world::disk::{Disk, DiskConfig};
 use crate::world::fault::ScheduledFault;
 use crate::world::nemesis::{Nemesis, NemesisPlan};
 use crate::world::network::{HostId, InFlight, Jitter, LinkConfig, Network, Transit};
-use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use trace::{debug_name, TraceEvent, TraceRecord};
 
 /// What the queue holds. Small and `Copy`: messages live in `packets`.
 #[derive(Clone, Copy, Debug)]
@@ -276,9 +277,10 @@ impl<'s, S: System> Sim<'s, S> {
     }
 
     fn boot(&mut self) {
-        self.trace_record(|s| {
-            json!({"t": 0, "ev": "start", "seed": s.seed,
-            "scenario": s.scenario.name, "system": S::NAME})
+        self.trace_record(|s| TraceEvent::Start {
+            seed: s.seed,
+            scenario: s.scenario.name.clone(),
+            system: S::NAME.to_string(),
         });
         for (i, f) in self.scenario.faults.iter().enumerate() {
             self.queue.push(f.at, Event::Fault { index: i as u32 });
@@ -318,7 +320,7 @@ impl<'s, S: System> Sim<'s, S> {
                 let slot = &mut self.nodes[node as usize];
                 if slot.incarnation == incarnation && slot.disk.complete_fsync(id) {
                     self.hash.add(u64::from(node));
-                    self.trace_record(|s| json!({"t": s.now, "ev": "fsync_done", "node": node}));
+                    self.trace_record(|_| TraceEvent::FsyncDone { node });
                     self.call(node, |n, ctx| n.on_fsync(ctx, id));
                 }
             }
@@ -329,7 +331,7 @@ impl<'s, S: System> Sim<'s, S> {
                 }
                 if let Some(data) = slot.disk.complete_read(id) {
                     self.hash.add(u64::from(node));
-                    self.trace_record(|s| json!({"t": s.now, "ev": "read_done", "node": node}));
+                    self.trace_record(|_| TraceEvent::ReadDone { node });
                     self.call(node, |n, ctx| n.on_read(ctx, id, data));
                 }
             }
@@ -349,10 +351,7 @@ impl<'s, S: System> Sim<'s, S> {
                 self.apply_client_out();
             }
             Event::ClientTimeout { client, attempt } => {
-                self.trace_record(|s| {
-                    json!({"t": s.now, "ev": "client_timeout",
-                    "client": client, "attempt": attempt})
-                });
+                self.trace_record(|_| TraceEvent::ClientTimeout { client, attempt });
                 self.workload.timeout(now, client, attempt, &mut self.client_out);
                 self.apply_client_out();
             }
@@ -365,9 +364,7 @@ impl<'s, S: System> Sim<'s, S> {
             Event::QuietStart => self.quiet_start(),
             Event::Control { index } => {
                 let action = self.controls[index as usize].1.clone();
-                self.trace_record(
-                    |s| json!({"t": s.now, "ev": "control", "action": format!("{action:?}")}),
-                );
+                self.trace_record(|_| TraceEvent::Control { action: format!("{action:?}") });
                 self.control(action);
             }
         }
@@ -393,47 +390,55 @@ impl<'s, S: System> Sim<'s, S> {
         }
         let timer = slot.timers.fire(id).expect("deadline implies pending");
         self.hash.add(u64::from(node));
-        self.trace_record(|s| {
-            json!({"t": s.now, "ev": "timer", "node": node,
-            "timer": format!("{timer:?}"), "local": local})
-        });
+        self.trace_record(|_| TraceEvent::Timer { node, timer: format!("{timer:?}"), local });
         self.call(node, |n, ctx| n.on_timer(ctx, timer));
     }
 
     fn deliver(&mut self, index: u32) {
         let packet = self.packets.take(index);
         self.hash.add(u64::from(packet.from) << 32 | u64::from(packet.to));
-        if !self.network.arrives(packet.from, packet.to, packet.epoch) {
-            self.trace_record(|s| {
-                json!({"t": s.now, "ev": "drop", "from": packet.from,
-                "to": packet.to, "why": "cut_in_flight"})
-            });
-            return;
-        }
         let nodes = self.cluster.nodes;
         let (from, to) = (packet.from, packet.to);
+        let arrives = self.network.arrives(from, to, packet.epoch);
+        if self.trace.is_some() {
+            let (name, msg) = Self::payload_text(&packet.payload);
+            let down = to < nodes && self.nodes[to as usize].node.is_none();
+            let event = match (arrives, down) {
+                (false, _) => TraceEvent::Drop { from, to, name, why: "cut_in_flight".into() },
+                (true, true) => TraceEvent::Drop { from, to, name, why: "node_down".into() },
+                (true, false) => TraceEvent::Recv { from, to, name, msg },
+            };
+            self.trace_record(|_| event);
+        }
+        if !arrives {
+            return;
+        }
         match packet.payload {
-            Payload::Peer(msg) => {
-                self.trace_record(|s| {
-                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
-                    "msg": format!("{msg:?}")})
-                });
-                self.call(to, |n, ctx| n.on_message(ctx, from, msg));
-            }
+            Payload::Peer(msg) => self.call(to, |n, ctx| n.on_message(ctx, from, msg)),
             Payload::Request(request) => {
-                self.trace_record(|s| {
-                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
-                    "msg": format!("{:?} {}", request.id, ApiOf::<S>::describe(&request.op))})
-                });
-                self.call(to, |n, ctx| n.on_request(ctx, from - nodes, request));
+                self.call(to, |n, ctx| n.on_request(ctx, from - nodes, request))
             }
             Payload::Reply(request, reply) => {
-                self.trace_record(|s| {
-                    json!({"t": s.now, "ev": "recv", "from": from, "to": to,
-                    "msg": format!("{request:?} {reply:?}")})
-                });
                 self.workload.reply(self.now, to - nodes, request, reply, &mut self.client_out);
                 self.apply_client_out();
+            }
+        }
+    }
+
+    /// A message's kind and its whole text, for the trace.
+    fn payload_text(payload: &PayloadOf<S::Node>) -> (String, String) {
+        match payload {
+            Payload::Peer(m) => {
+                let msg = format!("{m:?}");
+                (debug_name(&msg).to_string(), msg)
+            }
+            Payload::Request(r) => {
+                let name = ApiOf::<S>::name(&r.op).to_string();
+                (name, format!("{:?} {}", r.id, ApiOf::<S>::describe(&r.op)))
+            }
+            Payload::Reply(id, reply) => {
+                let text = format!("{reply:?}");
+                (debug_name(&text).to_string(), format!("{id:?} {text}"))
             }
         }
     }
@@ -509,19 +514,13 @@ impl<'s, S: System> Sim<'s, S> {
         let transit = self.network.send(at, from, to);
         self.hash.add(u64::from(from) << 32 | u64::from(to));
         if self.trace.is_some() {
-            let msg = match &payload {
-                Payload::Peer(m) => format!("{m:?}"),
-                Payload::Request(r) => format!("{:?} {}", r.id, ApiOf::<S>::describe(&r.op)),
-                Payload::Reply(r, reply) => format!("{r:?} {reply:?}"),
-            };
-            let (arrive, dropped) = match transit {
+            let (name, msg) = Self::payload_text(&payload);
+            let (arrive, drop) = match transit {
                 Transit::Arrives { first, .. } => (Some(first), None),
                 Transit::Dropped(why) => (None, Some(format!("{why:?}"))),
             };
-            self.trace_record(|_| {
-                json!({"t": at, "ev": "send", "from": from, "to": to,
-                "msg": msg, "arrive": arrive, "drop": dropped})
-            });
+            let event = TraceEvent::Send { from, to, name, msg, arrive, drop };
+            self.trace_record_at(at, event);
         }
         match transit {
             Transit::Dropped(_) => {}
@@ -542,9 +541,7 @@ impl<'s, S: System> Sim<'s, S> {
             self.hash.add(term);
         }
         self.groups.observe(node, group, &fact);
-        self.trace_record(
-            |s| json!({"t": s.now, "ev": "fact", "node": node, "group": group, "fact": fact}),
-        );
+        self.trace_record(|_| TraceEvent::Fact { node, group, fact: fact.clone() });
         if self.violation.is_some() {
             return;
         }
@@ -564,10 +561,11 @@ impl<'s, S: System> Sim<'s, S> {
         for o in out.drain(..) {
             match o {
                 ClientOut::Send { client, to, request, at } => {
-                    self.trace_record(|_| {
-                        json!({"t": at, "ev": "client_send", "client": client, "to": to,
-                        "op": ApiOf::<S>::describe(&request.op), "seq": request.id.seq})
-                    });
+                    if self.trace.is_some() {
+                        let op = ApiOf::<S>::describe(&request.op);
+                        let seq = request.id.seq;
+                        self.trace_record_at(at, TraceEvent::ClientSend { client, to, op, seq });
+                    }
                     self.send(at, nodes + client, to, Payload::Request(request));
                 }
                 ClientOut::Timeout { client, attempt, at } => {
@@ -583,7 +581,7 @@ impl<'s, S: System> Sim<'s, S> {
         let slot = &mut self.nodes[id as usize];
         debug_assert!(slot.node.is_none());
         slot.node = Some(S::node(&self.config, id, &self.cluster));
-        self.trace_record(|s| json!({"t": s.now, "ev": "boot", "node": id}));
+        self.trace_record(|_| TraceEvent::Boot { node: id });
         self.call(id, |n, ctx| n.on_start(ctx));
     }
 
@@ -595,12 +593,17 @@ impl<'s, S: System> Sim<'s, S> {
     }
 
     /// Writes one trace line if a trace was requested; `line` builds it from the simulation.
-    fn trace_record(&mut self, line: impl FnOnce(&Self) -> serde_json::Value) {
+    fn trace_record(&mut self, event: impl FnOnce(&Self) -> TraceEvent) {
         if self.trace.is_some() {
-            let value = line(self);
-            if let Some(trace) = self.trace.as_mut() {
-                trace.record(&value);
-            }
+            let event = event(self);
+            self.trace_record_at(self.now, event);
+        }
+    }
+
+    /// Writes one trace line for time `t` (a send leaves after a backoff: not always now).
+    fn trace_record_at(&mut self, t: Nanos, event: TraceEvent) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.record(&TraceRecord { t, event });
         }
     }
 
