@@ -34,6 +34,11 @@ pub fn print_human(path: &Path, scenario: &Scenario, output: &RunOutput, overrid
         n.sent, n.delivered, n.lost, n.blocked_by_partition, n.cut_in_flight
     );
     print_faults(output);
+    if !r.controls.is_empty() {
+        let listed: Vec<String> =
+            r.controls.iter().map(|c| format!("{} {}", format_nanos(c.at_ns), c.action)).collect();
+        println!("controls  {} delivered: {}", r.controls.len(), listed.join(", "));
+    }
     for c in &r.checks {
         let expected = r.expected_failures.contains(&c.name);
         let verdict = match (c.verdict(), expected) {

@@ -11,7 +11,7 @@ mod report;
 pub mod trace;
 
 pub use report::{
-    percentiles_ms, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport, EXPECT_CHECK,
+    percentiles_ms, AppliedControl, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport, EXPECT_CHECK,
 };
 
 use crate::api::{Api, Reply, Request, RequestId};
@@ -153,6 +153,7 @@ pub struct Sim<'s, S: System> {
     repairs: Vec<crate::world::fault::Fault>,
     fault_log: Vec<AppliedFault>,
     controls: Vec<(Nanos, ControlOf<S>)>,
+    control_log: Vec<AppliedControl>,
     fact_checkers: Vec<EnabledFacts>,
     history_checkers: Vec<Box<dyn HistoryChecker<ApiOf<S>>>>,
     violation: Option<Violation>,
@@ -254,6 +255,7 @@ impl<'s, S: System> Sim<'s, S> {
             repairs: Vec::new(),
             fault_log: Vec::new(),
             controls,
+            control_log: Vec::new(),
             fact_checkers,
             history_checkers,
             violation: None,
@@ -364,7 +366,10 @@ impl<'s, S: System> Sim<'s, S> {
             Event::QuietStart => self.quiet_start(),
             Event::Control { index } => {
                 let action = self.controls[index as usize].1.clone();
-                self.trace_record(|_| TraceEvent::Control { action: format!("{action:?}") });
+                let text = format!("{action:?}");
+                self.hash.add_bytes(text.as_bytes());
+                self.control_log.push(AppliedControl { at_ns: now, action: text.clone() });
+                self.trace_record(|_| TraceEvent::Control { action: text });
                 self.control(action);
             }
         }
@@ -660,6 +665,7 @@ impl<'s, S: System> Sim<'s, S> {
             shed,
             checks,
             fault_log: self.fault_log,
+            controls: self.control_log,
             network: self.network.stats(),
             disks,
             trace_error,

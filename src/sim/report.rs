@@ -26,6 +26,15 @@ pub struct AppliedFault {
     pub fault: Fault,
 }
 
+/// An operator action as it was delivered (`[[controls]]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedControl {
+    /// When it was delivered (global time).
+    pub at_ns: Nanos,
+    /// The action, as the system's control type prints it.
+    pub action: String,
+}
+
 /// Operation counts by outcome.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpCounts {
@@ -70,6 +79,9 @@ pub struct RunReport {
     pub faults: usize,
     /// The faults applied, in order.
     pub fault_log: Vec<AppliedFault>,
+    /// The operator actions delivered, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<AppliedControl>,
     /// Every check's verdict.
     pub checks: Vec<CheckResult>,
     /// The checks the scenario expects to fail (`[expect] fails`): the lesson it shows.
@@ -126,6 +138,7 @@ pub(super) struct Parts<'a> {
     pub shed: u64,
     pub checks: Vec<CheckResult>,
     pub fault_log: Vec<AppliedFault>,
+    pub controls: Vec<AppliedControl>,
     pub network: NetworkStats,
     pub disks: Vec<DiskStats>,
     pub trace_error: Option<std::io::Error>,
@@ -175,6 +188,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         latency_ms: percentiles_ms(latencies),
         faults: parts.fault_log.len(),
         fault_log: parts.fault_log,
+        controls: parts.controls,
         checks,
         expected_failures: expected.clone(),
         passed,
