@@ -105,6 +105,14 @@ pub fn controls<S: System>(
 
 /// Reads a TOML table into `T` with serde; an error names `SECTION.KEY` and the reason.
 pub fn parse_table<T: DeserializeOwned>(table: &toml::Table, section: &str) -> Result<T, String> {
+    // A type without settings (`()`) reads from nothing: an empty table, or no keys at all.
+    let unit = T::deserialize(serde::de::value::UnitDeserializer::<serde::de::value::Error>::new());
+    if let Ok(unit) = unit {
+        return match table.keys().next() {
+            None => Ok(unit),
+            Some(key) => Err(format!("{section}.{key}: unknown key (this system has no settings)")),
+        };
+    }
     // Through text, so the error carries the span of the offending key.
     let text = toml::to_string(table).map_err(|e| format!("{section}: {e}"))?;
     toml::from_str(&text).map_err(|e: toml::de::Error| {

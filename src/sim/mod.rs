@@ -11,7 +11,8 @@ mod report;
 pub mod trace;
 
 pub use report::{
-    percentiles_ms, AppliedControl, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport, EXPECT_CHECK,
+    percentiles_ms, AppliedControl, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport,
+    EXPECT_CHECK,
 };
 
 use crate::api::{Api, Reply, Request, RequestId};
@@ -870,5 +871,80 @@ mod tests {
     fn queue_events_stay_small() {
         // The event queue moves entries on every push and pop: keep them at 16 bytes.
         assert!(std::mem::size_of::<super::Event>() <= 16);
+    }
+}
+
+#[cfg(test)]
+mod group_tests {
+    use super::*;
+    use crate::node::{KvApi, NoControl, Op};
+
+    /// Node `n` belongs to group `n % 2` and claims its leadership at boot, one after another
+    /// (node 0, then 1, ...): the last claim of each group stands.
+    struct Claimer;
+
+    impl Node for Claimer {
+        type Msg = ();
+        type Timer = ();
+        type Api = KvApi;
+        type Control = NoControl;
+        fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+            let delay = 1_000 * u64::from(ctx.id() + 1);
+            ctx.set_timer(delay, ());
+        }
+        fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: ()) {
+            let group = ctx.id() % 2;
+            ctx.fact_in(group, Fact::Leader { term: 1 });
+        }
+        fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+        fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request<Op>) {}
+    }
+
+    struct Groups2;
+
+    impl System for Groups2 {
+        const NAME: &'static str = "groups";
+        const ABOUT: &'static str = "test";
+        type Node = Claimer;
+        type Config = ();
+        fn node(_: &(), _: NodeId, _: &Cluster) -> Claimer {
+            Claimer
+        }
+        fn checks(_: &(), _: &Cluster) -> Checks<KvApi> {
+            Checks::new()
+        }
+    }
+
+    fn crashed(fault: &str, seed: u64) -> Vec<String> {
+        let text = format!(
+            "system = \"groups\"\nnodes = 6\nduration = \"1s\"\n[clients]\ncount = 0\n\
+             [[faults]]\nat = \"100ms\"\nkind = \"crash\"\nnode = \"{fault}\"\n"
+        );
+        let scenario = Scenario::parse(&text, "g.toml".as_ref(), &[]).unwrap();
+        let out = Sim::<Groups2>::new(&scenario, (), seed, RunOptions::default()).run();
+        out.report.fault_log.iter().map(|f| f.description.clone()).collect()
+    }
+
+    #[test]
+    fn a_system_without_settings_reads_an_empty_protocol_table() {
+        assert!(Groups2::config(&toml::Table::new()).is_ok());
+        let mut extra = toml::Table::new();
+        extra.insert("x".into(), toml::Value::Integer(1));
+        assert!(Groups2::config(&extra).is_err());
+    }
+
+    #[test]
+    fn symbolic_targets_resolve_within_their_group() {
+        // Group 0 is nodes 0, 2, 4 (4 claimed last); group 1 is 1, 3, 5.
+        assert_eq!(crashed("leader@0", 1), ["crash n4"]);
+        assert_eq!(crashed("leader@1", 1), ["crash n5"]);
+        assert_eq!(crashed("leader", 1), ["crash n5"], "the latest claim of any group");
+        for seed in 0..20 {
+            let picked = crashed("random@1", seed);
+            assert!(
+                ["crash n1", "crash n3", "crash n5"].contains(&picked[0].as_str()),
+                "{picked:?}"
+            );
+        }
     }
 }
