@@ -20,6 +20,7 @@ fn verdicts(file: &str, seed: u64) -> (bool, bool, bool) {
     let edn = parse_history(std::str::from_utf8(&edn).unwrap(), "history.edn").unwrap();
     let from_edn = check_history(&edn.history, ModelKind::Kv, None).passed();
     let jsonl = history.to_json_lines();
+    assert!(jsonl.lines().all(|l| l.contains("\"key\":\"k")), "every op names its key");
     let jsonl = parse_history(&jsonl, "history.jsonl").unwrap();
     let from_jsonl = check_history(&jsonl.history, ModelKind::Kv, None).passed();
     (direct, from_edn, from_jsonl)

@@ -131,10 +131,9 @@ pub fn write_run_dir(
     let mut history = std::io::BufWriter::new(
         std::fs::File::create(dir.join("history.jsonl")).map_err(|e| io("history.jsonl", e))?,
     );
-    for op in &output.history.ops {
-        serde_json::to_writer(&mut history, op).expect("history serialises");
-        history.write_all(b"\n").map_err(|e| io("history.jsonl", e))?;
-    }
+    history
+        .write_all(output.history.to_json_lines().as_bytes())
+        .map_err(|e| io("history.jsonl", e))?;
     history.flush().map_err(|e| io("history.jsonl", e))?;
     let trace = Some(dir.join("trace.jsonl")).filter(|t| t.exists());
     crate::report::write_run(dir, scenario, output, trace.as_deref())

@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 /// What reports know of one operation without knowing its API.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OpSummary {
     /// Position in the history.
     pub id: u64,
