@@ -43,7 +43,7 @@ fn same_seed_same_hash_and_same_full_trace() {
     let (scenario, path) = scenario();
     let traced = |seed| {
         let buffer = Buffer::default();
-        let options = RunOptions { trace: Some(TraceWriter::new(Box::new(buffer.clone()))) };
+        let options = RunOptions::with_trace(TraceWriter::new(Box::new(buffer.clone())));
         let out = sim::systems::builtin().run(&scenario, path, seed, options).unwrap();
         let bytes = buffer.0.lock().unwrap().clone();
         (out.report.trace_hash, bytes, out.history)

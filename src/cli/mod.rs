@@ -201,7 +201,7 @@ pub fn run_seed(
         Some(file) => {
             let f = std::fs::File::create(file)
                 .map_err(|e| bad_input(format!("{}: cannot create: {e}", file.display())))?;
-            RunOptions { trace: Some(TraceWriter::new(Box::new(std::io::BufWriter::new(f)))) }
+            RunOptions::with_trace(TraceWriter::new(Box::new(std::io::BufWriter::new(f))))
         }
     };
     let (output, wall_ms) = wall_clock_ms(|| reg.run(scenario, path, seed, options));

@@ -58,7 +58,7 @@ fn run(
         Some(file) => {
             let f =
                 std::fs::File::create(file).map_err(|e| ReportError::new(file, e.to_string()))?;
-            RunOptions { trace: Some(TraceWriter::new(Box::new(std::io::BufWriter::new(f)))) }
+            RunOptions::with_trace(TraceWriter::new(Box::new(std::io::BufWriter::new(f))))
         }
     };
     let output = registry

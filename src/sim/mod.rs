@@ -130,7 +130,31 @@ struct NodeSlot<N: Node> {
 pub struct RunOptions {
     /// Write the full trace (JSON Lines) here.
     pub trace: Option<TraceWriter>,
+    /// Called every [`PROGRESS_EVENTS`] events with how far the run got (a long run can say
+    /// how long it will take; the caller may read the wall clock, the run does not).
+    pub progress: Option<Box<dyn FnMut(RunProgress)>>,
 }
+
+impl RunOptions {
+    /// Options that write the trace to `trace`.
+    pub fn with_trace(trace: TraceWriter) -> Self {
+        RunOptions { trace: Some(trace), ..RunOptions::default() }
+    }
+}
+
+/// How far a run has got, for progress reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunProgress {
+    /// Events processed so far.
+    pub events: u64,
+    /// Virtual time reached.
+    pub virtual_ns: Nanos,
+    /// Virtual time the run ends at.
+    pub end_ns: Nanos,
+}
+
+/// How often [`RunOptions::progress`] is called, in events (a power of two).
+pub const PROGRESS_EVENTS: u64 = 1 << 20;
 
 /// One run of a system under a scenario and a seed.
 pub struct Sim<'s, S: System> {
@@ -161,6 +185,7 @@ pub struct Sim<'s, S: System> {
     groups: Groups,
     hash: TraceHash,
     trace: Option<TraceWriter>,
+    progress: Option<Box<dyn FnMut(RunProgress)>>,
     events: u64,
 }
 
@@ -263,6 +288,7 @@ impl<'s, S: System> Sim<'s, S> {
             groups: Groups::default(),
             hash: TraceHash::default(),
             trace: options.trace,
+            progress: options.progress,
             events: 0,
         }
     }
@@ -275,6 +301,13 @@ impl<'s, S: System> Sim<'s, S> {
                 break;
             }
             self.step();
+            if self.events & (PROGRESS_EVENTS - 1) == 0 {
+                if let Some(progress) = self.progress.as_mut() {
+                    let at =
+                        RunProgress { events: self.events, virtual_ns: self.now, end_ns: self.end };
+                    progress(at);
+                }
+            }
         }
         self.finish()
     }
