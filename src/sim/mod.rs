@@ -374,7 +374,7 @@ impl<'s, S: System> Sim<'s, S> {
     fn deliver(&mut self, index: u32) {
         let packet = self.packets.take(index);
         self.hash.add(u64::from(packet.from) << 32 | u64::from(packet.to));
-        if !self.network.arrives(packet.from, packet.to, packet.epoch) {
+        if !self.network.arrives(self.now, packet.from, packet.to, packet.epoch) {
             self.trace_record(|s| {
                 json!({"t": s.now, "ev": "drop", "from": packet.from,
                 "to": packet.to, "why": "cut_in_flight"})

@@ -4,8 +4,19 @@
 //! Links are FIFO unless a message is picked for reordering: then it takes a longer path and may
 //! overtake or be overtaken. A message in flight across a link that is cut before it arrives is
 //! dropped or delivered, as the scenario says (`in_flight_on_cut`).
+//!
+//! Nothing here is stored per pair of hosts, so that clusters of thousands of nodes fit: links
+//! share one setting plus overrides per degrade (`links`), partitions label hosts (`cuts`), and
+//! FIFO order is kept for the links with a message on the way (`fifo`).
+
+mod cuts;
+mod fifo;
+mod links;
 
 use crate::engine::{Nanos, SimRng};
+use cuts::Cuts;
+use fifo::{link_key, Fifo, LinkKey};
+use links::Links;
 
 /// Index of a host on the network: nodes first (`0..nodes`), then clients.
 pub type HostId = u32;
@@ -97,8 +108,8 @@ pub enum DropReason {
 pub enum Transit {
     /// The message is lost.
     Dropped(DropReason),
-    /// It arrives at `first`, and a duplicate at `duplicate` if set. `epoch` tags the link's
-    /// cut generation, checked again on arrival.
+    /// It arrives at `first`, and a duplicate at `duplicate` if set. `epoch` is the network's
+    /// cut generation when it left; [`Network::arrives`] checks it for cuts made since.
     Arrives { first: Nanos, duplicate: Option<Nanos>, epoch: u32 },
 }
 
@@ -115,14 +126,23 @@ pub struct NetworkStats {
 }
 
 /// All links between `hosts` hosts.
+///
+/// Memory does not grow with the number of links (hosts squared): link settings are a default
+/// plus overrides per degrade (a bit per host), partitions are a label per node per cut in
+/// force, and FIFO order is remembered only for links with a message on the way. A 2,000-node
+/// network with no fault in force holds a few kilobytes.
 #[derive(Clone, Debug)]
 pub struct Network {
     hosts: usize,
-    links: Vec<LinkConfig>,
-    cut: Vec<bool>,
-    epoch: Vec<u32>,
-    last_arrival: Vec<Nanos>,
+    links: Links,
+    cuts: Cuts,
+    fifo: Fifo,
     in_flight_on_cut: InFlight,
+    /// The latest arrival scheduled so far: a cut made now is crossed by no message after it.
+    arrival_max: Nanos,
+    /// When the latest message arrived. The simulator's clock is at least this, and it sends
+    /// nothing that leaves earlier than its clock.
+    clock: Nanos,
     rng: SimRng,
     stats: NetworkStats,
 }
@@ -130,23 +150,18 @@ pub struct Network {
 impl Network {
     /// A fully connected network of `hosts` hosts whose links all behave as `link`.
     pub fn new(hosts: usize, link: LinkConfig, in_flight_on_cut: InFlight, rng: SimRng) -> Self {
-        let n = hosts * hosts;
+        assert!(hosts < u32::MAX as usize, "host ids are u32 and u32::MAX is reserved");
         Network {
             hosts,
-            links: vec![link; n],
-            cut: vec![false; n],
-            epoch: vec![0; n],
-            last_arrival: vec![0; n],
+            links: Links::new(hosts, link),
+            cuts: Cuts::default(),
+            fifo: Fifo::new(),
             in_flight_on_cut,
+            arrival_max: 0,
+            clock: 0,
             rng,
             stats: NetworkStats::default(),
         }
-    }
-
-    #[inline]
-    fn index(&self, from: HostId, to: HostId) -> usize {
-        debug_assert!((from as usize) < self.hosts && (to as usize) < self.hosts);
-        from as usize * self.hosts + to as usize
     }
 
     /// Number of hosts.
@@ -157,28 +172,30 @@ impl Network {
     /// Decides the fate of a message sent from `from` to `to` at `now`.
     #[inline]
     pub fn send(&mut self, now: Nanos, from: HostId, to: HostId) -> Transit {
+        debug_assert!((from as usize) < self.hosts && (to as usize) < self.hosts);
         self.stats.sent += 1;
-        let i = self.index(from, to);
-        if self.cut[i] {
+        if self.cuts.any() && self.cuts.blocks(from, to) {
             self.stats.blocked_by_partition += 1;
             return Transit::Dropped(DropReason::Partition);
         }
-        let link = self.links[i];
+        let link = self.links.get(from, to);
         if self.rng.chance_ppm(link.loss_ppm) {
             self.stats.lost += 1;
             return Transit::Dropped(DropReason::Loss);
         }
-        let first = self.arrival(now, i, link);
+        let key = link_key(from, to);
+        let first = self.arrival(now, key, link);
         let duplicate = if self.rng.chance_ppm(link.duplicate_ppm) {
             self.stats.duplicated += 1;
-            Some(self.arrival(now, i, link))
+            Some(self.arrival(now, key, link))
         } else {
             None
         };
-        Transit::Arrives { first, duplicate, epoch: self.epoch[i] }
+        Transit::Arrives { first, duplicate, epoch: self.cuts.generation() }
     }
 
-    fn arrival(&mut self, now: Nanos, i: usize, link: LinkConfig) -> Nanos {
+    #[inline]
+    fn arrival(&mut self, now: Nanos, key: LinkKey, link: LinkConfig) -> Nanos {
         let jitter = match (link.jitter, link.jitter_shape) {
             (0, _) => 0,
             (j, Jitter::Uniform) => self.rng.below(j + 1),
@@ -188,21 +205,29 @@ impl Network {
             }
         };
         let at = now + link.latency + jitter;
-        if link.reorder_ppm > 0 && self.rng.chance_ppm(link.reorder_ppm) {
+        let at = if link.reorder_ppm > 0 && self.rng.chance_ppm(link.reorder_ppm) {
             self.stats.reordered += 1;
-            return at + self.rng.below(3 * (link.latency + link.jitter) + 1);
-        }
-        let at = at.max(self.last_arrival[i]);
-        self.last_arrival[i] = at;
+            at + self.rng.below(3 * (link.latency + link.jitter) + 1)
+        } else {
+            let last = self.fifo.last_arrival(key, self.clock);
+            let at = at.max(*last);
+            *last = at;
+            at
+        };
+        self.arrival_max = self.arrival_max.max(at);
         at
     }
 
-    /// Called when a message sent with `epoch` reaches `to`: false if it must be dropped
-    /// because the link was cut while it was in flight.
+    /// Called when a message sent with `epoch` reaches `to` at `now` (in time order): false if
+    /// it must be dropped because its link was cut while it was in flight.
     #[inline]
-    pub fn arrives(&mut self, from: HostId, to: HostId, epoch: u32) -> bool {
-        let i = self.index(from, to);
-        if self.in_flight_on_cut == InFlight::Drop && self.epoch[i] != epoch {
+    pub fn arrives(&mut self, now: Nanos, from: HostId, to: HostId, epoch: u32) -> bool {
+        debug_assert!(now >= self.clock, "arrivals come in time order");
+        self.clock = now;
+        if self.in_flight_on_cut == InFlight::Drop
+            && epoch != self.cuts.generation()
+            && self.cuts.blocked_since(epoch, from, to)
+        {
             self.stats.cut_in_flight += 1;
             return false;
         }
@@ -210,184 +235,90 @@ impl Network {
         true
     }
 
-    /// Cuts the directed link `from -> to`.
-    pub fn cut(&mut self, from: HostId, to: HostId) {
-        let i = self.index(from, to);
-        if !self.cut[i] {
-            self.cut[i] = true;
-            self.epoch[i] = self.epoch[i].wrapping_add(1);
-        }
+    /// Splits the network into `groups`: a host of one group cannot talk to a host of another,
+    /// either way. Hosts in no group (clients, a bridge) still talk to everyone; a host listed
+    /// in two groups is cut from the members of both. Adds to the cuts already in force.
+    pub fn partition<G: AsRef<[HostId]>>(&mut self, groups: &[G]) {
+        debug_assert!(groups.iter().flat_map(|g| g.as_ref()).all(|&h| (h as usize) < self.hosts));
+        self.forget_healed_cuts();
+        self.cuts.partition(groups, self.arrival_max);
     }
 
-    /// Cuts every link between a host of `a` and a host of `b`, both ways.
+    /// Cuts every link between a host of `a` and a host of `b`, both ways: a partition into
+    /// two groups.
     pub fn cut_between(&mut self, a: &[HostId], b: &[HostId]) {
-        for &x in a {
-            for &y in b {
-                if x != y {
-                    self.cut(x, y);
-                    self.cut(y, x);
-                }
+        self.partition(&[a, b]);
+    }
+
+    /// Cuts the links `from -> t` for each `t` of `to` but `from`, in that direction only.
+    pub fn cut_one_way(&mut self, from: HostId, to: &[HostId]) {
+        debug_assert!(to.iter().chain([&from]).all(|&h| (h as usize) < self.hosts));
+        self.forget_healed_cuts();
+        self.cuts.one_way(from, to, self.arrival_max);
+    }
+
+    /// Cuts the directed link `from -> to`.
+    pub fn cut(&mut self, from: HostId, to: HostId) {
+        self.cut_one_way(from, &[to]);
+    }
+
+    /// Restores every link (partitions only; degraded links stay degraded). Messages already
+    /// in flight across a cut are still judged by it on arrival.
+    pub fn heal(&mut self) {
+        self.cuts.heal();
+        self.forget_healed_cuts();
+    }
+
+    fn forget_healed_cuts(&mut self) {
+        match self.in_flight_on_cut {
+            InFlight::Deliver => self.cuts.forget_healed(|_| true),
+            InFlight::Drop => {
+                // Every message sent before such a cut has arrived (events at `clock` may be
+                // still to come, hence strictly before).
+                let clock = self.clock;
+                self.cuts.forget_healed(|arrivals_until| arrivals_until < clock)
             }
         }
     }
 
-    /// Restores the directed link `from -> to`.
-    pub fn repair(&mut self, from: HostId, to: HostId) {
-        let i = self.index(from, to);
-        self.cut[i] = false;
-    }
-
-    /// Restores every link (partitions only; degraded links stay degraded).
-    pub fn heal(&mut self) {
-        self.cut.iter_mut().for_each(|c| *c = false);
-    }
-
     /// True if `from -> to` is cut.
     pub fn is_cut(&self, from: HostId, to: HostId) -> bool {
-        self.cut[self.index(from, to)]
+        self.cuts.blocks(from, to)
     }
 
-    /// Number of directed links cut right now.
-    pub fn cut_count(&self) -> usize {
-        self.cut.iter().filter(|c| **c).count()
+    /// True if any link is cut right now. O(1).
+    pub fn any_cut(&self) -> bool {
+        self.cuts.any()
     }
 
-    /// Changes how `from -> to` behaves.
-    pub fn set_link(&mut self, from: HostId, to: HostId, link: LinkConfig) {
-        let i = self.index(from, to);
-        self.links[i] = link;
+    /// Links between a host of `a` and a host of `b` (every host if `None`), both ways,
+    /// behave as `link` from now on; a host's link to itself keeps the scenario's settings.
+    /// Degrading every link costs O(1), degrading between two sets O(hosts).
+    pub fn set_links(&mut self, a: Option<&[HostId]>, b: Option<&[HostId]>, link: LinkConfig) {
+        self.links.set_between(a, b, link);
+    }
+
+    /// Every link behaves as the network was made again. O(overrides).
+    pub fn restore_links(&mut self) {
+        self.links.restore();
     }
 
     /// How `from -> to` behaves.
     pub fn link(&self, from: HostId, to: HostId) -> LinkConfig {
-        self.links[self.index(from, to)]
+        self.links.get(from, to)
     }
 
     /// Counters since the network was made.
     pub fn stats(&self) -> NetworkStats {
         self.stats
     }
+
+    /// Bytes of heap memory the network holds: it follows the messages in flight and the
+    /// faults in force, not the number of hosts.
+    pub fn heap_bytes(&self) -> usize {
+        self.fifo.heap_bytes() + self.cuts.heap_bytes() + self.links.heap_bytes()
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn net(hosts: usize, link: LinkConfig) -> Network {
-        Network::new(hosts, link, InFlight::Drop, SimRng::new(42, 1))
-    }
-
-    #[test]
-    fn loss_rate_within_tolerance() {
-        let mut n = net(2, LinkConfig { loss_ppm: 50_000, ..LinkConfig::default() });
-        let lost = (0..200_000)
-            .filter(|&t| matches!(n.send(t, 0, 1), Transit::Dropped(DropReason::Loss)))
-            .count();
-        // 5% of 200k = 10k; binomial sd ~97; allow 5 sd.
-        assert!((9_500..=10_500).contains(&lost), "lost {lost}");
-        assert_eq!(n.stats().lost, lost as u64);
-    }
-
-    #[test]
-    fn duplication_rate_within_tolerance() {
-        let mut n = net(2, LinkConfig { duplicate_ppm: 100_000, ..LinkConfig::default() });
-        let dups = (0..100_000)
-            .filter(|&t| matches!(n.send(t, 0, 1), Transit::Arrives { duplicate: Some(_), .. }))
-            .count();
-        assert!((9_500..=10_500).contains(&dups), "dups {dups}");
-    }
-
-    #[test]
-    fn latency_within_bounds_and_fifo_without_reordering() {
-        let link = LinkConfig { latency: 1000, jitter: 500, ..LinkConfig::default() };
-        let mut n = net(2, link);
-        let mut last = 0;
-        for t in 0..10_000 {
-            match n.send(t, 0, 1) {
-                Transit::Arrives { first, duplicate: None, .. } => {
-                    assert!(first >= t + 1000);
-                    assert!(first >= last, "FIFO");
-                    last = first;
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn exponential_jitter_has_the_right_mean_and_a_tail() {
-        let link = LinkConfig {
-            latency: 0,
-            jitter: 10_000,
-            jitter_shape: Jitter::Exponential,
-            ..LinkConfig::default()
-        };
-        let mut n = net(2, link);
-        // Sends a millisecond apart never queue behind each other (FIFO does not clamp).
-        let mut draws: Vec<u64> = (0..100_000u64)
-            .map(|t| match n.send(t * 1_000_000, 0, 1) {
-                Transit::Arrives { first, .. } => first - t * 1_000_000,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
-        let mean = draws.iter().sum::<u64>() / draws.len() as u64;
-        assert!((9_700..10_300).contains(&mean), "mean {mean}");
-        draws.sort_unstable();
-        let median = draws[draws.len() / 2];
-        assert!((6_500..7_500).contains(&median), "median {median} (ln 2 of the mean)");
-        assert!(draws[draws.len() - 1] > 50_000, "a tail");
-    }
-
-    #[test]
-    fn reordering_breaks_fifo_sometimes() {
-        let link =
-            LinkConfig { latency: 1000, jitter: 0, reorder_ppm: 200_000, ..LinkConfig::default() };
-        let mut n = net(2, link);
-        let arrivals: Vec<Nanos> = (0..1000)
-            .map(|t| match n.send(t * 10, 0, 1) {
-                Transit::Arrives { first, .. } => first,
-                other => panic!("unexpected {other:?}"),
-            })
-            .collect();
-        assert!(arrivals.windows(2).any(|w| w[1] < w[0]), "some message overtaken");
-    }
-
-    #[test]
-    fn partitions_block_exactly_the_cut_links_and_heal_restores_them() {
-        let mut n = net(5, LinkConfig::default());
-        n.cut_between(&[0, 1], &[2, 3, 4]);
-        for a in 0..5u32 {
-            for b in 0..5u32 {
-                if a == b {
-                    continue;
-                }
-                let crosses = (a < 2) != (b < 2);
-                let blocked = matches!(n.send(0, a, b), Transit::Dropped(DropReason::Partition));
-                assert_eq!(blocked, crosses, "{a}->{b}");
-            }
-        }
-        assert_eq!(n.cut_count(), 12);
-        n.heal();
-        assert_eq!(n.cut_count(), 0);
-        assert!(matches!(n.send(0, 0, 4), Transit::Arrives { .. }));
-    }
-
-    #[test]
-    fn one_way_cut_is_asymmetric() {
-        let mut n = net(2, LinkConfig::default());
-        n.cut(0, 1);
-        assert!(matches!(n.send(0, 0, 1), Transit::Dropped(DropReason::Partition)));
-        assert!(matches!(n.send(0, 1, 0), Transit::Arrives { .. }));
-    }
-
-    #[test]
-    fn in_flight_messages_follow_the_setting() {
-        for (mode, expect) in [(InFlight::Drop, false), (InFlight::Deliver, true)] {
-            let mut n = Network::new(2, LinkConfig::default(), mode, SimRng::new(1, 1));
-            let Transit::Arrives { epoch, .. } = n.send(0, 0, 1) else { panic!() };
-            n.cut(0, 1);
-            n.repair(0, 1);
-            assert_eq!(n.arrives(0, 1, epoch), expect);
-        }
-    }
-}
+mod tests;
