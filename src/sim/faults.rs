@@ -31,7 +31,8 @@ impl<S: System> Sim<'_, S> {
     fn concretize(&mut self, fault: Fault) -> Option<Fault> {
         let all: Vec<NodeId> = (0..self.cluster.nodes).collect();
         let up = self.up_nodes();
-        let down: Vec<NodeId> = all.iter().copied().filter(|n| !up.contains(n)).collect();
+        let down: Vec<NodeId> =
+            all.iter().copied().filter(|&n| self.nodes[n as usize].node.is_none()).collect();
         let one =
             |sim: &mut Self, r: NodeRef, among: &[NodeId]| sim.resolve(r, among).map(NodeRef::Id);
         Some(match fault {
