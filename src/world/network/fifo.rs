@@ -22,6 +22,10 @@ pub(super) fn link_key(from: u32, to: u32) -> LinkKey {
 const FREE: LinkKey = LinkKey::MAX;
 /// Smallest table, in slots (a power of two).
 const SLOTS_MIN: usize = 64;
+/// Below this many slots (16 KiB) a table grows without forgetting anything: a small cluster
+/// keeps every link it uses, as a dense table would, instead of forgetting and re-inserting
+/// the same few hundred links over and over.
+const SLOTS_KEEP_ALL: usize = 1024;
 /// Fibonacci hashing: the top bits of `key * 2^64 / phi` spread consecutive keys evenly.
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -80,10 +84,12 @@ impl Fifo {
         }
     }
 
-    /// Keeps only the arrivals after `past`, in a table a quarter full at most: at least a
-    /// quarter of its slots are inserted before the next rebuild, so each insert costs O(1)
-    /// amortised, and the table shrinks again after a burst.
+    /// Keeps only the arrivals after `past` (all of them in a small table), in a table a quarter
+    /// full at most: at least a quarter of its slots are inserted before the next rebuild, so
+    /// each insert costs O(1) amortised, and the table shrinks again after a burst.
     fn rebuild(&mut self, past: Nanos) {
+        // An arrival at 0 constrains nothing: keeping those after 0 keeps everything.
+        let past = if self.slots.len() < SLOTS_KEEP_ALL { 0 } else { past };
         let live = self.slots.iter().filter(|s| s.0 != FREE && s.1 > past).count();
         let len = ((live + 1) * 4).next_power_of_two().max(SLOTS_MIN);
         std::mem::swap(&mut self.slots, &mut self.spare);
@@ -134,12 +140,12 @@ mod tests {
             assert_eq!(*fifo.last_arrival(link_key(7, to), 0), 100 + u64::from(to));
         }
         // Time passes: 100,000 more links each carry one message, 10 ns in flight. Only the
-        // few still ahead are kept, so the table stays at its smallest size.
+        // few still ahead are kept, so the table stays small.
         for t in 0..100_000u32 {
             *fifo.last_arrival(link_key(t, 1), u64::from(t) + 2000) = u64::from(t) + 2010;
         }
-        assert!(fifo.len() < SLOTS_MIN, "{} slots used", fifo.len());
-        assert!(fifo.heap_bytes() <= 5 * SLOTS_MIN * 16, "{} bytes", fifo.heap_bytes());
+        assert!(fifo.len() < SLOTS_KEEP_ALL, "{} slots used", fifo.len());
+        assert!(fifo.heap_bytes() <= 2 * SLOTS_KEEP_ALL * 16, "{} bytes", fifo.heap_bytes());
         // A forgotten link reads 0: no constraint.
         let now = 99_999 + 2000;
         assert_eq!(*fifo.last_arrival(link_key(7, 3), now), 0);
