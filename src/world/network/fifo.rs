@@ -2,10 +2,10 @@
 //!
 //! A link needs its latest scheduled arrival only while that arrival lies ahead: a message sent
 //! later leaves no earlier than now, so it cannot arrive before an arrival already past anyway.
-//! The times live in an open-addressing hash table keyed by link. Entries whose time has passed
-//! are dropped whenever the table would grow, so its size follows the messages in flight, not
-//! the number of links (hosts squared). The hash is fixed and no result depends on the order of
-//! the slots: deterministic.
+//! The times live in an open-addressing hash table keyed by link. Once the table is past a few
+//! kilobytes, entries whose time has passed are dropped whenever it would grow, so its size
+//! follows the messages in flight, not the number of links (hosts squared). The hash is fixed
+//! and no result depends on the order of the slots: deterministic.
 
 use crate::engine::Nanos;
 
