@@ -11,6 +11,9 @@
 //! cut made after it left blocks its link: each cut takes the next generation number, each
 //! message carries the generation it left in, and a message whose generation is still current
 //! skips the check. A healed cut is kept until every message sent before it has arrived.
+//!
+//! Limit: one cut per fault applied since the last heal (a repeat of a cut in force adds none),
+//! so a scenario's fault limit bounds both the memory and the per-send check.
 
 use super::HostId;
 use crate::engine::Nanos;

@@ -5,6 +5,9 @@
 //! override holding the two sets (a bit per host), not one entry per pair: sets of 1,000 hosts
 //! would be a million pairs. The newest override that covers a link wins, as if each degrade
 //! had set its links one by one. Restoring drops the overrides: O(overrides).
+//!
+//! Limit: one override per degrade since the last restore or degrade of every link, fewer when
+//! a newer one hides an older one entirely; a scenario's fault limit bounds them.
 
 use super::{HostId, LinkConfig};
 
