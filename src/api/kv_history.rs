@@ -4,7 +4,7 @@
 //! Times are global (true) time in nanoseconds, as the simulator observed them, so real-time
 //! order between operations is exact.
 
-use super::history::{Outcome, TypedHistory};
+use super::history::{Outcome, Record, TypedHistory};
 use super::kv::{KvApi, Op, Value};
 use crate::engine::Nanos;
 use serde::{Deserialize, Serialize};
@@ -75,5 +75,26 @@ impl From<&TypedHistory<KvApi>> for History {
             })
             .collect();
         History { ops }
+    }
+}
+
+/// The typed form of a key-value history (from a file, say), for checkers of the API: an `ok`
+/// operation's result is what it read (`None` for writes).
+impl From<&History> for TypedHistory<KvApi> {
+    fn from(history: &History) -> Self {
+        let ops = history
+            .ops
+            .iter()
+            .map(|o| Record {
+                id: o.id,
+                client: o.client,
+                op: o.op.clone(),
+                invoke_ns: o.invoke_ns,
+                complete_ns: o.complete_ns,
+                outcome: o.outcome,
+                result: (o.outcome == Outcome::Ok).then(|| o.value.clone()),
+            })
+            .collect();
+        TypedHistory { ops }
     }
 }

@@ -334,20 +334,7 @@ mod tests {
     }
 
     fn typed(history: &crate::api::kv::History) -> TypedHistory<KvApi> {
-        let ops = history
-            .ops
-            .iter()
-            .map(|o| Record {
-                id: o.id,
-                client: o.client,
-                op: o.op.clone(),
-                invoke_ns: o.invoke_ns,
-                complete_ns: o.complete_ns,
-                outcome: o.outcome,
-                result: (o.outcome == Outcome::Ok).then(|| o.value.clone()),
-            })
-            .collect();
-        TypedHistory { ops }
+        TypedHistory::from(history)
     }
 
     fn run() -> RunContext {

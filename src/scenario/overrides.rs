@@ -27,6 +27,11 @@ pub fn apply_override(table: &mut toml::Table, text: &str) -> Result<(), (Option
     Ok(())
 }
 
+/// The key an override sets (`network.loss` in `network.loss=0.05`), if it has the form.
+pub(super) fn key(text: &str) -> Option<&str> {
+    text.split_once('=').map(|(key, _)| key.trim())
+}
+
 fn parse_value(raw: &str) -> toml::Value {
     let wrapped = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&wrapped) {

@@ -89,3 +89,27 @@ fn a_no_op_override_keeps_the_file_order_of_nemesis_kinds() {
     assert_eq!(order(&overridden), order(&plain));
     assert_eq!(plain.hash(), overridden.hash());
 }
+
+#[test]
+fn clusters_of_two_thousand_nodes_are_accepted() {
+    let s = parse(&MINIMAL.replace("nodes = 3", "nodes = 2048")).unwrap();
+    assert_eq!(s.nodes, NODES_MAX);
+    let e = parse(&MINIMAL.replace("nodes = 3", "nodes = 2049")).unwrap_err();
+    assert!(e.to_string().contains("out of range (1 to 2048)"), "{e}");
+    let clients = format!("{MINIMAL}\n[clients]\ncount = {}\n", CLIENTS_MAX + 1);
+    assert!(parse(&clients).unwrap_err().to_string().contains("at most 4096 clients"));
+}
+
+#[test]
+fn shortening_the_run_drops_the_faults_after_its_new_end() {
+    let text = format!(
+        "{MINIMAL}\n[[faults]]\nat = \"1s\"\nkind = \"heal\"\n\
+         [[faults]]\nat = \"3s\"\nkind = \"crash\"\nnode = 1\n"
+    );
+    let s = Scenario::parse(&text, Path::new("t.toml"), &["duration = 2s".into()]).unwrap();
+    assert_eq!(s.faults.len(), 1);
+    assert_eq!(s.faults[0].fault, Fault::Heal);
+    // In the file itself, a fault after the end is still a mistake worth an error.
+    let e = parse(&text.replace("10s", "2s")).unwrap_err();
+    assert!(e.to_string().contains("after the end of the run"), "{e}");
+}

@@ -39,7 +39,8 @@ impl<S: System> Sim<'_, S> {
     fn concretize(&mut self, fault: Fault) -> Option<Fault> {
         let all: Vec<NodeId> = (0..self.cluster.nodes).collect();
         let up = self.up_nodes();
-        let down: Vec<NodeId> = all.iter().copied().filter(|n| !up.contains(n)).collect();
+        let down: Vec<NodeId> =
+            all.iter().copied().filter(|&n| self.nodes[n as usize].node.is_none()).collect();
         let one =
             |sim: &mut Self, r: NodeRef, among: &[NodeId]| sim.resolve(r, among).map(NodeRef::Id);
         Some(match fault {
@@ -113,12 +114,7 @@ impl<S: System> Sim<'_, S> {
         let all: Vec<HostId> = (0..self.cluster.nodes).collect();
         match fault {
             Fault::Partition { groups } => {
-                let groups = groups.as_ref().expect("concretized");
-                for (i, a) in groups.iter().enumerate() {
-                    for b in &groups[i + 1..] {
-                        self.network.cut_between(a, b);
-                    }
-                }
+                self.network.partition(groups.as_ref().expect("concretized"));
             }
             Fault::Isolate { node } => {
                 let n = Self::id(node);
@@ -130,12 +126,7 @@ impl<S: System> Sim<'_, S> {
                 self.network.cut_between(a, b);
             }
             Fault::OneWay { from, to } => {
-                let from = Self::id(from);
-                for &t in to.as_ref().expect("concretized") {
-                    if t != from {
-                        self.network.cut(from, t);
-                    }
-                }
+                self.network.cut_one_way(Self::id(from), to.as_ref().expect("concretized"));
             }
             Fault::Heal => self.network.heal(),
             Fault::Crash { node } => return self.crash(Self::id(node)),
@@ -174,29 +165,15 @@ impl<S: System> Sim<'_, S> {
                 return Some(format!("n{n} write {nth} from now lands in the wrong place"));
             }
             Fault::LinkDegrade { a, b, latency, loss } => {
-                let hosts: Vec<HostId> = (0..self.network.hosts() as HostId).collect();
-                let a = a.clone().unwrap_or_else(|| hosts.clone());
-                let b = b.clone().unwrap_or(hosts);
                 let mut link = self.base_link;
                 link.latency += latency.0.max(0) as u64;
                 link.loss_ppm = link.loss_ppm.max(loss.ppm());
-                for &x in &a {
-                    for &y in &b {
-                        if x != y {
-                            self.network.set_link(x, y, link);
-                            self.network.set_link(y, x, link);
-                        }
-                    }
-                }
+                // Absent sets mean every host, clients included.
+                self.network.set_links(a.as_deref(), b.as_deref(), link);
                 self.links_degraded = true;
             }
             Fault::LinkRestore => {
-                let hosts = self.network.hosts() as HostId;
-                for x in 0..hosts {
-                    for y in 0..hosts {
-                        self.network.set_link(x, y, self.base_link);
-                    }
-                }
+                self.network.restore_links();
                 self.links_degraded = false;
             }
         }
@@ -255,7 +232,7 @@ impl<S: System> Sim<'_, S> {
     /// The quiet period starts: repair everything so the system can show it recovers.
     pub(super) fn quiet_start(&mut self) {
         self.trace_record(|_| TraceEvent::QuietStart);
-        if self.network.cut_count() > 0 {
+        if self.network.any_cut() {
             self.inject(Fault::Heal);
         }
         if self.links_degraded {

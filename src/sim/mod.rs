@@ -438,7 +438,7 @@ impl<'s, S: System> Sim<'s, S> {
         self.hash.add(u64::from(packet.from) << 32 | u64::from(packet.to));
         let nodes = self.cluster.nodes;
         let (from, to) = (packet.from, packet.to);
-        let arrives = self.network.arrives(from, to, packet.epoch);
+        let arrives = self.network.arrives(self.now, from, to, packet.epoch);
         if self.trace.is_some() {
             let (name, msg) = Self::payload_text(&packet.payload);
             let down = to < nodes && self.nodes[to as usize].node.is_none();

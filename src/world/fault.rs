@@ -185,12 +185,15 @@ impl Fault {
 
     /// A one-line description for summaries and traces.
     pub fn describe(&self) -> String {
-        let groups = |g: &Vec<Vec<u32>>| {
-            g.iter()
-                .map(|x| x.iter().map(|n| format!("n{n}")).collect::<Vec<_>>().join(","))
-                .collect::<Vec<_>>()
-                .join(" | ")
+        // Large groups are shortened: a 1,000-node partition stays one readable line.
+        let group = |x: &Vec<u32>| {
+            let names: Vec<String> = x.iter().take(8).map(|n| format!("n{n}")).collect();
+            match x.len() {
+                0..=8 => names.join(","),
+                len => format!("{},... ({len} nodes)", names.join(",")),
+            }
         };
+        let groups = |g: &Vec<Vec<u32>>| g.iter().map(|x| group(x)).collect::<Vec<_>>().join(" | ");
         match self {
             Fault::Partition { groups: Some(g) } => format!("partition {}", groups(g)),
             Fault::Bridge { groups: Some(g), bridge: Some(b) } => {

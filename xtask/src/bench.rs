@@ -1,7 +1,9 @@
-//! Benchmarks. Each prints `bench NAME VALUE UNIT`; later issues add theirs here.
+//! Benchmarks. Each prints `bench NAME VALUE UNIT`, sometimes followed by a note in
+//! parentheses; later issues add theirs here.
 //!
-//! Figures are medians of several repetitions in one process; they are throughputs (higher is
-//! better), never asserted: speed targets live here, not in tests.
+//! Throughputs (higher is better) are medians of several repetitions in one process; the idle
+//! cluster figures are one run's wall time and peak memory. None is asserted: speed targets
+//! live here, not in tests.
 
 use sim::check::FactChecker;
 use sim::node::{ClientId, Context, Node, NodeId, Request};
@@ -84,12 +86,52 @@ macro_rules! bench_system {
     };
 }
 
+/// Heartbeat period of the idle cluster's nodes.
+const HEARTBEAT_NS: u64 = 100_000_000;
+/// Every this many heartbeats, an idle node sends one message to a random peer.
+const BEATS_PER_MESSAGE: u32 = 10;
+
+/// A member of an idle cluster: a heartbeat timer every 100 ms, and a trickle of gossip (one
+/// message a second to a random peer) so that the network's state is exercised too.
+struct Idle {
+    nodes: u32,
+    /// Heartbeats since the last message.
+    beats: u32,
+}
+
+impl Node for Idle {
+    type Msg = ();
+    type Timer = ();
+    fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        // Random phases: the heartbeats of a real cluster do not fire in lockstep.
+        let phase = ctx.rng().between(1, HEARTBEAT_NS);
+        ctx.set_timer(phase, ());
+    }
+    fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
+    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+    fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: ()) {
+        self.beats += 1;
+        if self.beats == BEATS_PER_MESSAGE {
+            self.beats = 0;
+            let to = ctx.rng().below(u64::from(self.nodes)) as NodeId;
+            ctx.send(to, ());
+        }
+        ctx.set_timer(HEARTBEAT_NS, ());
+    }
+}
+
 bench_system!(TickerSystem, Ticker, |_| Ticker);
 bench_system!(GossipSystem, Gossip, |c| Gossip { nodes: c.nodes });
+bench_system!(IdleSystem, Idle, |c| Idle { nodes: c.nodes, beats: 0 });
 
 fn scenario(duration: &str) -> Scenario {
+    cluster(10, duration)
+}
+
+/// `nodes` nodes, no clients, no checks.
+fn cluster(nodes: u32, duration: &str) -> Scenario {
     let text = format!(
-        "system = \"bench\"\nnodes = 10\nduration = \"{duration}\"\n\
+        "system = \"bench\"\nnodes = {nodes}\nduration = \"{duration}\"\n\
          [clients]\ncount = 0\n[checks]\nlinearizability = false\nliveness_bound = \"0s\"\n"
     );
     Scenario::parse(&text, Path::new("bench.toml"), &[]).expect("bench scenario parses")
@@ -154,6 +196,58 @@ fn scenario_seeds(file: &str) -> f64 {
     seeds as f64 / start.elapsed().as_secs_f64()
 }
 
+/// A field of `/proc/self/status` in bytes (`VmHWM`: peak resident memory; `VmRSS`: now), on
+/// Linux.
+fn proc_status_bytes(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let value = line.trim_start_matches(field).trim_start_matches(':');
+    let kb: u64 = value.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Ten virtual minutes of an idle cluster of `nodes` nodes: the wall time, and a note with the
+/// peak memory of the run and what it comes to per node. Peak memory is read from the kernel
+/// (`VmHWM`), reset before the run where the kernel allows it (`/proc/self/clear_refs`).
+///
+/// Measured when it was written: 1.0-1.5 KB per node (1,000 nodes add ~1.3 MiB to the
+/// process's ~4 MiB, 2,000 nodes ~2 MiB: linear), where the target allowed 1 MiB per node.
+/// Before, the network kept ~45 bytes per pair of hosts: 41 KB per node at 1,000 nodes, 81 KB
+/// at 2,000.
+fn idle_nodes(nodes: u32) -> Figure {
+    let scenario = cluster(nodes, "10m");
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = proc_status_bytes("VmRSS");
+    let start = Instant::now();
+    let out = Sim::<IdleSystem>::new(&scenario, (), 1, RunOptions::default()).run();
+    let seconds = start.elapsed().as_secs_f64();
+    let peak = proc_status_bytes("VmHWM");
+    let events = out.report.events as f64;
+    let mut note = format!("{:.1}M events, {:.0} ev/s", events / 1e6, events / seconds);
+    match (peak, before) {
+        (Some(peak), Some(before)) => {
+            let mib = |b: u64| b as f64 / f64::from(1 << 20);
+            let per_node = peak.saturating_sub(before) / u64::from(nodes);
+            let since = if reset { "" } else { " (process peak: could not reset)" };
+            note += &format!(
+                "; peak RSS {:.1} MiB{since}, {:.1} MiB above the start, {per_node} B/node",
+                mib(peak),
+                mib(peak.saturating_sub(before)),
+            );
+        }
+        _ => note += "; peak memory unknown (no /proc/self/status)",
+    }
+    Figure { value: seconds, note }
+}
+
+fn idle_1000_nodes() -> Figure {
+    idle_nodes(1000)
+}
+
+fn idle_2000_nodes() -> Figure {
+    idle_nodes(2000)
+}
+
 fn quickstart_seeds() -> f64 {
     scenario_seeds("scenarios/quickstart.toml")
 }
@@ -162,26 +256,41 @@ fn partition_seeds() -> f64 {
     scenario_seeds("scenarios/partition.toml")
 }
 
+/// What a benchmark measured, and a note to print after it (empty: none).
+struct Figure {
+    value: f64,
+    note: String,
+}
+
+impl From<f64> for Figure {
+    fn from(value: f64) -> Self {
+        Figure { value, note: String::new() }
+    }
+}
+
 /// A benchmark: its name, its unit, and the function that measures it.
-type Bench = (&'static str, &'static str, fn() -> f64);
+type Bench = (&'static str, &'static str, fn() -> Figure);
 
 /// `cargo xtask bench [NAME...]`: runs the named benchmarks, or all.
 pub fn run(names: &[String]) -> ExitCode {
     let benches: &[Bench] = &[
-        ("kernel_events", "ev/s", kernel_events),
-        ("kernel_messages", "msg/s", kernel_messages),
-        ("checker_ops", "ops/s", checker_ops),
-        ("quickstart_seeds", "seeds/s", quickstart_seeds),
-        ("partition_seeds", "seeds/s", partition_seeds),
+        ("kernel_events", "ev/s", || kernel_events().into()),
+        ("kernel_messages", "msg/s", || kernel_messages().into()),
+        ("checker_ops", "ops/s", || checker_ops().into()),
+        ("quickstart_seeds", "seeds/s", || quickstart_seeds().into()),
+        ("partition_seeds", "seeds/s", || partition_seeds().into()),
+        ("idle_1000_nodes", "s", idle_1000_nodes),
+        ("idle_2000_nodes", "s", idle_2000_nodes),
     ];
     for (name, unit, f) in benches {
         if names.is_empty() || names.iter().any(|n| n == name) {
-            let value = f();
+            let Figure { value, note } = f();
             // Whole numbers for large rates; two decimals where they matter (seeds/s).
-            if value >= 100.0 {
-                println!("bench {name} {value:.0} {unit}");
+            let value = if value >= 100.0 { format!("{value:.0}") } else { format!("{value:.2}") };
+            if note.is_empty() {
+                println!("bench {name} {value} {unit}");
             } else {
-                println!("bench {name} {value:.2} {unit}");
+                println!("bench {name} {value} {unit} ({note})");
             }
         }
     }
