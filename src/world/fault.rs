@@ -193,7 +193,7 @@ impl Fault {
                 len => format!("{},... ({len} nodes)", names.join(",")),
             }
         };
-        let groups = |g: &Vec<Vec<u32>>| g.iter().map(|x| group(x)).collect::<Vec<_>>().join(" | ");
+        let groups = |g: &Vec<Vec<u32>>| g.iter().map(&group).collect::<Vec<_>>().join(" | ");
         match self {
             Fault::Partition { groups: Some(g) } => format!("partition {}", groups(g)),
             Fault::Bridge { groups: Some(g), bridge: Some(b) } => {
