@@ -24,17 +24,23 @@ fn a_failing_seed_shrinks_to_a_file_that_fails_on_its_own() {
     assert!(stdout.contains("before") && stdout.contains("after"), "{stdout}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.starts_with("# Shrunk by `sim shrink`"), "{text}");
+    assert!(text.contains("[expect]\nseed = 0"), "{text}");
+    // The reproducer fails its check on its own, at the seed it names.
+    let plain = sim(&["run", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&plain.stdout);
+    assert_eq!(plain.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("liveness check `liveness` failed at seed 0"), "{stdout}");
+    // As a regression it states its lesson: the failure shows, so the run passes.
+    let kept = scratch("cli").join("kept.toml");
+    let out =
+        sim(&["shrink", FLAKY, "--seed", "0", "--as-regression", "--out", kept.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&kept).unwrap();
     assert!(text.contains("[expect]\nfails = [\"liveness\"]\nseed = 0"), "{text}");
-    // The reproducer states its lesson: run at its own seed, the failure shows and it passes.
-    let run = sim(&["run", file.to_str().unwrap()]);
+    let run = sim(&["run", kept.to_str().unwrap()]);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("the expected failure of `liveness` showed at seed 0"), "{stdout}");
-    // Without the expectation the same run is a plain failure of `liveness`.
-    let plain = sim(&["run", file.to_str().unwrap(), "--set", "expect.fails=[]"]);
-    let stdout = String::from_utf8_lossy(&plain.stdout);
-    assert_eq!(plain.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("liveness check `liveness` failed"), "{stdout}");
 }
 
 #[test]

@@ -23,6 +23,11 @@ pub struct ShrinkArgs {
     /// Most runs to spend shrinking.
     #[arg(long, default_value_t = RUNS_MAX_DEFAULT)]
     runs_max: u32,
+    /// Write the reproducer as a regression: `[expect] fails = [CHECK]`, so that `sim run`
+    /// passes while the bug is there and fails, saying so, once it is gone (what
+    /// tests/regressions/ keeps). Without it, running the file fails the check (exit 1).
+    #[arg(long)]
+    as_regression: bool,
 }
 
 /// Runs `sim shrink`.
@@ -47,10 +52,11 @@ pub fn shrink(reg: Registry<'_>, args: ShrinkArgs) -> Result<u8, Failure> {
     let out = args.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!("shrunk-{}-seed{}.toml", scenario.name, args.seed))
     });
-    // The reproducer states its lesson: at this seed, this check fails (`[expect]`), so
-    // `sim run FILE` passes while the bug is there and says so when it is gone.
+    // The reproducer names its seed (`sim run FILE` needs no --seed); as a regression it also
+    // states its lesson, the failing check, so that it passes while the bug is there.
     let mut reproducer = shrunk.scenario.clone();
-    reproducer.expect = ExpectSettings { fails: vec![shrunk.check.clone()], seed: Some(args.seed) };
+    let fails = if args.as_regression { vec![shrunk.check.clone()] } else { Vec::new() };
+    reproducer.expect = ExpectSettings { fails, seed: Some(args.seed) };
     let text = header(&args, &shrunk, &out) + &reproducer.to_toml();
     std::fs::write(&out, text)
         .map_err(|e| bad_input(format!("{}: cannot write: {e}", out.display())))?;
@@ -61,7 +67,7 @@ pub fn shrink(reg: Registry<'_>, args: ShrinkArgs) -> Result<u8, Failure> {
     let limit = if shrunk.runs_limit_hit { " (limit hit: shrinking stopped early)" } else { "" };
     println!("runs      {} of at most {}{limit}", shrunk.runs, args.runs_max);
     println!("written   {}", out.display());
-    println!("run it    sim run {} --seed {}", out.display(), args.seed);
+    println!("run it    sim run {}   (seed {} is in its [expect])", out.display(), args.seed);
     if !verified {
         return Err(Failure {
             code: EXIT_INTERNAL,
@@ -89,8 +95,9 @@ fn header(args: &ShrinkArgs, shrunk: &Shrunk, out: &Path) -> String {
     for note in &shrunk.notes {
         text += &format!("#   {note}\n");
     }
+    let verdict = if args.as_regression { "exit 0 while it still fails" } else { "exit 1" };
     text + &format!(
-        "# Run it: sim run {} (seed {} from [expect]; exit 0 while `{}` still fails)\n\n",
+        "# Run it: sim run {} (seed {} from [expect]; `{}` fails: {verdict})\n\n",
         out.display(),
         args.seed,
         shrunk.check

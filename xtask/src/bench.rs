@@ -5,8 +5,8 @@
 //! cluster figures are one run's wall time and peak memory. None is asserted: speed targets
 //! live here, not in tests.
 
-use sim::check::FactChecker;
-use sim::node::{ClientId, Context, Node, NodeId, Request};
+use sim::check::Checks;
+use sim::node::{ClientId, Context, KvApi, NoControl, Node, NodeId, Op, Request};
 use sim::scenario::Scenario;
 use sim::sim::{RunOptions, Sim};
 use sim::system::{Cluster, System};
@@ -23,8 +23,8 @@ struct Ticker;
 impl Node for Ticker {
     type Msg = ();
     type Timer = ();
-    type Api = sim::node::KvApi;
-    type Control = sim::node::NoControl;
+    type Api = KvApi;
+    type Control = NoControl;
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         for _ in 0..TIMERS_PER_NODE {
             let delay = ctx.rng().between(100_000, 10_000_000);
@@ -32,7 +32,7 @@ impl Node for Ticker {
         }
     }
     fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
-    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request<Op>) {}
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: ()) {
         let delay = ctx.rng().between(100_000, 10_000_000);
         ctx.set_timer(delay, ());
@@ -48,8 +48,8 @@ struct Gossip {
 impl Node for Gossip {
     type Msg = u64;
     type Timer = ();
-    type Api = sim::node::KvApi;
-    type Control = sim::node::NoControl;
+    type Api = KvApi;
+    type Control = NoControl;
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         for i in 0..TIMERS_PER_NODE {
             let to = ctx.rng().below(u64::from(self.nodes)) as NodeId;
@@ -60,7 +60,7 @@ impl Node for Gossip {
         let to = ctx.rng().below(u64::from(self.nodes)) as NodeId;
         ctx.send(to, msg + 1);
     }
-    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request<Op>) {}
     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
 }
 
@@ -72,15 +72,12 @@ macro_rules! bench_system {
             const ABOUT: &'static str = "benchmark";
             type Node = $node;
             type Config = ();
-            fn config(_: &toml::Table) -> Result<(), String> {
-                Ok(())
-            }
             fn node(_: &(), _: NodeId, cluster: &Cluster) -> $node {
                 let build: fn(&Cluster) -> $node = $build;
                 build(cluster)
             }
-            fn fact_checkers(_: &(), _: &Cluster) -> Vec<Box<dyn FactChecker>> {
-                Vec::new()
+            fn checks(_: &(), _: &Cluster) -> Checks<KvApi> {
+                Checks::new()
             }
         }
     };
@@ -102,13 +99,15 @@ struct Idle {
 impl Node for Idle {
     type Msg = ();
     type Timer = ();
+    type Api = KvApi;
+    type Control = NoControl;
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         // Random phases: the heartbeats of a real cluster do not fire in lockstep.
         let phase = ctx.rng().between(1, HEARTBEAT_NS);
         ctx.set_timer(phase, ());
     }
     fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
-    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request<Op>) {}
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: ()) {
         self.beats += 1;
         if self.beats == BEATS_PER_MESSAGE {
@@ -132,7 +131,7 @@ fn scenario(duration: &str) -> Scenario {
 fn cluster(nodes: u32, duration: &str) -> Scenario {
     let text = format!(
         "system = \"bench\"\nnodes = {nodes}\nduration = \"{duration}\"\n\
-         [clients]\ncount = 0\n[checks]\nlinearizability = false\nliveness_bound = \"0s\"\n"
+         [clients]\ncount = 0\n[checks]\nliveness_bound = \"0s\"\n"
     );
     Scenario::parse(&text, Path::new("bench.toml"), &[]).expect("bench scenario parses")
 }
