@@ -27,9 +27,13 @@ impl<S: System> Sim<'_, S> {
                 return Some(l);
             }
         }
-        let in_group: Vec<NodeId> = match group.and_then(|g| self.groups.members(g)) {
-            Some(members) => candidates.iter().copied().filter(|n| members.contains(n)).collect(),
-            None => candidates.to_vec(),
+        let in_group: Vec<NodeId> = match group {
+            Some(g) if self.groups.is_member(g, 0).is_some() => candidates
+                .iter()
+                .copied()
+                .filter(|&n| self.groups.is_member(g, n) == Some(true))
+                .collect(),
+            _ => candidates.to_vec(),
         };
         self.resolver.pick(&in_group).copied()
     }

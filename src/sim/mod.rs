@@ -31,7 +31,6 @@ use crate::world::disk::{Disk, DiskConfig};
 use crate::world::fault::ScheduledFault;
 use crate::world::nemesis::{Nemesis, NemesisPlan};
 use crate::world::network::{HostId, InFlight, Jitter, LinkConfig, Network, Transit};
-use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use trace::{debug_name, TraceEvent, TraceRecord};
 
@@ -747,39 +746,55 @@ fn enabled_checks<A: Api>(
     (facts, history)
 }
 
+/// Most groups the facts of one run may name (groups are small integers: shard ids).
+pub const GROUPS_MAX: u32 = 1 << 16;
+
 /// Per group (a shard, a replica set): its latest leader and the nodes that recorded facts in
-/// it, for symbolic fault targets (`leader@G`, `random@G`).
+/// it, for symbolic fault targets (`leader@G`, `random@G`). Indexed by group: a fact costs a
+/// few array lookups, not a map search (facts are on Raft's hot path).
 #[derive(Clone, Debug, Default)]
 struct Groups {
-    leaders: BTreeMap<Group, NodeId>,
+    leaders: Vec<Option<NodeId>>,
     /// The node that most recently claimed leadership of any group, while it leads.
     latest: Option<NodeId>,
-    members: BTreeMap<Group, BTreeSet<NodeId>>,
+    /// Per group, one bit per node that recorded a fact in it.
+    members: Vec<Vec<u64>>,
 }
 
 impl Groups {
     fn observe(&mut self, node: NodeId, group: Group, fact: &Fact) {
+        assert!(group < GROUPS_MAX, "node n{node} named group {group}: at most {GROUPS_MAX}");
+        let g = group as usize;
+        if g >= self.members.len() {
+            self.members.resize(g + 1, Vec::new());
+            self.leaders.resize(g + 1, None);
+        }
+        let bits = &mut self.members[g];
+        let word = node as usize / 64;
+        if word >= bits.len() {
+            bits.resize(word + 1, 0);
+        }
+        bits[word] |= 1 << (node % 64);
         match fact {
             Fact::Leader { .. } => {
-                self.leaders.insert(group, node);
+                self.leaders[g] = Some(node);
                 self.latest = Some(node);
             }
-            Fact::SteppedDown { .. } if self.leaders.get(&group) == Some(&node) => {
-                self.leaders.remove(&group);
+            Fact::SteppedDown { .. } if self.leaders[g] == Some(node) => {
+                self.leaders[g] = None;
                 if self.latest == Some(node) {
                     self.latest = None;
                 }
             }
             _ => {}
         }
-        if !self.members.get(&group).is_some_and(|m| m.contains(&node)) {
-            self.members.entry(group).or_default().insert(node);
-        }
     }
 
     /// A node crashed: it leads nothing any more.
     fn crashed(&mut self, node: NodeId) {
-        self.leaders.retain(|_, l| *l != node);
+        for leader in self.leaders.iter_mut().filter(|l| **l == Some(node)) {
+            *leader = None;
+        }
         if self.latest == Some(node) {
             self.latest = None;
         }
@@ -788,14 +803,16 @@ impl Groups {
     /// The leader of `group` (of any group: the latest claim).
     fn leader(&self, group: Option<Group>) -> Option<NodeId> {
         match group {
-            Some(g) => self.leaders.get(&g).copied(),
+            Some(g) => self.leaders.get(g as usize).copied().flatten(),
             None => self.latest,
         }
     }
 
-    /// The nodes known to be in `group`.
-    fn members(&self, group: Group) -> Option<&BTreeSet<NodeId>> {
-        self.members.get(&group)
+    /// True if `node` recorded a fact in `group`; `None` if no node did.
+    fn is_member(&self, group: Group, node: NodeId) -> Option<bool> {
+        let bits = self.members.get(group as usize).filter(|b| b.iter().any(|w| *w != 0))?;
+        let word = bits.get(node as usize / 64).copied().unwrap_or(0);
+        Some(word & (1 << (node % 64)) != 0)
     }
 }
 
