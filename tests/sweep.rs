@@ -126,3 +126,27 @@ fn replay_of_a_failure_fails_again_with_the_same_trace() {
     assert!(text.contains("failed again"), "{text}");
     assert!(!text.to_lowercase().contains("mismatch") && !text.contains("differ"), "{text}");
 }
+
+#[test]
+fn printed_reproductions_fail_again_the_replay_first_and_from_any_folder() {
+    let dir = scratch("repro");
+    let bug = "protocol.bugs=[\"register.serve_reads_while_recovering\"]";
+    let extra = ["--seeds", "0..200", "--stop-on-first", "--jobs", "1", "--set", bug];
+    let out = sweep("scenarios/quickstart.toml", &extra, &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let commands: Vec<&str> =
+        stdout.lines().filter_map(|l| l.find("sim ").map(|at| &l[at..])).collect();
+    let replay = commands[0];
+    assert!(replay.starts_with(&format!("sim replay {}", dir.display())), "{stdout}");
+    assert!(commands[1].starts_with("sim run") && commands[1].contains("--set"), "{stdout}");
+    for (command, folder) in [(replay, Path::new("/")), (commands[1], root())] {
+        let line = command.replacen("sim", env!("CARGO_BIN_EXE_sim"), 1);
+        let out = std::process::Command::new("sh")
+            .args(["-c", &line])
+            .current_dir(folder)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "`{command}`: {}", printed(&out));
+    }
+}

@@ -406,16 +406,23 @@ fn report(out: &Path, summary: &SweepSummary, json: bool) {
         println!("failed    {count} seed(s) failed `{check}`");
     }
     if let Some(seed) = summary.first_failure {
+        // The replay first: it is exact from any folder (the record holds the scenario as
+        // run); `sim run` reads the scenario file as it is now, from this folder.
+        let failures = out.join("failures.jsonl");
+        let failures = std::path::absolute(&failures).unwrap_or(failures);
+        let failures = super::output::shell_word(&failures.display().to_string());
+        println!("replay    sim replay {failures} --index 0");
         let rerun = super::output::rerun_command(&summary.scenario, seed, &summary.overrides);
         println!("first     seed {seed}: {rerun}");
-        println!("replay    sim replay {} --index 0", out.join("failures.jsonl").display());
     }
     let verdict = if summary.failures == 0 { "PASSED" } else { "FAILED" };
     println!("result    {verdict}: {} passed, {} failed", summary.passes, summary.failures);
     println!("written   {}/{{summary.json,seeds.jsonl,failures.jsonl}}", out.display());
 }
 
-/// Runs `sim merge`.
+/// Runs `sim merge`: the folders must be the shards of one sweep (same scenario, same seed
+/// range, same shard count), each shard exactly once; anything else is refused (exit 2), since
+/// a merge with a shard missing would report seeds it never ran as passed.
 pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
     let mut summaries = Vec::new();
     let mut results: Vec<SeedResult> = Vec::new();
