@@ -150,3 +150,39 @@ fn printed_reproductions_fail_again_the_replay_first_and_from_any_folder() {
         assert_eq!(out.status.code(), Some(1), "`{command}`: {}", printed(&out));
     }
 }
+
+#[test]
+fn merge_refuses_a_missing_or_repeated_shard_and_names_it() {
+    let shards: Vec<PathBuf> = (0..3).map(|k| scratch(&format!("three{k}"))).collect();
+    for (k, dir) in shards.iter().enumerate() {
+        let shard = format!("{k}/3");
+        let out = sweep(SMALL, &["--seeds", "0..9", "--shard", &shard, "--jobs", "1"], dir);
+        assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    }
+    let other_range = scratch("three-other-range");
+    sweep(SMALL, &["--seeds", "0..6", "--shard", "2/3", "--jobs", "1"], &other_range);
+    let merged = scratch("three-merged");
+    let merge = |dirs: &[&PathBuf]| {
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        args.extend(["--out", merged.to_str().unwrap()]);
+        sim(&args)
+    };
+    let [s0, s1, s2] = [&shards[0], &shards[1], &shards[2]];
+    let cases: [(&[&PathBuf], &str); 4] = [
+        (&[s0, s1], "shard 2/3 is missing (seeds 2, 5, 8)"),
+        (&[s0, s1, s1], "shard 2/3 is missing"),
+        (&[s0, s1, s1, s2], "shard 1/3 is given 2 times"),
+        (&[s0, s1, &other_range], "`seeds` is 0..6"),
+    ];
+    for (dirs, says) in cases {
+        let out = merge(dirs);
+        let text = printed(&out);
+        assert_eq!(out.status.code(), Some(2), "{dirs:?}: {text}");
+        assert!(text.contains(says), "{dirs:?}: {text}");
+        assert!(!merged.join("summary.json").exists(), "{dirs:?} wrote a merge");
+    }
+    let out = merge(&[s2, s0, s1]);
+    assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    assert_eq!(read(&merged, "seeds.jsonl").lines().count(), 9);
+}
