@@ -508,11 +508,14 @@ impl Scenario {
                     .into(),
             ));
         }
+        let from_text = |e: toml::de::Error| {
+            let (key, reason) = toml_error(text, &e);
+            error(key, reason)
+        };
         let mut scenario: Scenario = if overrides.is_empty() {
-            toml::from_str(text).map_err(|e| error(None, clean_toml_error(&e.to_string())))?
+            toml::from_str(text).map_err(from_text)?
         } else {
-            let mut table: toml::Table =
-                toml::from_str(text).map_err(|e| error(None, clean_toml_error(&e.to_string())))?;
+            let mut table: toml::Table = toml::from_str(text).map_err(from_text)?;
             for o in overrides {
                 apply_override(&mut table, o).map_err(|(key, reason)| error(key, reason))?;
             }
@@ -711,6 +714,34 @@ fn check_fault_nodes(fault: &Fault, nodes: u32) -> Result<(), String> {
 /// The toml crate's messages carry a code snippet; keep them, but on one logical block.
 fn clean_toml_error(message: &str) -> String {
     message.trim_end().replace("TOML parse error", "invalid scenario")
+}
+
+/// The key and reason of an error reading `text`: when the error points at a `key = value`
+/// line (under a `[table]` header or none) and its message does not name the key, the dotted
+/// key and the message with its line; otherwise no key and the message with its snippet.
+fn toml_error(text: &str, e: &toml::de::Error) -> (Option<String>, String) {
+    let message = e.message().trim_end();
+    let Some(start) = e.span().map(|span| span.start.min(text.len())) else {
+        return (None, clean_toml_error(&e.to_string()));
+    };
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split_once('=').map(|(key, _)| key.trim().trim_matches('"'));
+    let plain = |key: &&str| !key.is_empty() && !key.contains(char::is_whitespace);
+    let Some(key) = key.filter(plain).filter(|key| !message.contains(&format!("`{key}`"))) else {
+        return (None, clean_toml_error(&e.to_string()));
+    };
+    let header = text[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('['));
+    let dotted = match header {
+        None => key.to_string(),
+        Some(h) if h.starts_with("[[") => return (None, clean_toml_error(&e.to_string())),
+        Some(h) => {
+            let table = h.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+            format!("{table}.{key}")
+        }
+    };
+    let number = text[..line_start].lines().count() + 1;
+    (Some(dotted), format!("{message} (line {number})"))
 }
 
 #[cfg(test)]
