@@ -471,7 +471,8 @@ mod fault_list {
             })?;
             let at = Duration::deserialize(at)
                 .map_err(|e| serde::de::Error::custom(format!("faults[{i}].at: {e}")))?;
-            let fault = Fault::deserialize(toml::Value::Table(table))
+            // The trait's, which checks every key; `Fault::deserialize` is serde's derive.
+            let fault = <Fault as Deserialize>::deserialize(toml::Value::Table(table))
                 .map_err(|e| serde::de::Error::custom(format!("faults[{i}]: {e}")))?;
             faults.push(ScheduledFault { at: at.0, fault });
         }
