@@ -143,3 +143,25 @@ fn run_names_its_seed_before_running_and_json_stays_one_object() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
     assert_eq!(report["seed"], 3);
 }
+
+#[test]
+fn every_scenario_reads_back_from_the_text_a_record_embeds() {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for folder in ["scenarios", "tests/regressions", "tests/fixtures"] {
+        for entry in std::fs::read_dir(root().join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    assert!(files.len() > 10, "{files:?}");
+    for path in files {
+        let scenario = sim::scenario::Scenario::load(&path, &[]).unwrap();
+        let text = scenario.to_toml();
+        let back = sim::scenario::Scenario::parse(&text, Path::new("embedded"), &[])
+            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()));
+        assert_eq!(back, scenario, "{}", path.display());
+        assert_eq!(back.hash(), scenario.hash(), "{}", path.display());
+    }
+}
