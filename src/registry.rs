@@ -141,8 +141,21 @@ fn error(file: &Path, key: impl Into<String>, reason: impl Into<String>) -> Scen
     ScenarioError { file: file.to_path_buf(), key: Some(key.into()), reason: reason.into() }
 }
 
+/// An error of a system's `[protocol]` settings: a message `protocol.KEY: reason` (what
+/// `System::config` gives) names `protocol.KEY`, `protocol: reason` names `protocol`, and any
+/// other message is the reason of an error at `protocol`.
+fn protocol_error(file: &Path, message: String) -> ScenarioError {
+    let named = message.split_once(": ").filter(|(key, _)| {
+        (*key == "protocol" || key.starts_with("protocol.")) && !key.contains(char::is_whitespace)
+    });
+    match named {
+        Some((key, reason)) => error(file, key, reason),
+        None => error(file, "protocol", message),
+    }
+}
+
 fn validate<S: System>(scenario: &Scenario, file: &Path) -> Result<(), ScenarioError> {
-    let config = S::config(&scenario.protocol).map_err(|e| error(file, "protocol", e))?;
+    let config = S::config(&scenario.protocol).map_err(|e| protocol_error(file, e))?;
     if scenario.nodes < S::nodes_min() {
         let reason = format!("system `{}` needs at least {} nodes", S::NAME, S::nodes_min());
         return Err(error(file, "nodes", reason));
@@ -191,7 +204,23 @@ fn run<S: System>(
     seed: u64,
     options: RunOptions,
 ) -> Result<RunOutput, ScenarioError> {
-    let config = S::config(&scenario.protocol).map_err(|e| error(file, "protocol", e))?;
+    let config = S::config(&scenario.protocol).map_err(|e| protocol_error(file, e))?;
     controls::<S>(scenario, &config).map_err(|(key, reason)| error(file, key, reason))?;
     Ok(Sim::<S>::new(scenario, config, seed, options).run())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_protocol_error_names_its_key_once() {
+        let file = Path::new("s.toml");
+        let e = protocol_error(file, "protocol.timeout_election_min: must be less".into());
+        assert_eq!(e.to_string(), "s.toml: `protocol.timeout_election_min`: must be less");
+        let e = protocol_error(file, "protocol: bad table: x".into());
+        assert_eq!(e.to_string(), "s.toml: `protocol`: bad table: x");
+        let e = protocol_error(file, "something else: entirely".into());
+        assert_eq!(e.key.as_deref(), Some("protocol"));
+    }
 }

@@ -126,3 +126,63 @@ fn replay_of_a_failure_fails_again_with_the_same_trace() {
     assert!(text.contains("failed again"), "{text}");
     assert!(!text.to_lowercase().contains("mismatch") && !text.contains("differ"), "{text}");
 }
+
+#[test]
+fn printed_reproductions_fail_again_the_replay_first_and_from_any_folder() {
+    let dir = scratch("repro");
+    let bug = "protocol.bugs=[\"register.serve_reads_while_recovering\"]";
+    let extra = ["--seeds", "0..200", "--stop-on-first", "--jobs", "1", "--set", bug];
+    let out = sweep("scenarios/quickstart.toml", &extra, &dir);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let commands: Vec<&str> =
+        stdout.lines().filter_map(|l| l.find("sim ").map(|at| &l[at..])).collect();
+    let replay = commands[0];
+    assert!(replay.starts_with(&format!("sim replay {}", dir.display())), "{stdout}");
+    assert!(commands[1].starts_with("sim run") && commands[1].contains("--set"), "{stdout}");
+    for (command, folder) in [(replay, Path::new("/")), (commands[1], root())] {
+        let line = command.replacen("sim", env!("CARGO_BIN_EXE_sim"), 1);
+        let out = std::process::Command::new("sh")
+            .args(["-c", &line])
+            .current_dir(folder)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "`{command}`: {}", printed(&out));
+    }
+}
+
+#[test]
+fn merge_refuses_a_missing_or_repeated_shard_and_names_it() {
+    let shards: Vec<PathBuf> = (0..3).map(|k| scratch(&format!("three{k}"))).collect();
+    for (k, dir) in shards.iter().enumerate() {
+        let shard = format!("{k}/3");
+        let out = sweep(SMALL, &["--seeds", "0..9", "--shard", &shard, "--jobs", "1"], dir);
+        assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    }
+    let other_range = scratch("three-other-range");
+    sweep(SMALL, &["--seeds", "0..6", "--shard", "2/3", "--jobs", "1"], &other_range);
+    let merged = scratch("three-merged");
+    let merge = |dirs: &[&PathBuf]| {
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        args.extend(["--out", merged.to_str().unwrap()]);
+        sim(&args)
+    };
+    let [s0, s1, s2] = [&shards[0], &shards[1], &shards[2]];
+    let cases: [(&[&PathBuf], &str); 4] = [
+        (&[s0, s1], "shard 2/3 is missing (seeds 2, 5, 8)"),
+        (&[s0, s1, s1], "shard 2/3 is missing"),
+        (&[s0, s1, s1, s2], "shard 1/3 is given 2 times"),
+        (&[s0, s1, &other_range], "`seeds` is 0..6"),
+    ];
+    for (dirs, says) in cases {
+        let out = merge(dirs);
+        let text = printed(&out);
+        assert_eq!(out.status.code(), Some(2), "{dirs:?}: {text}");
+        assert!(text.contains(says), "{dirs:?}: {text}");
+        assert!(!merged.join("summary.json").exists(), "{dirs:?} wrote a merge");
+    }
+    let out = merge(&[s2, s0, s1]);
+    assert_eq!(out.status.code(), Some(0), "{}", printed(&out));
+    assert_eq!(read(&merged, "seeds.jsonl").lines().count(), 9);
+}

@@ -39,12 +39,26 @@
 //! A completion (`:ok`, `:fail`, `:info`) pairs with the pending `:invoke` of the same
 //! `:process`; an invocation never completed is `:info`. `:f` is `:read`/`:get`,
 //! `:write`/`:put`, `:cas` (`:value [from to]`) or `:append`; a read's value is in its `:ok`
-//! completion. `:key` (any scalar) names the key, absent means one key named `register`;
-//! Jepsen's independent tuples `:value [key value]` work too. Values print as text: `1`,
-//! `"s"` as `s`, `:kw` as `:kw`; `nil` is no value. `:time` (nanoseconds) orders operations if
-//! every operation has it, else the position in the file does (then times in reports are event
-//! positions, `@n`). Records of non-numeric processes (`:nemesis`) and unknown fields (`:index`)
-//! are ignored.
+//! completion. Values print as text: `1`, `"s"` as `s`, `:kw` as `:kw`. `:time` (nanoseconds)
+//! orders operations if every operation has it, else the position in the file does (then times
+//! in reports are event positions, `@n`). Records of non-numeric processes (`:nemesis`) and
+//! unknown fields (`:index`) are ignored.
+//!
+//! **Keys.** `:key` (any scalar) names an operation's key. Without it, a history is read in
+//! `jepsen.independent`'s form, `:value [key value]` (a cas `[key [from to]]`), when *every*
+//! invocation without `:key` has such a tuple: a 2-vector of a scalar key and a scalar or nil
+//! (for a cas, a 2-vector); a read's `:ok` completion then carries `[key value-read]` for the
+//! same key. Otherwise no value is a tuple, and operations without `:key` act on one key named
+//! `register` (so `:cas [1 2]` is from 1 to 2, never a write to key 1). sim's own `history.edn`
+//! is in the tuple form.
+//!
+//! **Reads of nil.** Knossos's models treat a read whose value is `nil` as a read of unknown
+//! value (it matches any state), so by default an `:ok` read of `nil` constrains nothing and is
+//! left out of the check, as Knossos does. Where `nil` means "the key held no value" (as in
+//! sim's exports, whose first line declares `; nil-reads: absent`), the strict reading applies:
+//! the read must see no value. A leading comment `; nil-reads: absent` or `; nil-reads:
+//! unknown` chooses for a file; [`NilReads`] given to [`parse_history_with`] (`sim check
+//! --nil-reads`) overrides it. Elsewhere (`:cas [nil 2]`) `nil` is no value, as in Knossos.
 
 use crate::api::kv::Op;
 use crate::api::kv::{History, HistoryOp};
@@ -96,6 +110,35 @@ pub enum HistoryFormat {
     Edn,
 }
 
+/// How an EDN `:ok` read of `nil` is read (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NilReads {
+    /// A read of unknown value, as Knossos reads it: it matches any state, so it is left out.
+    Unknown,
+    /// A read of no value: the key must hold none.
+    Absent,
+}
+
+impl NilReads {
+    /// The name used in `; nil-reads: NAME` and `--nil-reads NAME`.
+    pub fn name(self) -> &'static str {
+        match self {
+            NilReads::Unknown => "unknown",
+            NilReads::Absent => "absent",
+        }
+    }
+}
+
+/// The comment that starts a file's `nil-reads` declaration (`; nil-reads: absent`).
+pub const NIL_READS_COMMENT: &str = "; nil-reads:";
+
+/// How to read a history file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// How EDN reads of `nil` are read; `None`: as the file declares, else [`NilReads::Unknown`].
+    pub nil_reads: Option<NilReads>,
+}
+
 /// A history read from a file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParsedHistory {
@@ -107,6 +150,10 @@ pub struct ParsedHistory {
     pub times: TimeDisplay,
     /// For each operation of `history.ops`, the line it was invoked on.
     pub lines: Vec<usize>,
+    /// How EDN reads of `nil` were read (JSON Lines: [`NilReads::Absent`]).
+    pub nil_reads: NilReads,
+    /// `:ok` reads of `nil` left out as reads of unknown value.
+    pub unknown_reads: usize,
 }
 
 /// Reads the history in `path` and checks it against `model`, every key starting at `initial`.
@@ -115,7 +162,17 @@ pub fn check_file(
     model: ModelKind,
     initial: Option<String>,
 ) -> Result<LinearizabilityReport, HistoryFileError> {
-    let parsed = read_history_file(path)?;
+    check_file_with(path, model, initial, ReadOptions::default()).map(|(report, _)| report)
+}
+
+/// [`check_file`] read with `options`; also returns the history as read.
+pub fn check_file_with(
+    path: &Path,
+    model: ModelKind,
+    initial: Option<String>,
+    options: ReadOptions,
+) -> Result<(LinearizabilityReport, ParsedHistory), HistoryFileError> {
+    let parsed = read_history_file_with(path, options)?;
     let file = path.display().to_string();
     for (op, &line) in parsed.history.ops.iter().zip(&parsed.lines) {
         if !model.supports(&op.op) {
@@ -125,11 +182,19 @@ pub fn check_file(
         }
     }
     let options = CheckOptions { times: parsed.times, ..CheckOptions::default() };
-    Ok(check_history_with(&parsed.history, model, initial, &options))
+    Ok((check_history_with(&parsed.history, model, initial, &options), parsed))
 }
 
 /// Reads and parses the history in `path`.
 pub fn read_history_file(path: &Path) -> Result<ParsedHistory, HistoryFileError> {
+    read_history_file_with(path, ReadOptions::default())
+}
+
+/// [`read_history_file`] with `options`.
+pub fn read_history_file_with(
+    path: &Path,
+    options: ReadOptions,
+) -> Result<ParsedHistory, HistoryFileError> {
     let file = path.display().to_string();
     let error = |reason: String| HistoryFileError { file: file.clone(), line: None, reason };
     let metadata = std::fs::metadata(path).map_err(|e| error(format!("cannot read: {e}")))?;
@@ -141,19 +206,36 @@ pub fn read_history_file(path: &Path) -> Result<ParsedHistory, HistoryFileError>
     let text = String::from_utf8(bytes).map_err(|e| {
         error(format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
     })?;
-    parse_history(&text, &file)
+    parse_history_with(&text, &file, options)
 }
 
 /// Parses a history in either format; `file` names it in errors.
 pub fn parse_history(text: &str, file: &str) -> Result<ParsedHistory, HistoryFileError> {
+    parse_history_with(text, file, ReadOptions::default())
+}
+
+/// [`parse_history`] with `options`.
+pub fn parse_history_with(
+    text: &str,
+    file: &str,
+    options: ReadOptions,
+) -> Result<ParsedHistory, HistoryFileError> {
     match detect(text) {
-        Some(HistoryFormat::Edn) => EdnHistory::parse(text, file),
+        Some(HistoryFormat::Edn) => {
+            let nil_reads = match options.nil_reads {
+                Some(chosen) => chosen,
+                None => declared_nil_reads(text, file)?.unwrap_or(NilReads::Unknown),
+            };
+            EdnHistory::parse(text, file, nil_reads)
+        }
         Some(HistoryFormat::JsonLines) => parse_json_lines(text, file),
         None if text.lines().all(|line| is_comment_or_blank(line.trim())) => Ok(ParsedHistory {
             history: History::default(),
             format: HistoryFormat::JsonLines,
             times: TimeDisplay::Nanos,
             lines: Vec::new(),
+            nil_reads: NilReads::Absent,
+            unknown_reads: 0,
         }),
         None => {
             let line = text.lines().position(|line| !is_comment_or_blank(line.trim()));
@@ -176,6 +258,25 @@ pub fn to_json_lines(history: &History) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The `; nil-reads: NAME` declaration among the comments before the first record, if any.
+fn declared_nil_reads(text: &str, file: &str) -> Result<Option<NilReads>, HistoryFileError> {
+    let leading = text.lines().enumerate().take_while(|(_, l)| is_comment_or_blank(l.trim()));
+    for (index, line) in leading {
+        let Some(rest) = line.trim().strip_prefix(NIL_READS_COMMENT) else { continue };
+        let name = rest.split_whitespace().next().unwrap_or("");
+        return match name {
+            "unknown" => Ok(Some(NilReads::Unknown)),
+            "absent" => Ok(Some(NilReads::Absent)),
+            other => Err(HistoryFileError {
+                file: file.to_string(),
+                line: Some(index + 1),
+                reason: format!("`{NIL_READS_COMMENT} {other}`: expected `absent` or `unknown`"),
+            }),
+        };
+    }
+    Ok(None)
 }
 
 fn is_comment_or_blank(line: &str) -> bool {
@@ -245,6 +346,8 @@ fn parse_json_lines(text: &str, file: &str) -> Result<ParsedHistory, HistoryFile
         format: HistoryFormat::JsonLines,
         times: TimeDisplay::Nanos,
         lines,
+        nil_reads: NilReads::Absent,
+        unknown_reads: 0,
     })
 }
 
@@ -284,11 +387,18 @@ struct Pending<'e> {
 /// Reads an EDN history: records, then operations from pairs of records.
 struct EdnHistory<'f> {
     file: &'f str,
+    nil_reads: NilReads,
+    /// Whether keyless values are `jepsen.independent` tuples `[key value]` (module docs).
+    tuples: bool,
 }
 
 impl EdnHistory<'_> {
-    fn parse(text: &str, file: &str) -> Result<ParsedHistory, HistoryFileError> {
-        let reader = EdnHistory { file };
+    fn parse(
+        text: &str,
+        file: &str,
+        nil_reads: NilReads,
+    ) -> Result<ParsedHistory, HistoryFileError> {
+        let mut reader = EdnHistory { file, nil_reads, tuples: false };
         let values = edn::read_all(text).map_err(|e| reader.error(e.line, e.reason))?;
         let records: &[Edn] = match values.as_slice() {
             [single] if single.items().is_some() => single.items().unwrap_or_default(),
@@ -300,6 +410,8 @@ impl EdnHistory<'_> {
                 parsed.push(record);
             }
         }
+        let mut keyless = parsed.iter().filter(|r| r.kind == EdnType::Invoke && r.key.is_none());
+        reader.tuples = keyless.clone().next().is_some() && keyless.all(is_tuple);
         reader.pair(parsed)
     }
 
@@ -374,6 +486,7 @@ impl EdnHistory<'_> {
         let mut pending: BTreeMap<u32, Pending<'_>> = BTreeMap::new();
         // (invocation position, operation, line)
         let mut ops: Vec<(usize, HistoryOp, usize)> = Vec::new();
+        let mut unknown_reads = 0;
         let mut last_ns: Nanos = 0;
         for (position, record) in records.into_iter().enumerate() {
             let at_ns = record.time_ns.unwrap_or(position as Nanos);
@@ -403,6 +516,13 @@ impl EdnHistory<'_> {
                         return Err(self.error(record.line, reason));
                     };
                     let op = self.operation(&invoke, Some(&record), outcome, at_ns)?;
+                    let read_nil =
+                        op.outcome == Outcome::Ok && op.op.is_read() && op.value.is_none();
+                    if read_nil && self.nil_reads == NilReads::Unknown {
+                        // Knossos: a read of nil matches any state, so it constrains nothing.
+                        unknown_reads += 1;
+                        continue;
+                    }
                     ops.push((invoke.record.line, op, invoke.record.line));
                 }
             }
@@ -420,7 +540,14 @@ impl EdnHistory<'_> {
             lines.push(line);
         }
         let times = if use_time { TimeDisplay::Nanos } else { TimeDisplay::Ordinal };
-        Ok(ParsedHistory { history, format: HistoryFormat::Edn, times, lines })
+        Ok(ParsedHistory {
+            history,
+            format: HistoryFormat::Edn,
+            times,
+            lines,
+            nil_reads: self.nil_reads,
+            unknown_reads,
+        })
     }
 
     /// The operation of an invocation and its completion (`None`: never completed).
@@ -440,7 +567,7 @@ impl EdnHistory<'_> {
         if complete_ns < invoke.at_ns {
             return Err(self.error(line, "completed before it was invoked (:time)"));
         }
-        let (tuple_key, invoke_value) = split_tuple(call);
+        let (tuple_key, invoke_value) = self.split(call);
         let key = call.key.clone().or(tuple_key).unwrap_or_else(|| EDN_DEFAULT_KEY.to_string());
         let scalar = |value: Option<&Edn>, line: usize, what: &str| match value {
             None => Ok(None),
@@ -456,10 +583,22 @@ impl EdnHistory<'_> {
         let op = match call.function {
             EdnFunction::Read => {
                 if let (Some(done), Outcome::Ok) = (completion, outcome) {
-                    let value = if call.key.is_none() && is_tuple(call) {
-                        split_tuple(done).1
-                    } else {
-                        done.value
+                    let value = match self.split(done) {
+                        (Some(done_key), value) if done_key == key => value,
+                        (Some(done_key), _) => {
+                            let reason = format!(
+                                "the read's completion is for key {done_key}, its invocation \
+                                 on line {} for key {key}",
+                                call.line
+                            );
+                            return Err(self.error(done.line, reason));
+                        }
+                        (None, _) if self.tuples && call.key.is_none() => {
+                            let reason = "the read's completion needs :value [key value], as \
+                                          every invocation has (jepsen.independent tuples)";
+                            return Err(self.error(done.line, reason));
+                        }
+                        (None, value) => value,
                     };
                     read = scalar(value, done.line, "a read's value")?;
                 }
@@ -495,25 +634,30 @@ impl EdnHistory<'_> {
     }
 }
 
-/// True if a record without `:key` carries Jepsen's independent tuple `[key value]`: a pair
-/// whose value is a scalar or nil (or, for a compare-and-set, itself a pair).
-fn is_tuple(record: &Record<'_>) -> bool {
-    let Some([_, value]) = record.value.and_then(Edn::items) else { return false };
-    match record.function {
-        EdnFunction::Cas => value.items().is_some_and(|items| items.len() == 2),
-        _ => value.items().is_none(),
+impl EdnHistory<'_> {
+    /// The key of an independent tuple and the value inside, in a history of tuples; else no
+    /// key and the value as is.
+    fn split<'e>(&self, record: &Record<'e>) -> (Option<String>, Option<&'e Edn>) {
+        if !self.tuples || record.key.is_some() || !is_tuple(record) {
+            return (None, record.value);
+        }
+        match record.value.and_then(Edn::items) {
+            Some([key, value]) => (key.scalar_text(), Some(value)),
+            _ => (None, record.value),
+        }
     }
 }
 
-/// The key of an independent tuple and the value inside, or no key and the value as is.
-fn split_tuple<'e>(record: &Record<'e>) -> (Option<String>, Option<&'e Edn>) {
-    if record.key.is_some() || !is_tuple(record) {
-        return (None, record.value);
-    }
-    match record.value.and_then(Edn::items) {
-        Some([key, value]) => (key.scalar_text(), Some(value)),
-        _ => (None, record.value),
-    }
+/// True if a record carries Jepsen's independent tuple `[key value]`: a pair of a scalar key
+/// and a value that is a scalar or nil (for a compare-and-set, itself a pair).
+fn is_tuple(record: &Record<'_>) -> bool {
+    let Some([key, value]) = record.value.and_then(Edn::items) else { return false };
+    let key_ok = key.kind != EdnKind::Nil && key.scalar_text().is_some();
+    key_ok
+        && match record.function {
+            EdnFunction::Cas => value.items().is_some_and(|items| items.len() == 2),
+            _ => value.items().is_none(),
+        }
 }
 
 #[cfg(test)]

@@ -59,7 +59,9 @@ struct Cli {
 enum Command {
     /// Run one seed of a scenario and judge it.
     Run(RunArgs),
-    /// Re-run a recorded run (a run.json or a failures.jsonl line) and verify its trace hash.
+    /// Re-run a recorded run (a run.json or a failures.jsonl line) from the scenario the record
+    /// holds, and verify its trace hash and failed check: exit 0 or 1 as recorded when both
+    /// match, 1 when they differ (a different run), 3 when the same build gave another trace.
     Replay(ReplayArgs),
     /// Run many seeds of a scenario in parallel; write failures.jsonl, seeds.jsonl, summary.json.
     Sweep(sweep::SweepArgs),
@@ -196,7 +198,20 @@ pub fn run_seed(
     seed: u64,
     trace: Option<&Path>,
 ) -> Result<RunOutput, Failure> {
-    let options = match trace {
+    run_seed_with(reg, scenario, path, seed, trace, false)
+}
+
+/// [`run_seed`], showing how far the run got on stderr when `progress` is set and stderr is
+/// a terminal (a long run says how long it will take instead of going silent).
+pub fn run_seed_with(
+    reg: Registry<'_>,
+    scenario: &Scenario,
+    path: &Path,
+    seed: u64,
+    trace: Option<&Path>,
+    progress: bool,
+) -> Result<RunOutput, Failure> {
+    let mut options = match trace {
         None => RunOptions::default(),
         Some(file) => {
             let f = std::fs::File::create(file)
@@ -204,10 +219,37 @@ pub fn run_seed(
             RunOptions::with_trace(TraceWriter::new(Box::new(std::io::BufWriter::new(f))))
         }
     };
+    let show = progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if show {
+        options.progress = Some(progress_line(seed));
+    }
     let (output, wall_ms) = wall_clock_ms(|| reg.run(scenario, path, seed, options));
+    if show {
+        eprint!("\r\x1b[K"); // clear the progress line, if one was drawn
+    }
     let mut output = output?;
     output.report.wall_ms = wall_ms;
     Ok(output)
+}
+
+/// A progress reporter for one seed: virtual time reached, events and events per second, and
+/// the wall time left at this pace, on one rewritten stderr line.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // the wall clock, outside the run
+fn progress_line(seed: u64) -> Box<dyn FnMut(crate::sim::RunProgress)> {
+    let start = std::time::Instant::now();
+    Box::new(move |p| {
+        let wall_s = start.elapsed().as_secs_f64().max(1e-3);
+        let done = p.virtual_ns as f64 / p.end_ns.max(1) as f64;
+        let left_s = if done > 0.0 { wall_s * (1.0 - done) / done } else { 0.0 };
+        eprint!(
+            "\rseed {seed}: {} of {} virtual, {:.1}M events, {:.2}M events/s, about {:.0}s left   ",
+            crate::engine::format_nanos(p.virtual_ns),
+            crate::engine::format_nanos(p.end_ns),
+            p.events as f64 / 1e6,
+            p.events as f64 / 1e6 / wall_s,
+            left_s
+        );
+    })
 }
 
 #[allow(clippy::disallowed_methods, clippy::disallowed_types)] // timing the run, outside it
@@ -242,7 +284,9 @@ fn run(reg: Registry<'_>, args: RunArgs) -> Result<u8, Failure> {
         (None, false) => None,
     };
     let seed = args.seed.or(scenario.expect.seed).unwrap_or(1);
-    let output = run_seed(reg, &scenario, &args.scenario, seed, trace_file.as_deref())?;
+    // Before the run, so a run that hangs or is killed still names its seed.
+    eprintln!("seed {seed}: running {}", args.scenario.display());
+    let output = run_seed_with(reg, &scenario, &args.scenario, seed, trace_file.as_deref(), true)?;
     let record = RunRecord::new(&args.scenario, &scenario, &args.overrides, &output);
     if let Some(out) = &args.out {
         write_run_dir(out, &scenario, &output, &record)?;
@@ -250,65 +294,152 @@ fn run(reg: Registry<'_>, args: RunArgs) -> Result<u8, Failure> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&output.report).expect("report serialises"));
     } else {
-        print_human(&args.scenario, &scenario, &output, &args.overrides);
+        let rerun = output::rerun_command(&args.scenario, seed, &args.overrides);
+        print_human(&scenario, &output, &format!("{rerun} --out replay-{seed}"));
     }
     Ok(exit_code(&output))
 }
 
+/// Runs `sim replay`: re-runs the scenario embedded in the record and compares. The exit code
+/// is the run's own (0 passed, 1 a check failed) when the trace hash and the failed check both
+/// match the record; 1 when they do not (the recorded outcome did not recur: a different run);
+/// 3 when the same scenario on the same build (version and clean commit) gave another trace:
+/// a determinism bug in sim.
 fn replay(reg: Registry<'_>, args: ReplayArgs) -> Result<u8, Failure> {
     let record = RunRecord::read(&args.file, args.index)?;
     let path = record.scenario_path(&args.file);
-    let scenario = load_scenario(reg, &path, &record.overrides)?;
-    if scenario.hash() != record.scenario_hash {
-        eprintln!(
-            "sim: warning: the scenario changed since the run was recorded (hash {} now, {} \
-             then): the replay may differ",
-            scenario.hash(),
-            record.scenario_hash
-        );
-    }
-    let out = args.out.unwrap_or_else(|| {
+    let (scenario, notes) = replayed_scenario(reg, &record, &args, &path)?;
+    let out = args.out.clone().unwrap_or_else(|| {
         let dir = args.file.parent().unwrap_or(Path::new("."));
         dir.join(format!("replay-{}-seed{}", scenario.name, record.seed))
     });
     create_dir(&out)?;
+    let shown = format!("{} --index {}", args.file.display(), args.index);
+    eprintln!("seed {}: replaying {shown} (scenario {})", record.seed, scenario.name);
     let output = run_seed(reg, &scenario, &path, record.seed, Some(&out.join("trace.jsonl")))?;
-    let fresh = RunRecord::new(&path, &scenario, &record.overrides, &output);
+    let fresh = RunRecord::new(&record.scenario, &scenario, &record.overrides, &output);
     write_run_dir(&out, &scenario, &output, &fresh)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&output.report).expect("report serialises"));
     } else {
-        print_human(&path, &scenario, &output, &record.overrides);
+        let file = output::shell_word(&args.file.display().to_string());
+        print_human(&scenario, &output, &format!("sim replay {file} --index {}", args.index));
     }
-    verdict(&record, &output, args.json);
     let say = if args.json { |l: &str| eprintln!("{l}") } else { |l: &str| println!("{l}") };
+    for note in &notes {
+        say(&format!("replay: {note}"));
+    }
+    let code = verdict(&record, &scenario, &output, say);
     say(&format!("replay: trace, history and summary written to {}", out.display()));
-    Ok(exit_code(&output))
+    Ok(code)
 }
 
-/// Compares a replay with its record: the trace hash and the failed check must be the same.
-/// Printed on stderr with `--json` so stdout stays one JSON object.
-fn verdict(record: &RunRecord, output: &RunOutput, json: bool) {
-    let say = if json { |l: &str| eprintln!("{l}") } else { |l: &str| println!("{l}") };
-    let replayed = &output.report.trace_hash;
-    if *replayed == record.trace_hash {
-        say(&format!("replay: trace hash {replayed} matches the recorded run"));
-    } else {
-        say(&format!(
-            "replay: !!! TRACE HASH MISMATCH !!! recorded {}, replayed {replayed}: the code or \
-             the scenario changed since the run was recorded, so this is a different run",
-            record.trace_hash
+/// The scenario a replay runs: the one embedded in the record; for a record from before
+/// scenarios were embedded, the scenario file. Also notes on the file as it is now.
+fn replayed_scenario(
+    reg: Registry<'_>,
+    record: &RunRecord,
+    args: &ReplayArgs,
+    path: &Path,
+) -> Result<(Scenario, Vec<String>), Failure> {
+    let mut notes = Vec::new();
+    if record.scenario_text.is_empty() {
+        let scenario = load_scenario(reg, path, &record.overrides)?;
+        if scenario.hash() != record.scenario_hash {
+            notes.push(format!(
+                "{} changed since the run was recorded (scenario hash {} now, {} then) and this \
+                 record (from sim {}) does not hold the scenario it ran: this is a different run",
+                path.display(),
+                scenario.hash(),
+                record.scenario_hash,
+                record.version
+            ));
+        }
+        return Ok((scenario, notes));
+    }
+    let origin = PathBuf::from(format!(
+        "{} (record {}, its scenario_text)",
+        args.file.display(),
+        args.index
+    ));
+    let scenario = Scenario::parse(&record.scenario_text, &origin, &[])?;
+    reg.validate(&scenario, &origin)?;
+    if scenario.hash() != record.scenario_hash {
+        notes.push(format!(
+            "the record's scenario_text hashes to {}, but the record says {}: the record was \
+             edited",
+            scenario.hash(),
+            record.scenario_hash
         ));
     }
+    let rerun = output::rerun_command(path, record.seed, &record.overrides);
+    match Scenario::load(path, &record.overrides) {
+        Ok(now) if now.hash() == record.scenario_hash => {}
+        Ok(now) => notes.push(format!(
+            "{} changed since the run was recorded (scenario hash {} now, {} then); replaying \
+             the scenario as recorded (embedded in the record); `{rerun}` runs the file as it \
+             is now",
+            path.display(),
+            now.hash(),
+            record.scenario_hash
+        )),
+        Err(_) if !path.exists() => notes.push(format!(
+            "{} is gone; replaying the scenario as recorded (embedded in the record)",
+            path.display()
+        )),
+        Err(e) => notes.push(format!(
+            "{} no longer loads ({e}); replaying the scenario as recorded (embedded in the \
+             record)",
+            path.display()
+        )),
+    }
+    Ok((scenario, notes))
+}
+
+/// Compares a replay with its record (the trace hash and the failed check must both match),
+/// says how, and returns the exit code (see [`replay`]).
+fn verdict(record: &RunRecord, scenario: &Scenario, output: &RunOutput, say: fn(&str)) -> u8 {
+    let replayed = &output.report.trace_hash;
     let check = output.first_failure().map_or("", |c| c.name.as_str());
+    let name = |c: &str| if c.is_empty() { "passed".to_string() } else { format!("failed `{c}`") };
+    if *replayed == record.trace_hash && check == record.check {
+        say(&format!("replay: reproduced: trace hash {replayed} matches the recorded run"));
+        match output.first_failure() {
+            Some(failed) => {
+                say(&format!("replay: check `{}` failed again: {}", failed.name, failed.detail))
+            }
+            None => say("replay: the run passed, as recorded"),
+        }
+        return exit_code(output);
+    }
+    let mut differences = Vec::new();
+    if *replayed != record.trace_hash {
+        differences.push(format!("trace hash {} recorded, {replayed} replayed", record.trace_hash));
+    }
     if check != record.check {
-        let name = |c: &str| if c.is_empty() { "none".to_string() } else { format!("`{c}`") };
-        say(&format!(
-            "replay: !!! CHECK MISMATCH !!! the recorded run failed {}, the replay failed {}",
+        differences.push(format!(
+            "the recorded run {}, the replay {}",
             name(&record.check),
             name(check)
         ));
-    } else if let Some(failed) = output.first_failure() {
-        say(&format!("replay: check `{}` failed again: {}", failed.name, failed.detail));
     }
+    let differences = differences.join("; ");
+    let now = record::describe_build(record::VERSION, record::COMMIT);
+    if record.same_build() && scenario.hash() == record.scenario_hash {
+        say(&format!(
+            "replay: !!! DETERMINISM BROKEN !!! the same scenario on the same build of sim \
+             ({now}) gave a different run: {differences}. This is a bug in sim, not in the \
+             protocol: please report it with the record"
+        ));
+        return EXIT_INTERNAL;
+    }
+    let why = if scenario.hash() != record.scenario_hash {
+        "the scenario is not the recorded one".to_string()
+    } else if record.version != record::VERSION || record.commit.as_deref() != record::COMMIT {
+        format!("sim changed since the run was recorded ({} then, {now} now)", record.build())
+    } else {
+        format!("this build of sim ({now}) has no known clean commit, so its code may differ")
+    };
+    say(&format!("replay: !!! NOT REPRODUCED !!! {differences}: {why}; this is a different run"));
+    EXIT_CHECK_FAILED
 }

@@ -8,8 +8,9 @@ use crate::sim::RunOutput;
 use std::io::Write;
 use std::path::Path;
 
-/// Prints the human summary of one run.
-pub fn print_human(path: &Path, scenario: &Scenario, output: &RunOutput, overrides: &[String]) {
+/// Prints the human summary of one run; `rerun` is the command that runs it again, printed
+/// when a check failed.
+pub fn print_human(scenario: &Scenario, output: &RunOutput, rerun: &str) {
     let r = &output.report;
     println!("scenario  {} ({}, {} nodes) seed {}", r.scenario, r.system, scenario.nodes, r.seed);
     println!(
@@ -73,7 +74,7 @@ pub fn print_human(path: &Path, scenario: &Scenario, output: &RunOutput, overrid
         let failed = output.first_failure().expect("a failed run has a failed check");
         let kind = failed.kind.name();
         println!("result    FAILED: {kind} check `{}` failed at seed {}", failed.name, r.seed);
-        println!("replay    {} --out replay-{}", rerun_command(path, r.seed, overrides), r.seed);
+        println!("replay    {rerun}");
     }
 }
 

@@ -1,6 +1,12 @@
 //! Run records: what `sim replay` needs to re-run a seed and verify it. `sim run --out DIR`
 //! writes one as DIR/run.json; sweeps write one per failing seed, one per line, to
 //! failures.jsonl. Same format for both.
+//!
+//! A record is self-contained: it carries the scenario as run (the resolved TOML, overrides
+//! applied), the seed, the verdict, the trace hash, and the sim version and git commit that ran
+//! it. Replay runs the embedded scenario, so it works from any folder, after the scenario file
+//! was moved, edited or deleted. Records written before scenarios were embedded still replay
+//! from the scenario file.
 
 use super::{bad_input, Failure};
 use crate::scenario::Scenario;
@@ -8,10 +14,15 @@ use crate::sim::RunOutput;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// The sim version that writes records.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit sim was built from (`-dirty` with uncommitted changes), if the build knew it.
+pub const COMMIT: Option<&str> = option_env!("SIM_GIT_COMMIT");
+
 /// A recorded run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunRecord {
-    /// Path of the scenario file, as given on the command line.
+    /// Path of the scenario file, made absolute (older records: as given on the command line).
     pub scenario: PathBuf,
     /// Fingerprint of the scenario as run (after overrides).
     pub scenario_hash: String,
@@ -25,9 +36,15 @@ pub struct RunRecord {
     pub trace_hash: String,
     /// The sim version that ran it.
     pub version: String,
-    /// `--set` overrides the run used.
+    /// The git commit of the sim that ran it (`-dirty`: with uncommitted changes), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// `--set` overrides the run used (already applied in `scenario_text`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
+    /// The scenario as run: the resolved TOML, overrides applied (empty in old records).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scenario_text: String,
 }
 
 impl RunRecord {
@@ -35,14 +52,16 @@ impl RunRecord {
     pub fn new(path: &Path, scenario: &Scenario, overrides: &[String], output: &RunOutput) -> Self {
         let failure = output.first_failure();
         RunRecord {
-            scenario: path.to_path_buf(),
+            scenario: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             scenario_hash: scenario.hash(),
             seed: output.report.seed,
             check: failure.map(|c| c.name.clone()).unwrap_or_default(),
             detail: failure.map(|c| c.detail.clone()).unwrap_or_default(),
             trace_hash: output.report.trace_hash.clone(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: VERSION.to_string(),
+            commit: COMMIT.map(str::to_string),
             overrides: overrides.to_vec(),
+            scenario_text: scenario.to_toml(),
         }
     }
 
@@ -71,7 +90,8 @@ impl RunRecord {
         })
     }
 
-    /// The scenario's path: as recorded if it exists, else relative to the record's folder.
+    /// The scenario file's path: as recorded if it exists, else relative to the record's
+    /// folder (where a record that travelled with its scenario finds it).
     pub fn scenario_path(&self, record_file: &Path) -> PathBuf {
         if self.scenario.exists() || self.scenario.is_absolute() {
             return self.scenario.clone();
@@ -82,5 +102,26 @@ impl RunRecord {
         } else {
             self.scenario.clone()
         }
+    }
+
+    /// True if this record was made by this very build: same version and the same known,
+    /// clean commit. Only then can a different trace of the same scenario be blamed on sim.
+    pub fn same_build(&self) -> bool {
+        let clean = |c: &str| !c.ends_with("-dirty");
+        self.version == VERSION
+            && matches!((self.commit.as_deref(), COMMIT), (Some(a), Some(b)) if a == b && clean(a))
+    }
+
+    /// The build that made the record, for messages: `0.1.0 (commit abc123)`.
+    pub fn build(&self) -> String {
+        describe_build(&self.version, self.commit.as_deref())
+    }
+}
+
+/// A version and commit for messages.
+pub fn describe_build(version: &str, commit: Option<&str>) -> String {
+    match commit {
+        Some(commit) => format!("{version} (commit {commit})"),
+        None => format!("{version} (commit unknown)"),
     }
 }

@@ -406,16 +406,23 @@ fn report(out: &Path, summary: &SweepSummary, json: bool) {
         println!("failed    {count} seed(s) failed `{check}`");
     }
     if let Some(seed) = summary.first_failure {
+        // The replay first: it is exact from any folder (the record holds the scenario as
+        // run); `sim run` reads the scenario file as it is now, from this folder.
+        let failures = out.join("failures.jsonl");
+        let failures = std::path::absolute(&failures).unwrap_or(failures);
+        let failures = super::output::shell_word(&failures.display().to_string());
+        println!("replay    sim replay {failures} --index 0");
         let rerun = super::output::rerun_command(&summary.scenario, seed, &summary.overrides);
         println!("first     seed {seed}: {rerun}");
-        println!("replay    sim replay {} --index 0", out.join("failures.jsonl").display());
     }
     let verdict = if summary.failures == 0 { "PASSED" } else { "FAILED" };
     println!("result    {verdict}: {} passed, {} failed", summary.passes, summary.failures);
     println!("written   {}/{{summary.json,seeds.jsonl,failures.jsonl}}", out.display());
 }
 
-/// Runs `sim merge`.
+/// Runs `sim merge`: the folders must be the shards of one sweep (same scenario, same seed
+/// range, same shard count), each shard exactly once; anything else is refused (exit 2), since
+/// a merge with a shard missing would report seeds it never ran as passed.
 pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
     let mut summaries = Vec::new();
     let mut results: Vec<SeedResult> = Vec::new();
@@ -437,6 +444,7 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
         failures.extend(read_lines::<RunRecord>(&dir.join("failures.jsonl"))?);
         summaries.push(summary);
     }
+    check_shards(&args.dirs, &summaries)?;
     results.sort_by_key(|r| r.seed);
     failures.sort_by_key(|r| r.seed);
     for pair in results.windows(2).filter(|w| w[0].seed == w[1].seed) {
@@ -457,6 +465,90 @@ pub fn merge(args: MergeArgs) -> Result<u8, Failure> {
     write_results(&args.out, &summary, &results, &failures)?;
     report(&args.out, &summary, args.json);
     Ok(if summary.failures == 0 { EXIT_PASS } else { EXIT_CHECK_FAILED })
+}
+
+/// Most seeds a merge error lists.
+const SEEDS_LISTED_MAX: usize = 8;
+
+/// Checks that `summaries` (read from `dirs`) are every shard of one seed range, once each. An
+/// unsharded sweep is the one shard `0/1`.
+fn check_shards(dirs: &[PathBuf], summaries: &[SweepSummary]) -> Result<(), Failure> {
+    let seeds = &summaries[0].seeds;
+    let range = parse_seeds(seeds).map_err(|e| {
+        bad_input(format!("{}: summary.json: {e}", dirs[0].join("summary.json").display()))
+    })?;
+    let mut shards: Vec<(u64, u64)> = Vec::with_capacity(summaries.len());
+    for (dir, summary) in dirs.iter().zip(summaries) {
+        let file = dir.join("summary.json");
+        if summary.seeds != *seeds {
+            return Err(bad_input(format!(
+                "{}: `seeds` is {}, but {} swept {seeds}: not shards of one sweep",
+                file.display(),
+                summary.seeds,
+                dirs[0].display()
+            )));
+        }
+        let shard = match &summary.shard {
+            Some(text) => parse_shard(text)
+                .map_err(|e| bad_input(format!("{}: `shard`: {e}", file.display())))?,
+            None => (0, 1),
+        };
+        shards.push(shard);
+    }
+    let count = shards[0].1;
+    if let Some(i) = shards.iter().position(|s| s.1 != count) {
+        return Err(bad_input(format!(
+            "{} is shard {}/{}, but {} is shard {}/{count}: not shards of one sweep",
+            dirs[i].display(),
+            shards[i].0,
+            shards[i].1,
+            dirs[0].display(),
+            shards[0].0
+        )));
+    }
+    let mut given: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for (dir, (k, _)) in dirs.iter().zip(&shards) {
+        given.entry(*k).or_default().push(dir.display().to_string());
+    }
+    let mut problems = Vec::new();
+    // Bounded by the shards given plus the few missing ones listed, whatever `count` is.
+    let missing_total = count - given.len() as u64;
+    for k in (0..count).filter(|k| !given.contains_key(k)).take(SEEDS_LISTED_MAX) {
+        let seeds = shard_seeds(&range, k, count);
+        problems.push(format!("shard {k}/{count} is missing (seeds {seeds})"));
+    }
+    if missing_total > SEEDS_LISTED_MAX as u64 {
+        problems.push(format!("{missing_total} shards are missing in all"));
+    }
+    for (k, holders) in given.iter().filter(|(_, h)| h.len() > 1) {
+        problems.push(format!(
+            "shard {k}/{count} is given {} times ({}; seeds {})",
+            holders.len(),
+            holders.join(", "),
+            shard_seeds(&range, *k, count)
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(bad_input(format!(
+        "merge refused: every shard of the sweep of seeds {seeds} must be given exactly once: {}",
+        problems.join("; ")
+    )))
+}
+
+/// The seeds of shard `k` of `n` of `range`, for messages: the first few and how many.
+fn shard_seeds(range: &Range<u64>, k: u64, n: u64) -> String {
+    let total = (range.end - range.start).saturating_sub(k).div_ceil(n);
+    let mut listed: Vec<String> = (range.start + k..range.end)
+        .step_by(n as usize)
+        .take(SEEDS_LISTED_MAX)
+        .map(|s| s.to_string())
+        .collect();
+    if total > SEEDS_LISTED_MAX as u64 {
+        listed.push(format!("... {total} in all"));
+    }
+    listed.join(", ")
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(file: &Path) -> Result<T, Failure> {
@@ -487,6 +579,13 @@ mod tests {
         assert!(parse_seeds("9..3").is_err());
         assert!(parse_seeds("a..3").is_err());
         assert!(parse_seeds("10").is_err());
+    }
+
+    #[test]
+    fn shard_seeds_are_listed_briefly() {
+        assert_eq!(shard_seeds(&(0..30), 2, 3), "2, 5, 8, 11, 14, 17, 20, 23, ... 10 in all");
+        assert_eq!(shard_seeds(&(10..14), 1, 3), "11");
+        assert_eq!(shard_seeds(&(0..3), 0, 1), "0, 1, 2");
     }
 
     #[test]

@@ -54,6 +54,9 @@ fn trim_decimal(ns: Nanos, unit: Nanos, suffix: &str) -> String {
 /// Decimals are parsed exactly (no floats), to the nanosecond.
 pub fn parse_duration(text: &str) -> Result<Nanos, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!("`{text}` is negative: a duration must be 0 or more"));
+    }
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let scale = match unit.trim() {
@@ -108,7 +111,7 @@ mod tests {
         assert!(parse_duration("12").is_err());
         assert!(parse_duration("ms").is_err());
         assert!(parse_duration("1.5parsecs").is_err());
-        assert!(parse_duration("-3s").is_err());
+        assert!(parse_duration("-3s").unwrap_err().contains("negative"));
         assert_eq!(format_nanos(1_500_000_000), "1.5s");
         assert_eq!(format_nanos(2_250_000), "2.25ms");
         assert_eq!(format_nanos(999), "999ns");

@@ -472,7 +472,8 @@ mod fault_list {
             })?;
             let at = Duration::deserialize(at)
                 .map_err(|e| serde::de::Error::custom(format!("faults[{i}].at: {e}")))?;
-            let fault = Fault::deserialize(toml::Value::Table(table))
+            // The trait's, which checks every key; `Fault::deserialize` is serde's derive.
+            let fault = <Fault as Deserialize>::deserialize(toml::Value::Table(table))
                 .map_err(|e| serde::de::Error::custom(format!("faults[{i}]: {e}")))?;
             faults.push(ScheduledFault { at: at.0, fault });
         }
@@ -509,11 +510,14 @@ impl Scenario {
                     .into(),
             ));
         }
+        let from_text = |e: toml::de::Error| {
+            let (key, reason) = toml_error(text, &e);
+            error(key, reason)
+        };
         let mut scenario: Scenario = if overrides.is_empty() {
-            toml::from_str(text).map_err(|e| error(None, clean_toml_error(&e.to_string())))?
+            toml::from_str(text).map_err(from_text)?
         } else {
-            let mut table: toml::Table =
-                toml::from_str(text).map_err(|e| error(None, clean_toml_error(&e.to_string())))?;
+            let mut table: toml::Table = toml::from_str(text).map_err(from_text)?;
             for o in overrides {
                 apply_override(&mut table, o).map_err(|(key, reason)| error(key, reason))?;
             }
@@ -525,8 +529,6 @@ impl Scenario {
             scenario.name =
                 path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned());
         }
-        scenario.faults.sort_by_key(|f| f.at);
-        scenario.controls.sort_by_key(|c| c.at);
         if overrides.iter().any(|o| overrides::key(o) == Some("duration")) {
             // `--set duration=` shortens the run: it ends before its later faults, as a shrunk
             // scenario does. A file's own fault after its own end is still an error.
@@ -534,7 +536,10 @@ impl Scenario {
             scenario.faults.retain(|f| f.at <= end);
             scenario.controls.retain(|c| c.at <= end);
         }
+        // Validated before sorting, so `faults[i]` in an error is the file's i-th fault.
         scenario.validate().map_err(|(key, reason)| error(Some(key), reason))?;
+        scenario.faults.sort_by_key(|f| f.at);
+        scenario.controls.sort_by_key(|c| c.at);
         Ok(scenario)
     }
 
@@ -583,8 +588,8 @@ impl Scenario {
             if f.at > self.duration.0 {
                 return bad(&format!("faults[{i}].at"), "is after the end of the run".into());
             }
-            check_fault_nodes(&f.fault, self.nodes)
-                .map_err(|reason| (format!("faults[{i}]"), reason))?;
+            check_fault(&f.fault, self.nodes)
+                .map_err(|(key, reason)| (format!("faults[{i}].{key}"), reason))?;
         }
         for (i, c) in self.controls.iter().enumerate() {
             if c.at > self.duration.0 {
@@ -671,26 +676,48 @@ fn validate_nemesis(nemesis: &NemesisSettings) -> Result<(), (String, String)> {
     Ok(())
 }
 
-fn check_fault_nodes(fault: &Fault, nodes: u32) -> Result<(), String> {
-    let node_ok = |r: &NodeRef| match r {
-        NodeRef::Id(n) if *n >= nodes => Err(format!("node {n} does not exist (nodes = {nodes})")),
+/// Checks a fault's targets against the cluster; an error names the fault's key at fault
+/// (`groups`, `node`, ...) and the reason.
+fn check_fault(fault: &Fault, nodes: u32) -> Result<(), (&'static str, String)> {
+    let node_ok = |key, r: &NodeRef| match r {
+        NodeRef::Id(n) if *n >= nodes => {
+            Err((key, format!("node {n} does not exist (nodes = {nodes})")))
+        }
         _ => Ok(()),
     };
-    let ids_ok = |ids: &[u32]| match ids.iter().find(|n| **n >= nodes) {
-        Some(n) => Err(format!("node {n} does not exist (nodes = {nodes})")),
+    let ids_ok = |key, ids: &[u32]| match ids.iter().find(|n| **n >= nodes) {
+        Some(n) => Err((key, format!("node {n} does not exist (nodes = {nodes})"))),
         None => Ok(()),
     };
     match fault {
-        Fault::Partition { groups: Some(groups) } => groups.iter().try_for_each(|g| ids_ok(g)),
-        Fault::Bridge { groups, bridge } => {
-            if let Some(g) = groups {
-                g.iter().try_for_each(|g| ids_ok(g))?;
+        Fault::Partition { groups: Some(groups) } => {
+            groups.iter().try_for_each(|g| ids_ok("groups", g))?;
+            check_groups(groups, "a partition").map_err(|reason| ("groups", reason))
+        }
+        Fault::Bridge { groups: Some(groups), bridge: Some(bridge) } => {
+            groups.iter().try_for_each(|g| ids_ok("groups", g))?;
+            ids_ok("bridge", &[*bridge])?;
+            check_groups(groups, "a bridge").map_err(|reason| ("groups", reason))?;
+            match groups.iter().position(|g| g.contains(bridge)) {
+                Some(i) => Err((
+                    "bridge",
+                    format!(
+                        "node {bridge} is in group {i}: the bridge is the one node outside both \
+                         groups, talking to each"
+                    ),
+                )),
+                None => Ok(()),
             }
-            ids_ok(bridge.as_slice())
+        }
+        Fault::Bridge { groups: Some(_), bridge: None } => {
+            Err(("bridge", "missing: `groups` needs a `bridge` node (or give neither)".into()))
+        }
+        Fault::Bridge { groups: None, bridge: Some(_) } => {
+            Err(("groups", "missing: `bridge` needs two `groups` (or give neither)".into()))
         }
         Fault::OneWay { from, to } => {
-            node_ok(from)?;
-            ids_ok(to.as_deref().unwrap_or(&[]))
+            node_ok("from", from)?;
+            ids_ok("to", to.as_deref().unwrap_or(&[]))
         }
         Fault::Isolate { node }
         | Fault::Crash { node }
@@ -698,27 +725,91 @@ fn check_fault_nodes(fault: &Fault, nodes: u32) -> Result<(), String> {
         | Fault::ClockJump { node, .. }
         | Fault::DiskCorrupt { node }
         | Fault::DiskSectorError { node }
-        | Fault::DiskMisdirect { node } => node_ok(node),
+        | Fault::DiskMisdirect { node } => node_ok("node", node),
         Fault::ClockDrift { node, ppm } => {
             if ppm.abs() > 500_000 {
-                return Err(format!("drift {ppm} ppm is out of range (-500000 to 500000)"));
+                let reason = format!("drift {ppm} ppm is out of range (-500000 to 500000)");
+                return Err(("ppm", reason));
             }
-            node_ok(node)
+            node_ok("node", node)
         }
         Fault::LinkDegrade { a, b, latency, .. } => {
             if latency.0 < 0 {
-                return Err("latency must not be negative".into());
+                return Err(("latency", "must not be negative".into()));
             }
-            ids_ok(a.as_deref().unwrap_or(&[]))?;
-            ids_ok(b.as_deref().unwrap_or(&[]))
+            ids_ok("a", a.as_deref().unwrap_or(&[]))?;
+            ids_ok("b", b.as_deref().unwrap_or(&[]))
         }
-        Fault::Partition { groups: None } | Fault::Heal | Fault::LinkRestore => Ok(()),
+        Fault::Partition { groups: None }
+        | Fault::Bridge { groups: None, bridge: None }
+        | Fault::Heal
+        | Fault::LinkRestore => Ok(()),
     }
+}
+
+/// The groups of a partition or bridge (`what`): at least two, none empty, and no node in two
+/// places, since a node on both sides of a cut is on neither.
+fn check_groups(groups: &[Vec<u32>], what: &str) -> Result<(), String> {
+    if let Some(i) = groups.iter().position(|g| g.is_empty()) {
+        return Err(format!("group {i} is empty: {what} needs at least two non-empty groups"));
+    }
+    if groups.len() < 2 {
+        return Err(format!(
+            "{} group given: {what} needs at least two non-empty groups (one group cuts nothing)",
+            groups.len()
+        ));
+    }
+    let mut seen: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    for (i, group) in groups.iter().enumerate() {
+        for &node in group {
+            match seen.insert(node, i) {
+                Some(first) if first == i => {
+                    return Err(format!("node {node} is listed twice in group {i}"));
+                }
+                Some(first) => {
+                    return Err(format!(
+                        "node {node} is in group {first} and in group {i}: groups must not \
+                         overlap (a node cannot be on both sides of a cut)"
+                    ));
+                }
+                None => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The toml crate's messages carry a code snippet; keep them, but on one logical block.
 fn clean_toml_error(message: &str) -> String {
     message.trim_end().replace("TOML parse error", "invalid scenario")
+}
+
+/// The key and reason of an error reading `text`: when the error points at a `key = value`
+/// line (under a `[table]` header or none) and its message does not name the key, the dotted
+/// key and the message with its line; otherwise no key and the message with its snippet.
+fn toml_error(text: &str, e: &toml::de::Error) -> (Option<String>, String) {
+    let message = e.message().trim_end();
+    let Some(start) = e.span().map(|span| span.start.min(text.len())) else {
+        return (None, clean_toml_error(&e.to_string()));
+    };
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("");
+    let key = line.split_once('=').map(|(key, _)| key.trim().trim_matches('"'));
+    let plain = |key: &&str| !key.is_empty() && !key.contains(char::is_whitespace);
+    let Some(key) = key.filter(plain).filter(|key| !message.contains(&format!("`{key}`"))) else {
+        return (None, clean_toml_error(&e.to_string()));
+    };
+    let header = text[..line_start].lines().rev().map(str::trim).find(|l| l.starts_with('['));
+    let dotted = match header {
+        None => key.to_string(),
+        Some(h) if h.starts_with("[[") => return (None, clean_toml_error(&e.to_string())),
+        Some(h) => {
+            let table = h.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+            format!("{table}.{key}")
+        }
+    };
+    let number = text[..line_start].lines().count() + 1;
+    (Some(dotted), format!("{message} (line {number})"))
 }
 
 #[cfg(test)]

@@ -68,7 +68,8 @@ fn scenario_round_trips_through_toml() {
 #[test]
 fn faults_are_sorted_by_time() {
     let text = format!(
-        "{MINIMAL}\n[[faults]]\nat = \"3s\"\nkind = \"heal\"\n[[faults]]\nat = \"1s\"\nkind = \"heal\"\n"
+        "{MINIMAL}\n[[faults]]\nat = \"3s\"\nkind = \"heal\"\n\
+         [[faults]]\nat = \"1s\"\nkind = \"heal\"\n"
     );
     let s = parse(&text).unwrap();
     assert!(s.faults[0].at < s.faults[1].at);
@@ -112,4 +113,19 @@ fn shortening_the_run_drops_the_faults_after_its_new_end() {
     // In the file itself, a fault after the end is still a mistake worth an error.
     let e = parse(&text.replace("10s", "2s")).unwrap_err();
     assert!(e.to_string().contains("after the end of the run"), "{e}");
+}
+
+#[test]
+fn fault_errors_name_the_files_own_index_and_the_key() {
+    // The second fault in the file is the first in time: errors still say `faults[1]`.
+    let text = format!(
+        "{MINIMAL}\n[[faults]]\nat = \"3s\"\nkind = \"heal\"\n\
+         [[faults]]\nat = \"1s\"\nkind = \"partition\"\ngroups = [[0, 1], [1, 2]]\n"
+    );
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("faults[1].groups"), "{e}");
+    assert!(e.reason.contains("must not overlap"), "{e}");
+    let e = parse(&MINIMAL.replace("10s", "-10s")).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("duration"), "{e}");
+    assert!(e.reason.contains("negative") && e.reason.contains("line 4"), "{e}");
 }

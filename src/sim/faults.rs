@@ -50,14 +50,22 @@ impl<S: System> Sim<'_, S> {
         Some(match fault {
             Fault::Partition { groups: None } => {
                 let mut nodes = all;
+                if nodes.len() < 2 {
+                    return None; // one node cannot be split
+                }
                 self.resolver.shuffle(&mut nodes);
-                let minority = nodes.split_off(nodes.len() / 2 + 1);
+                // A majority and the rest; two nodes split one against one.
+                let keep = (nodes.len() / 2 + 1).min(nodes.len() - 1);
+                let minority = nodes.split_off(keep);
                 let mut groups = vec![nodes, minority];
                 groups.iter_mut().for_each(|g| g.sort_unstable());
                 Fault::Partition { groups: Some(groups) }
             }
             Fault::Bridge { groups: None, .. } | Fault::Bridge { bridge: None, .. } => {
                 let mut nodes = all;
+                if nodes.len() < 3 {
+                    return None; // a bridge needs two halves and the node between them
+                }
                 self.resolver.shuffle(&mut nodes);
                 let bridge = nodes.pop()?;
                 let mut b = nodes.split_off(nodes.len() / 2);

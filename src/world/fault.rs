@@ -93,9 +93,13 @@ impl<'de> Deserialize<'de> for NodeRef {
     }
 }
 
-/// One fault. Serialised with a `kind` tag, as scenario files write it.
+/// One fault. Serialised with a `kind` tag, as scenario files write it; every key is checked
+/// (an unknown one is an error), for `heal` and `link-restore` too, which take none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+// `remote = "Self"`: the derived code becomes the inherent `Fault::serialize`/`deserialize`,
+// wrapped by the trait impls below, since `deny_unknown_fields` does not reach unit variants.
+// Deserialize through the trait (`<Fault as Deserialize>::deserialize`, `toml::from_str`).
+#[serde(remote = "Self", tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Fault {
     /// Split the nodes into groups that cannot talk to each other. Without `groups`, a random
     /// split into a majority and a minority.
@@ -151,6 +155,32 @@ pub enum Fault {
     },
     /// Return every link to the scenario's network settings.
     LinkRestore,
+}
+
+impl Serialize for Fault {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Fault::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fault {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = toml::Value::deserialize(d)?;
+        if let Some(table) = value.as_table() {
+            if let Some(kind @ ("heal" | "link-restore")) =
+                table.get("kind").and_then(|k| k.as_str())
+            {
+                if let Some(extra) = table.keys().find(|key| *key != "kind") {
+                    return Err(D::Error::custom(format!(
+                        "unknown field `{extra}`: a `{kind}` fault takes no keys besides `at` \
+                         and `kind` (it applies to every node and link)"
+                    )));
+                }
+            }
+        }
+        Fault::deserialize(value).map_err(|e| D::Error::custom(e.message()))
+    }
 }
 
 fn zero_duration() -> SignedDuration {
@@ -309,5 +339,20 @@ mod tests {
     fn unknown_fields_are_rejected() {
         let err = toml::from_str::<Fault>("kind = \"crash\"\nnode = 1\nbogus = 2\n").unwrap_err();
         assert!(err.to_string().contains("bogus"), "{err}");
+        for kind in ["heal", "link-restore"] {
+            let text = format!("kind = \"{kind}\"\nnode = 1\n");
+            let err = toml::from_str::<Fault>(&text).unwrap_err().to_string();
+            assert!(err.contains("unknown field `node`") && err.contains(kind), "{err}");
+        }
+        assert_eq!(toml::from_str::<Fault>("kind = \"heal\"\n").unwrap(), Fault::Heal);
+    }
+
+    #[test]
+    fn faults_round_trip_through_json() {
+        let fault = Fault::OneWay { from: NodeRef::Id(1), to: Some(vec![0, 2]) };
+        let text = serde_json::to_string(&fault).unwrap();
+        assert_eq!(text, r#"{"kind":"one-way","from":1,"to":[0,2]}"#);
+        assert_eq!(serde_json::from_str::<Fault>(&text).unwrap(), fault);
+        assert_eq!(serde_json::from_str::<Fault>(r#"{"kind":"heal"}"#).unwrap(), Fault::Heal);
     }
 }

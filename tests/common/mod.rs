@@ -18,6 +18,21 @@ pub fn sim(args: &[&str]) -> Output {
         .expect("sim runs")
 }
 
+/// Runs the `sim` binary in `dir`.
+pub fn sim_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim")).args(args).current_dir(dir).output().expect("sim runs")
+}
+
+/// What a command printed: stdout, then stderr.
+pub fn printed(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The project root (absolute).
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// A fresh folder under target/ for one test of `suite`.
 pub fn scratch(suite: &str, name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(suite).join(name);

@@ -1,0 +1,112 @@
+//! Wrong input is refused with exit 2 and one message naming the file, the key and the reason
+//! in words, never a panic and never a run: partition and bridge groups that overlap, repeat a
+//! node, are empty or too few; keys a fault does not take; negative durations; node ids that
+//! are not node ids; another system's bug knob; protocol settings that contradict each other.
+
+mod common;
+
+use common::*;
+
+const BASE: &str = "system = \"register\"\nnodes = 3\nduration = \"4s\"\nquiet = \"1s\"\n";
+const RAFT: &str = "system = \"raft\"\nnodes = 3\nduration = \"4s\"\n";
+
+fn fault(keys: &str) -> String {
+    format!("{BASE}\n[[faults]]\nat = \"1s\"\nkind = \"crash\"\nnode = 0\n\n[[faults]]\n{keys}\n")
+}
+
+#[test]
+fn wrong_scenarios_exit_2_naming_the_file_the_key_and_the_reason() {
+    let dir = scratch("test-bad-input", "scenarios");
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            fault("at = \"2s\"\nkind = \"partition\"\ngroups = [[0, 1], [1, 2]]"),
+            "`faults[1].groups`",
+            "node 1 is in group 0 and in group 1: groups must not overlap",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"partition\"\ngroups = [[0, 0], [1]]"),
+            "`faults[1].groups`",
+            "node 0 is listed twice in group 0",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"partition\"\ngroups = [[], [0, 1, 2]]"),
+            "`faults[1].groups`",
+            "group 0 is empty",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"partition\"\ngroups = [[0, 1, 2]]"),
+            "`faults[1].groups`",
+            "a partition needs at least two non-empty groups",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"bridge\"\ngroups = [[0, 1], [1]]\nbridge = 2"),
+            "`faults[1].groups`",
+            "groups must not overlap",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"bridge\"\ngroups = [[0], []]\nbridge = 2"),
+            "`faults[1].groups`",
+            "group 1 is empty: a bridge needs at least two non-empty groups",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"bridge\"\ngroups = [[0], [1]]\nbridge = 1"),
+            "`faults[1].bridge`",
+            "node 1 is in group 1",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"bridge\"\ngroups = [[0], [1]]"),
+            "`faults[1].bridge`",
+            "missing",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"heal\"\nnode = 1"),
+            "faults[1]",
+            "unknown field `node`: a `heal` fault takes no keys",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-restore\"\na = [0]"),
+            "faults[1]",
+            "unknown field `a`: a `link-restore` fault takes no keys",
+        ),
+        (fault("at = \"2s\"\nkind = \"crash\"\nnode = -1"), "faults[1]", "-1 is not a node id"),
+        (BASE.replace("\"4s\"", "\"-5s\""), "`duration`", "`-5s` is negative"),
+        (format!("{BASE}[network]\njitter = \"-1ms\"\n"), "`network.jitter`", "is negative"),
+        (
+            format!("{BASE}[protocol]\nbugs = [\"raft.skip_fsync\"]\n"),
+            "`protocol.bugs`",
+            "unknown bug knob `raft.skip_fsync` for system `register`",
+        ),
+        (
+            format!("{RAFT}[protocol]\ntimeout_election_min = \"900ms\"\n"),
+            "`protocol.timeout_election_min`",
+            "at most `timeout_election_max`",
+        ),
+    ];
+    for (i, (text, key, reason)) in cases.iter().enumerate() {
+        let file = dir.join(format!("case{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let out = sim(&["run", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "case {i}: {text}\n{}", printed(&out));
+        assert!(out.stdout.is_empty(), "case {i} ran: {}", printed(&out));
+        let shown = file.display().to_string();
+        assert!(stderr.contains(&format!("sim: {shown}")), "case {i}: file: {stderr}");
+        assert!(stderr.contains(key), "case {i}: key {key}: {stderr}");
+        assert!(stderr.contains(reason), "case {i}: reason {reason}: {stderr}");
+        assert!(!stderr.contains("`protocol`: protocol."), "case {i}: key twice: {stderr}");
+    }
+}
+
+#[test]
+fn good_groups_and_repairs_still_run() {
+    let dir = scratch("test-bad-input", "good");
+    let text = fault(
+        "at = \"2s\"\nkind = \"partition\"\ngroups = [[0], [1, 2]]\n\n[[faults]]\nat = \"2.5s\"\n\
+         kind = \"heal\"\n\n[[faults]]\nat = \"2.6s\"\nkind = \"bridge\"\n\
+         groups = [[0], [1]]\nbridge = 2\n\n[[faults]]\nat = \"2.7s\"\nkind = \"link-restore\"",
+    );
+    let file = dir.join("good.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = sim(&["run", file.to_str().unwrap()]);
+    assert!(out.status.code().is_some_and(|c| c < 2), "{}", printed(&out));
+}
