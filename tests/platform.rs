@@ -117,6 +117,9 @@ fn a_users_system_runs_under_the_whole_command_line() {
             && jsonl.contains("\"f\":\"read\""),
         "{jsonl:.300}"
     );
+    let results = std::fs::read_to_string(out.join("results.edn")).unwrap();
+    assert!(results.starts_with("{:valid? true,"), "{results}");
+    assert!(results.contains(":counter_converges {:valid? true, :kind :safety"), "{results}");
     let edn = std::fs::read_to_string(out.join("history.edn")).unwrap();
     assert!(edn.contains(":f :add, :value ") && edn.contains(":index 0,"), "{edn:.300}");
     let replay = user_system(&["replay", out.join("run.json").to_str().unwrap()]);

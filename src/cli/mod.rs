@@ -85,7 +85,7 @@ struct RunArgs {
     seed: Option<u64>,
     /// Write the run's files here: summary.json, history.jsonl, trace.jsonl, run.json, plots
     /// (latency, throughput, quantiles, message sequence; SVG and PNG), chrome-trace.json
-    /// (Perfetto) and history.edn (Jepsen).
+    /// (Perfetto), history.edn and results.edn (Jepsen).
     #[arg(long)]
     out: Option<PathBuf>,
     /// Write the full trace as JSON Lines (to OUT/trace.jsonl, or ./trace.jsonl without --out).

@@ -129,6 +129,8 @@ pub fn write_run_dir(
     std::fs::write(dir.join("summary.json"), summary + "\n").map_err(|e| io("summary.json", e))?;
     let run = serde_json::to_string_pretty(record).expect("record serialises");
     std::fs::write(dir.join("run.json"), run + "\n").map_err(|e| io("run.json", e))?;
+    let results = crate::report::results_edn(&output.report);
+    std::fs::write(dir.join("results.edn"), results).map_err(|e| io("results.edn", e))?;
     let mut history = std::io::BufWriter::new(
         std::fs::File::create(dir.join("history.jsonl")).map_err(|e| io("history.jsonl", e))?,
     );

@@ -21,6 +21,7 @@ mod export;
 mod figure;
 #[cfg(feature = "plots")]
 pub mod gallery;
+mod results;
 #[cfg(feature = "plots")]
 mod sequence;
 #[cfg(feature = "plots")]
@@ -31,6 +32,7 @@ mod trace;
 mod windows;
 
 pub use export::{write_chrome_trace, write_edn_history};
+pub use results::results_edn;
 #[cfg(feature = "plots")]
 pub use sequence::{parse_window, SEQUENCE_MESSAGES_MAX, SEQUENCE_WINDOW_NS, WINDOW_ENV};
 #[cfg(feature = "plots")]
