@@ -278,7 +278,7 @@ impl SequenceDiagram {
             let colour = window_colour(w.class);
             let (top, bottom) = (self.y(w.start_ns), self.y(w.end_ns));
             let band = match (w.class, w.node) {
-                (WindowClass::Marker, _) => continue, // drawn as a mark from the trace
+                _ if w.class.is_instant() => continue, // drawn as a mark from the trace
                 (WindowClass::Crash, Some(n)) => {
                     let x = f64::from(n);
                     [(x - 0.1, top), (x + 0.1, bottom)]
