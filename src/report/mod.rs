@@ -7,7 +7,8 @@
 //! - `throughput`: completed operations per second by outcome;
 //! - `quantiles`: p50, p90, p99 and max latency of `ok` operations per time bucket;
 //! - `sequence`: the message sequence diagram of a short window, read from the trace;
-//! - `chrome-trace.json`: the trace as Chrome trace events (open it in Perfetto);
+//! - `chrome-trace.json`: the trace as Chrome trace events (open it in Perfetto): messages as
+//!   flow arrows from send to receipt, crashes and network cuts as spans;
 //! - `history.edn`: the client history as a Jepsen EDN history (for Knossos or Elle).
 //!
 //! A sweep's report ([`write_sweep`]) shows outcomes, throughput and p99 across seeds.
@@ -30,7 +31,7 @@ mod timeline;
 mod trace;
 mod windows;
 
-pub use export::{write_chrome_trace, write_edn_history};
+pub use export::{write_chrome_trace, write_edn_history, write_trace_window};
 #[cfg(feature = "plots")]
 pub use sequence::{parse_window, SEQUENCE_MESSAGES_MAX, SEQUENCE_WINDOW_NS, WINDOW_ENV};
 #[cfg(feature = "plots")]
@@ -123,7 +124,8 @@ pub fn write_run_with(
     }
     let path = dir.join("chrome-trace.json");
     let mut out = create(&path)?;
-    write_chrome_trace(&mut out, &view.name, scenario.nodes, &output.history, trace)?;
+    let nodes = scenario.nodes;
+    write_chrome_trace(&mut out, &view.name, nodes, &output.history, &view.windows, trace)?;
     finish(out, &path)?;
     files.push(path);
     let path = dir.join("history.edn");
