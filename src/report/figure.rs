@@ -94,6 +94,31 @@ const FAULT_LABEL_ROW_PX: i32 = 14;
 /// Space between two labels on one row.
 const LABEL_GAP_PX: i32 = 6;
 
+/// Pixel boxes already taken by text: a label is drawn only where it overprints nothing.
+#[derive(Clone, Debug, Default)]
+pub struct LabelSpace {
+    taken: Vec<[i32; 4]>,
+}
+
+impl LabelSpace {
+    /// Takes the box `x, y, w, h` (pixels, top-left corner) if it overlaps no box taken so far,
+    /// padded by `pad` pixels; returns whether it did.
+    pub fn take(&mut self, x: i32, y: i32, w: i32, h: i32, pad: i32) -> bool {
+        let free = self.taken.iter().all(|&[x0, y0, x1, y1]| {
+            x + w + pad <= x0 || x1 + pad <= x || y + h + pad <= y0 || y1 + pad <= y
+        });
+        if free {
+            self.block(x, y, w, h);
+        }
+        free
+    }
+
+    /// Marks the box as taken, whatever it overlaps (a legend, a label that must be shown).
+    pub fn block(&mut self, x: i32, y: i32, w: i32, h: i32) {
+        self.taken.push([x, y, x + w, y + h]);
+    }
+}
+
 /// The size in pixels of `text` in `style` on `area`.
 pub fn text_size<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -317,6 +342,17 @@ mod tests {
                 assert!(ra != rb || xa + wa <= *xb || xb + wb <= *xa, "{a:?} {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn label_space_refuses_overlaps() {
+        let mut space = LabelSpace::default();
+        assert!(space.take(0, 0, 50, 10, 1));
+        assert!(!space.take(40, 5, 50, 10, 1), "overlaps the first");
+        assert!(!space.take(50, 0, 10, 10, 1), "within the padding");
+        assert!(space.take(52, 0, 10, 10, 1));
+        space.block(100, 100, 10, 10);
+        assert!(!space.take(105, 95, 10, 10, 0));
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   shaded fault windows (Jepsen's latency-raw plot);
 //! - `throughput`: completed operations per second by outcome;
 //! - `quantiles`: p50, p90, p99 and max latency of `ok` operations per time bucket;
-//! - `sequence`: the message sequence diagram of a short window, read from the trace;
+//! - `sequence`: the message sequence diagram of a short window, read from the trace: around
+//!   what the failed check names, for a failed run (see [`focus`]);
 //! - `chrome-trace.json`: the trace as Chrome trace events (open it in Perfetto): messages as
 //!   flow arrows from send to receipt, crashes and network cuts as spans;
 //! - `history.edn`: the client history as a Jepsen EDN history (for Knossos or Elle).
@@ -20,6 +21,7 @@
 mod export;
 #[cfg(feature = "plots")]
 mod figure;
+pub mod focus;
 #[cfg(feature = "plots")]
 pub mod gallery;
 #[cfg(feature = "plots")]
@@ -77,16 +79,17 @@ impl std::error::Error for ReportError {}
 #[derive(Clone, Debug, Default)]
 pub struct ReportOptions {
     /// The sequence diagram's window `(from_ns, to_ns)`. `None`: the `SIM_REPORT_WINDOW`
-    /// environment variable (`3s..3.05s`) if set, else 50 ms before the failure of a failed
-    /// run, else 50 ms after its first fault.
+    /// environment variable (`3s..3.05s`) if set, else for a failed run the span from the
+    /// earliest time its failed check names to the failure, with margins
+    /// ([`focus::Focus::window`]), else 50 ms after its first fault.
     pub sequence_window: Option<(Nanos, Nanos)>,
 }
 
 #[cfg(feature = "plots")]
 /// Writes the report of one run into `dir` (which must exist): the pictures and exports listed
 /// in the module docs. `trace` is the run's `trace.jsonl`, if it wrote one; without it the
-/// sequence diagram is skipped and the Chrome trace holds the client operations only.
-/// Returns the files written.
+/// sequence diagram is skipped and the Chrome trace holds the client operations and faults
+/// only. Returns the files written.
 pub fn write_run(
     dir: &Path,
     scenario: &Scenario,
@@ -112,14 +115,21 @@ pub fn write_run_with(
         windows: fault_windows(&r.fault_log, r.virtual_ns),
         end_ns: r.virtual_ns,
     };
+    let focus = focus::Focus::of(r, &output.history);
     let mut files = save(&LatencyChart(&view), dir, "latency")?;
     files.extend(save(&ThroughputChart(&view), dir, "throughput")?);
     files.extend(save(&QuantileChart(&view), dir, "quantiles")?);
+    let window = sequence_window(options, focus.as_ref(), &view.windows)?;
     if let Some(trace) = trace {
-        let window = sequence_window(options, output, &view.windows, trace)?;
         let nodes = scenario.nodes;
-        let diagram =
-            sequence::SequenceDiagram::read(&view.name, trace, nodes, window, &view.windows)?;
+        let diagram = sequence::SequenceDiagram::read(
+            &view.name,
+            trace,
+            nodes,
+            window,
+            &view.windows,
+            focus.as_ref(),
+        )?;
         files.extend(save(&diagram, dir, "sequence")?);
     }
     let path = dir.join("chrome-trace.json");
@@ -140,9 +150,8 @@ pub fn write_run_with(
 #[cfg(feature = "plots")]
 fn sequence_window(
     options: &ReportOptions,
-    output: &RunOutput,
+    focus: Option<&focus::Focus>,
     windows: &[FaultWindow],
-    trace: &Path,
 ) -> Result<(Nanos, Nanos), ReportError> {
     if let Some(window) = options.sequence_window {
         return Ok(window);
@@ -150,9 +159,10 @@ fn sequence_window(
     if let Ok(text) = std::env::var(WINDOW_ENV) {
         return parse_window(&text).map_err(|e| ReportError::new(Path::new(WINDOW_ENV), e));
     }
-    let failure_ns =
-        if output.report.passed { None } else { Some(sequence::last_record_ns(trace)?) };
-    Ok(sequence::default_window(failure_ns, windows))
+    Ok(match focus {
+        Some(focus) => focus.window(),
+        None => sequence::default_window(windows),
+    })
 }
 
 #[cfg(feature = "plots")]
