@@ -1,6 +1,6 @@
 //! Reports: pictures and exports of runs and sweeps, written only when asked for (`--out`).
 //!
-//! A run's report ([`write_run`]) is four pictures, each as SVG and PNG, and two exports:
+//! A run's report ([`write_run`]) is four pictures, each as SVG and PNG, and exports:
 //!
 //! - `latency`: every client operation, latency against invoke time, by outcome, over the
 //!   shaded fault windows (Jepsen's latency-raw plot);
@@ -10,7 +10,9 @@
 //!   what the failed check names, for a failed run (see [`focus`]);
 //! - `chrome-trace.json`: the trace as Chrome trace events (open it in Perfetto): messages as
 //!   flow arrows from send to receipt, crashes and network cuts as spans;
-//! - `history.edn`: the client history as a Jepsen EDN history (for Knossos or Elle).
+//! - `history.edn`: the client history as a Jepsen EDN history (for Knossos or Elle);
+//! - `trace-window.jsonl` (with [`TraceExport::Window`]): the records of the sequence window
+//!   and the run's faults, instead of the whole trace.
 //!
 //! A sweep's report ([`write_sweep`]) shows outcomes, throughput and p99 across seeds.
 //! [`gallery`] keeps the committed `reports/` folder (`cargo xtask reports`).
@@ -83,7 +85,25 @@ pub struct ReportOptions {
     /// earliest time its failed check names to the failure, with margins
     /// ([`focus::Focus::window`]), else 50 ms after its first fault.
     pub sequence_window: Option<(Nanos, Nanos)>,
+    /// How much of the trace the report exports.
+    pub trace: TraceExport,
 }
+
+/// How much of a run's trace its report exports.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TraceExport {
+    /// The trace given is the run's to keep: `chrome-trace.json` holds all of it.
+    #[default]
+    Full,
+    /// The trace given is scratch (the caller removes it): the report writes
+    /// [`TRACE_WINDOW_FILE`], the records of the sequence window plus the run's boots,
+    /// faults and controls, and `chrome-trace.json` holds those (and every client operation).
+    /// A 60-second run's full trace is tens of megabytes; this is what the pictures need.
+    Window,
+}
+
+/// The trace records of the sequence window, written with [`TraceExport::Window`].
+pub const TRACE_WINDOW_FILE: &str = "trace-window.jsonl";
 
 #[cfg(feature = "plots")]
 /// Writes the report of one run into `dir` (which must exist): the pictures and exports listed
@@ -120,7 +140,19 @@ pub fn write_run_with(
     files.extend(save(&ThroughputChart(&view), dir, "throughput")?);
     files.extend(save(&QuantileChart(&view), dir, "quantiles")?);
     let window = sequence_window(options, focus.as_ref(), &view.windows)?;
-    if let Some(trace) = trace {
+    let kept = match (trace, options.trace) {
+        (None, _) => None,
+        (Some(trace), TraceExport::Full) => Some(trace.to_path_buf()),
+        (Some(trace), TraceExport::Window) => {
+            let path = dir.join(TRACE_WINDOW_FILE);
+            let mut out = create(&path)?;
+            write_trace_window(&mut out, trace, window)?;
+            finish(out, &path)?;
+            files.push(path.clone());
+            Some(path)
+        }
+    };
+    if let Some(trace) = &kept {
         let nodes = scenario.nodes;
         let diagram = sequence::SequenceDiagram::read(
             &view.name,
@@ -134,8 +166,17 @@ pub fn write_run_with(
     }
     let path = dir.join("chrome-trace.json");
     let mut out = create(&path)?;
+    let title = match options.trace {
+        TraceExport::Full => view.name.clone(),
+        TraceExport::Window => format!(
+            "{}: messages of {}..{} only (`sim run --trace` exports all)",
+            view.name,
+            crate::engine::format_nanos(window.0),
+            crate::engine::format_nanos(window.1)
+        ),
+    };
     let nodes = scenario.nodes;
-    write_chrome_trace(&mut out, &view.name, nodes, &output.history, &view.windows, trace)?;
+    write_chrome_trace(&mut out, &title, nodes, &output.history, &view.windows, kept.as_deref())?;
     finish(out, &path)?;
     files.push(path);
     let path = dir.join("history.edn");
