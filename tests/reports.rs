@@ -76,7 +76,7 @@ fn run_out_keeps_the_whole_trace_only_with_the_trace_flag() {
     run(&compact, false);
     run(&full, true);
     let listed = files(&compact);
-    for file in ["sequence.png", "history.edn", "chrome-trace.json"] {
+    for file in ["sequence.png", "timeline.html", "history.edn", "chrome-trace.json"] {
         assert!(listed.iter().any(|f| f == file), "{file} missing: {listed:?}");
     }
     assert!(listed.iter().any(|f| f == "trace-window.jsonl"), "{listed:?}");

@@ -82,10 +82,10 @@ struct RunArgs {
     #[arg(long)]
     seed: Option<u64>,
     /// Write the run's files here: summary.json, history.jsonl, run.json, plots (latency,
-    /// throughput, quantiles, message sequence; SVG and PNG), history.edn (Jepsen), and of the
-    /// trace only what the sequence diagram shows: trace-window.jsonl and chrome-trace.json
-    /// (Perfetto) hold the messages of its window (plus every fault and client operation).
-    /// Add --trace for the whole trace.
+    /// throughput, quantiles, message sequence; SVG and PNG), timeline.html (the history,
+    /// interactive), history.edn (Jepsen), and of the trace only what the sequence diagram
+    /// shows: trace-window.jsonl and chrome-trace.json (Perfetto) hold the messages of its
+    /// window (plus every fault and client operation). Add --trace for the whole trace.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Write the full trace: OUT/trace.jsonl and a chrome-trace.json of all of it with --out

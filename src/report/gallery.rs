@@ -218,8 +218,9 @@ pub fn index(entries: &[GalleryEntry], seed: u64) -> String {
          first seed that exposes its bug, so its pictures show the failure), written by `cargo \
          xtask reports`; `cargo xtask reports --check` verifies they match the code (trace hashes). \
          Do not edit by hand. Each folder holds the run's pictures (SVG and PNG), its \
-         `summary.json`, and when small enough `history.edn` (Jepsen), `chrome-trace.json` \
-         (Perfetto) and `trace-window.jsonl` (the trace records of the sequence diagram's window). Latency, \
+         `summary.json`, and when small enough `timeline.html` (the history, interactive; open \
+         it in a browser), `history.edn` (Jepsen), `chrome-trace.json` (Perfetto) and \
+         `trace-window.jsonl` (the trace records of the sequence diagram's window). Latency, \
          throughput and quantile charts shade fault windows; the sequence diagram shows 50 ms \
          of messages after the first fault, or, for a failed run, the span from the earliest \
          time the failed check names to the violation.\n"
@@ -252,11 +253,13 @@ fn index_row(e: &GalleryEntry) -> String {
     let passed = r.checks.iter().filter(|c| c.passed).count();
     let verdict = if r.passed { "" } else { " FAILED" };
     let seed = r.seed;
-    let pictures: Vec<String> = PICTURES
+    let mut pictures: Vec<String> = PICTURES
         .iter()
         .map(|p| format!("[![{p}]({0}/{p}.png)]({0}/{p}.svg)", r.scenario))
         .collect();
-
+    if !e.left_out.iter().any(|f| f == "timeline.html") {
+        pictures.push(format!("[timeline]({}/timeline.html)", r.scenario));
+    }
     format!(
         "| [{0}]({0}/) | {1} | {seed} | {2} / {3} / {4} | {5} / {6} | {7} \
          | {passed}/{8} passed{verdict} | `{9}` | {10} |",

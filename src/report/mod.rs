@@ -1,6 +1,6 @@
 //! Reports: pictures and exports of runs and sweeps, written only when asked for (`--out`).
 //!
-//! A run's report ([`write_run`]) is four pictures, each as SVG and PNG, and exports:
+//! A run's report ([`write_run`]) is four pictures, each as SVG and PNG, a page and exports:
 //!
 //! - `latency`: every client operation, latency against invoke time, by outcome, over the
 //!   shaded fault windows (Jepsen's latency-raw plot);
@@ -8,6 +8,8 @@
 //! - `quantiles`: p50, p90, p99 and max latency of `ok` operations per time bucket;
 //! - `sequence`: the message sequence diagram of a short window, read from the trace: around
 //!   what the failed check names, for a failed run (see [`focus`]);
+//! - `timeline.html`: the history, one lane per client, faults as bands, and for a
+//!   linearizability failure the operations the checker names highlighted (self-contained);
 //! - `chrome-trace.json`: the trace as Chrome trace events (open it in Perfetto): messages as
 //!   flow arrows from send to receipt, crashes and network cuts as spans;
 //! - `history.edn`: the client history as a Jepsen EDN history (for Knossos or Elle);
@@ -32,6 +34,7 @@ mod sequence;
 mod sweep;
 #[cfg(feature = "plots")]
 mod timeline;
+mod timeline_html;
 mod trace;
 mod windows;
 
@@ -40,6 +43,7 @@ pub use export::{write_chrome_trace, write_edn_history, write_trace_window};
 pub use sequence::{parse_window, SEQUENCE_MESSAGES_MAX, SEQUENCE_WINDOW_NS, WINDOW_ENV};
 #[cfg(feature = "plots")]
 pub use sweep::{write_sweep, SweepPoint};
+pub use timeline_html::write_timeline_html;
 pub use windows::{fault_windows, FaultWindow, WindowClass};
 
 use crate::engine::Nanos;
@@ -182,6 +186,13 @@ pub fn write_run_with(
     let path = dir.join("history.edn");
     let mut out = create(&path)?;
     write_edn_history(&mut out, &output.history)
+        .map_err(|e| ReportError::new(&path, e.to_string()))?;
+    finish(out, &path)?;
+    files.push(path);
+    let path = dir.join("timeline.html");
+    let mut out = create(&path)?;
+    let clients = scenario.clients.count;
+    write_timeline_html(&mut out, &view.name, clients, &output.history, &view.windows, r)
         .map_err(|e| ReportError::new(&path, e.to_string()))?;
     finish(out, &path)?;
     files.push(path);
