@@ -3,8 +3,8 @@
 //! Figures are medians of several repetitions in one process; they are throughputs (higher is
 //! better), never asserted: speed targets live here, not in tests.
 
-use sim::check::FactChecker;
-use sim::node::{ClientId, Context, Node, NodeId, Request};
+use sim::check::Checks;
+use sim::node::{ClientId, Context, KvApi, Node, NodeId, Op, Request};
 use sim::scenario::Scenario;
 use sim::sim::{RunOptions, Sim};
 use sim::system::{Cluster, System};
@@ -30,7 +30,7 @@ impl Node for Ticker {
         }
     }
     fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
-    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request<Op>) {}
     fn on_timer(&mut self, ctx: &mut Context<'_, Self>, _: ()) {
         let delay = ctx.rng().between(100_000, 10_000_000);
         ctx.set_timer(delay, ());
@@ -58,7 +58,7 @@ impl Node for Gossip {
         let to = ctx.rng().below(u64::from(self.nodes)) as NodeId;
         ctx.send(to, msg + 1);
     }
-    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request) {}
+    fn on_request(&mut self, _: &mut Context<'_, Self>, _: ClientId, _: Request<Op>) {}
     fn on_timer(&mut self, _: &mut Context<'_, Self>, _: ()) {}
 }
 
@@ -77,8 +77,8 @@ macro_rules! bench_system {
                 let build: fn(&Cluster) -> $node = $build;
                 build(cluster)
             }
-            fn fact_checkers(_: &(), _: &Cluster) -> Vec<Box<dyn FactChecker>> {
-                Vec::new()
+            fn checks(_: &(), _: &Cluster) -> Checks<KvApi> {
+                Checks::default()
             }
         }
     };
