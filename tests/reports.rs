@@ -139,3 +139,27 @@ fn the_figure8_sequence_diagram_shows_the_commit_and_the_violation() {
     assert!(svg.contains("\ncommit 15@t1\n"), "the named commit is labelled");
     assert!(svg.contains("\nAppend\n") && svg.contains("\nVote\n"), "arrows are named");
 }
+
+#[test]
+fn a_linearizability_failure_is_shown_at_the_op_with_no_valid_place() {
+    let path = root().join("scenarios/register-recovery-reads.toml");
+    let scenario = sim::scenario::Scenario::load(&path, &[]).unwrap();
+    let dir = scratch("test-reports", "recovery-reads");
+    let trace = dir.join("trace.jsonl");
+    let file = std::fs::File::create(&trace).unwrap();
+    let writer = sim::engine::TraceWriter::new(Box::new(std::io::BufWriter::new(file)));
+    let options = RunOptions { trace: Some(writer) };
+    let output = sim::systems::builtin().run(&scenario, &path, 0, options).unwrap();
+    let focus = Focus::of(&output.report, &output.history).expect("linearizability fails");
+    assert_eq!(focus.check, "linearizability");
+    let check = output.report.checks.iter().find(|c| c.name == "linearizability").unwrap();
+    let stuck = sim::report::focus::named_ops(&check.detail).stuck.unwrap();
+    let op = output.history.ops.iter().find(|o| o.id == stuck).unwrap();
+    assert_eq!((focus.first_ns(), focus.failure_ns), (op.invoke_ns, op.complete_ns));
+    let note = focus.note(op.complete_ns).unwrap().to_string();
+    assert!(note.starts_with(&format!("#{stuck} get ")) && note.ends_with(" completed"), "{note}");
+    sim::report::write_run(&dir, &scenario, &output, Some(&trace)).unwrap();
+    let svg = std::fs::read_to_string(dir.join("sequence.svg")).unwrap();
+    assert!(svg.contains("violation of `linearizability` at "), "{note}");
+    assert!(svg.contains(&note.replace('>', "&gt;")), "the violation says which op: {note}");
+}

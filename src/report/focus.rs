@@ -141,6 +141,8 @@ pub struct Focus {
     /// Every time the check names (times `t=...`, and the invocations and completions of the
     /// operations it names as the failure), sorted, with `failure_ns` last.
     pub named_ns: Vec<Nanos>,
+    /// What happened at some of those times: `#12 get k0 -> nil invoked`.
+    pub notes: Vec<(Nanos, String)>,
 }
 
 impl Focus {
@@ -157,9 +159,13 @@ impl Focus {
             (None, Some(&last)) => vec![last],
             (None, None) => ops.other.clone(),
         };
+        let mut notes = Vec::new();
         for id in shown {
-            if let Some(op) = history.ops.iter().find(|o| o.id == id) {
+            if let Some(i) = history.ops.iter().position(|o| o.id == id) {
+                let (op, text) = (&history.ops[i], history.describe(i));
                 named_ns.extend([op.invoke_ns, op.complete_ns]);
+                notes.push((op.invoke_ns, format!("#{id} {text} invoked")));
+                notes.push((op.complete_ns, format!("#{id} {text} completed")));
             }
         }
         if named_ns.is_empty() {
@@ -168,7 +174,12 @@ impl Focus {
         named_ns.sort_unstable();
         named_ns.dedup();
         let failure_ns = *named_ns.last().expect("at least one time");
-        Some(Focus { check: check.name.to_string(), failure_ns, named_ns })
+        Some(Focus { check: check.name.to_string(), failure_ns, named_ns, notes })
+    }
+
+    /// What the check's evidence says happened at `t`, if it names something then.
+    pub fn note(&self, t: Nanos) -> Option<&str> {
+        self.notes.iter().find(|(at, _)| *at == t).map(|(_, note)| note.as_str())
     }
 
     /// The earliest time named.
@@ -237,6 +248,7 @@ Non-linearizable slice of key \"k0\": 2 ops (removing any one of them makes it l
             check: "c".into(),
             failure_ns: *named_ns.last().unwrap(),
             named_ns,
+            notes: Vec::new(),
         };
         // Figure 8: committed at 1.008991 s, overwritten by a leader at 1.177671 s.
         let (from, to) = focus(vec![1_008_991_000, 1_177_671_000]).window();

@@ -558,11 +558,14 @@ impl SequenceDiagram {
         let (xs, _) = chart.plotting_area().get_pixel_range();
         for &t in focus.named_ns.iter().rev().filter(|&&t| self.in_window(t)) {
             let y = chart.backend_coord(&(0.0, self.y(t))).1;
-            let (text, colour) = if t == focus.failure_ns {
+            let (mut text, colour) = if t == focus.failure_ns {
                 (format!("violation of `{}` at {}", focus.check, format_seconds(t)), VIOLATION)
             } else {
                 (format!("named by `{}`: t={}", focus.check, format_seconds(t)), NAMED)
             };
+            if let Some(note) = focus.note(t) {
+                text.push_str(&format!(": {note}"));
+            }
             let (left, right) = (xs.start + 4, xs.end - 4);
             placer.place(&text, 14, colour, |w, h| {
                 vec![(left, y - h - 2), (right - w, y - h - 2), (left, y + 3), (right - w, y + 3)]
@@ -620,13 +623,14 @@ impl SequenceDiagram {
         DB::ErrorType: 'static,
     {
         for w in &self.windows {
-            let mut text = w.label.clone();
-            if w.start_ns < self.from_ns {
-                text.push_str(&format!(" (since {})", format_seconds(w.start_ns)));
-            }
-            if !w.class.is_instant() {
-                text.push_str(&format!(" (until {})", format_seconds(w.end_ns)));
-            }
+            let until = format!("until {}", format_seconds(w.end_ns));
+            let text = match (w.start_ns < self.from_ns, w.class.is_instant()) {
+                (_, true) => w.label.clone(),
+                (true, false) => {
+                    format!("{} (since {}, {until})", w.label, format_seconds(w.start_ns))
+                }
+                (false, false) => format!("{} ({until})", w.label),
+            };
             let y = chart.backend_coord(&(0.0, self.y(w.start_ns))).1;
             let xs = match w.node {
                 Some(n) => vec![chart.backend_coord(&(f64::from(n) + 0.12, 0.0)).0],
