@@ -192,7 +192,7 @@ where
     let mut labels = Vec::with_capacity(windows.len());
     for w in windows {
         let start_x = chart.backend_coord(&(s(w.start_ns), y_hi)).0 - base.0;
-        let label: String = w.label.chars().take(LABEL_CHARS_MAX).collect();
+        let label = cut(&w.label, LABEL_CHARS_MAX);
         let style = (FONT, 12).into_font().color(&window_colour(w.class));
         let (width, _) = text_size(strip, &label, &style)?;
         labels.push((start_x, width, label, style, w.class));
@@ -212,6 +212,15 @@ where
         strip.draw(&PathElement::new(tick, window_colour(class).mix(0.6)))?;
     }
     Ok(left_out)
+}
+
+/// `text` cut to `chars_max` characters, an ellipsis marking the cut.
+fn cut(text: &str, chars_max: usize) -> String {
+    if text.chars().count() <= chars_max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(chars_max - 1).collect();
+    format!("{kept}…")
 }
 
 /// Rows for labels `(x, width)` in pixels, in order along a strip `right` pixels wide: each goes
@@ -342,6 +351,12 @@ mod tests {
                 assert!(ra != rb || xa + wa <= *xb || xb + wb <= *xa, "{a:?} {b:?}");
             }
         }
+    }
+
+    #[test]
+    fn long_labels_are_cut_with_an_ellipsis() {
+        assert_eq!(cut("crash n1", 28), "crash n1");
+        assert_eq!(cut("partition n0,n1 | n2,n3,n4", 10), "partition…");
     }
 
     #[test]
