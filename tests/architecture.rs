@@ -21,7 +21,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("systems", &["protocols", "registry"]),
     ("shrink", &["engine", "world", "check", "scenario", "sim", "registry"]),
     ("testing", &["engine", "world", "scenario", "sim", "system", "systems", "shrink"]),
-    ("report", &["engine", "world", "api", "workload", "scenario", "sim", "registry"]),
+    ("report", &["engine", "world", "api", "workload", "check", "scenario", "sim", "registry"]),
     ("cli", &["*"]),
 ];
 

@@ -83,12 +83,16 @@ struct RunArgs {
     /// scenario's `[expect] seed`, else 1.
     #[arg(long)]
     seed: Option<u64>,
-    /// Write the run's files here: summary.json, history.jsonl, trace.jsonl, run.json, plots
-    /// (latency, throughput, quantiles, message sequence; SVG and PNG), chrome-trace.json
-    /// (Perfetto), history.edn and results.edn (Jepsen).
+    /// Write the run's files here: summary.json, history.jsonl, run.json, plots (latency,
+    /// throughput, quantiles, message sequence; SVG and PNG), timeline.html (the history,
+    /// interactive), history.edn and results.edn (Jepsen), and of the trace only what the
+    /// sequence diagram shows: trace-window.jsonl and chrome-trace.json (Perfetto) hold the
+    /// messages of its window (plus every fault and client operation). Add --trace for the
+    /// whole trace.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Write the full trace as JSON Lines (to OUT/trace.jsonl, or ./trace.jsonl without --out).
+    /// Write the full trace: OUT/trace.jsonl and a chrome-trace.json of all of it with --out
+    /// (tens of MB for a minute of virtual time), or ./trace.jsonl without --out.
     #[arg(long)]
     trace: bool,
     /// Print the summary as one JSON object on stdout instead of text.
@@ -278,8 +282,10 @@ fn run(reg: Registry<'_>, args: RunArgs) -> Result<u8, Failure> {
     if let Some(out) = &args.out {
         create_dir(out)?;
     }
+    // With --out the trace is always recorded (the sequence diagram reads it), but kept whole
+    // only with --trace; see `output::trace_file`.
     let trace_file = match (&args.out, args.trace) {
-        (Some(out), _) => Some(out.join("trace.jsonl")),
+        (Some(out), full) => Some(output::trace_file(out, full)),
         (None, true) => Some(PathBuf::from("trace.jsonl")),
         (None, false) => None,
     };

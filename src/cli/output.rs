@@ -3,10 +3,11 @@
 use super::record::RunRecord;
 use super::{bad_input, Failure};
 use crate::engine::format_nanos;
+use crate::report::{ReportOptions, TraceExport};
 use crate::scenario::Scenario;
 use crate::sim::RunOutput;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Prints the human summary of one run; `rerun` is the command that runs it again, printed
 /// when a check failed.
@@ -114,8 +115,23 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
+/// Where `sim run --out DIR` records the trace: `DIR/trace.jsonl` with `--trace` (`full`),
+/// else a scratch file that [`write_run_dir`] cuts down to the sequence diagram's window
+/// (`trace-window.jsonl`) and removes. A 60-second run's full trace is tens of megabytes.
+pub fn trace_file(dir: &Path, full: bool) -> PathBuf {
+    dir.join(if full { TRACE_FILE } else { TRACE_SCRATCH_FILE })
+}
+
+/// The full trace.
+const TRACE_FILE: &str = "trace.jsonl";
+/// The trace of a run without `--trace`, while the report is written.
+const TRACE_SCRATCH_FILE: &str = ".trace-scratch.jsonl";
+
 /// Writes summary.json, history.jsonl, run.json and the run's report (pictures, exports; see
-/// `sim::report`) into `dir`.
+/// `sim::report`) into `dir`. The trace is the one [`trace_file`] named: a full
+/// `dir/trace.jsonl` is kept and exported whole (`chrome-trace.json`); a scratch trace is cut
+/// to `trace-window.jsonl` and removed, and so is a `trace.jsonl` an earlier run left in `dir`
+/// (it would not be this run's).
 pub fn write_run_dir(
     dir: &Path,
     scenario: &Scenario,
@@ -138,8 +154,20 @@ pub fn write_run_dir(
         .write_all(output.history.to_json_lines().as_bytes())
         .map_err(|e| io("history.jsonl", e))?;
     history.flush().map_err(|e| io("history.jsonl", e))?;
-    let trace = Some(dir.join("trace.jsonl")).filter(|t| t.exists());
-    crate::report::write_run(dir, scenario, output, trace.as_deref())
-        .map_err(|e| bad_input(format!("writing the report: {e}")))?;
+    let (scratch, full) = (trace_file(dir, false), trace_file(dir, true));
+    let (trace, export) = if scratch.exists() {
+        if full.exists() {
+            std::fs::remove_file(&full).map_err(|e| io(TRACE_FILE, e))?;
+        }
+        (Some(scratch.as_path()), TraceExport::Window)
+    } else {
+        (Some(full.as_path()).filter(|t| t.exists()), TraceExport::Full)
+    };
+    let options = ReportOptions { trace: export, ..ReportOptions::default() };
+    let written = crate::report::write_run_with(dir, scenario, output, trace, &options);
+    if export == TraceExport::Window {
+        std::fs::remove_file(&scratch).map_err(|e| io(TRACE_SCRATCH_FILE, e))?;
+    }
+    written.map_err(|e| bad_input(format!("writing the report: {e}")))?;
     Ok(())
 }

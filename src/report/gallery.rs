@@ -3,7 +3,7 @@
 //! `cargo xtask reports --check` (and `tests/reports.rs`) verify it is up to date by re-running
 //! each scenario and comparing trace hashes.
 
-use super::{write_run, ReportError};
+use super::{write_run_with, ReportError, ReportOptions, TraceExport};
 use crate::engine::TraceWriter;
 use crate::registry::Registry;
 use crate::scenario::Scenario;
@@ -83,14 +83,19 @@ pub fn generate_one(
         std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
     }
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-    let trace = dir.join("trace.jsonl");
+    // The full trace is scratch: the gallery keeps the sequence window of it, as `sim run
+    // --out` does without `--trace`.
+    let trace = dir.join(".trace-scratch.jsonl");
     let (scenario, mut output) = run(registry, path, seed, Some(&trace))?;
     output.report.wall_ms = 0;
-    let mut files = write_run(&dir, &scenario, &output, Some(&trace))?;
+    let options = ReportOptions { trace: TraceExport::Window, ..ReportOptions::default() };
+    let written = write_run_with(&dir, &scenario, &output, Some(&trace), &options);
+    std::fs::remove_file(&trace).map_err(|e| io(&trace, e))?;
+    let mut files = written?;
     let summary = dir.join("summary.json");
     let text = serde_json::to_string_pretty(&output.report).expect("report serialises") + "\n";
     std::fs::write(&summary, text).map_err(|e| io(&summary, e))?;
-    files.extend([summary, trace]);
+    files.push(summary);
     let mut left_out = Vec::new();
     for file in files {
         let bytes = std::fs::metadata(&file).map_err(|e| io(&file, e))?.len();
@@ -213,9 +218,12 @@ pub fn index(entries: &[GalleryEntry], seed: u64) -> String {
          first seed that exposes its bug, so its pictures show the failure), written by `cargo \
          xtask reports`; `cargo xtask reports --check` verifies they match the code (trace hashes). \
          Do not edit by hand. Each folder holds the run's pictures (SVG and PNG), its \
-         `summary.json`, `history.edn` (Jepsen) and `chrome-trace.json` (Perfetto) when small \
-         enough. Latency, throughput and quantile charts shade fault windows; the sequence \
-         diagram shows 50 ms of messages around the first fault (or before the failure).\n"
+         `summary.json`, and when small enough `timeline.html` (the history, interactive; open \
+         it in a browser), `history.edn` (Jepsen), `chrome-trace.json` (Perfetto) and \
+         `trace-window.jsonl` (the trace records of the sequence diagram's window). Latency, \
+         throughput and quantile charts shade fault windows; the sequence diagram shows 50 ms \
+         of messages after the first fault, or, for a failed run, the span from the earliest \
+         time the failed check names to the violation.\n"
     );
     let _ = writeln!(
         out,
@@ -245,10 +253,13 @@ fn index_row(e: &GalleryEntry) -> String {
     let passed = r.checks.iter().filter(|c| c.passed).count();
     let verdict = if r.passed { "" } else { " FAILED" };
     let seed = r.seed;
-    let pictures: Vec<String> = PICTURES
+    let mut pictures: Vec<String> = PICTURES
         .iter()
         .map(|p| format!("[![{p}]({0}/{p}.png)]({0}/{p}.svg)", r.scenario))
         .collect();
+    if !e.left_out.iter().any(|f| f == "timeline.html") {
+        pictures.push(format!("[timeline]({}/timeline.html)", r.scenario));
+    }
     format!(
         "| [{0}]({0}/) | {1} | {seed} | {2} / {3} / {4} | {5} / {6} | {7} \
          | {passed}/{8} passed{verdict} | `{9}` | {10} |",

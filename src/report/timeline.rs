@@ -2,10 +2,11 @@
 //! Each shades the run's fault windows.
 
 use super::figure::{
-    builder, legend, outcome_colour, shade_faults, DrawResult, Figure, FONT, OUTCOMES,
+    fault_legend, legend, outcome_colour, shade_faults, time_builder, time_chart_areas, DrawResult,
+    Figure, FONT, OUTCOMES,
 };
 use super::windows::FaultWindow;
-use crate::engine::{Nanos, MILLISECOND, SECOND};
+use crate::engine::{format_nanos, Nanos, MILLISECOND, SECOND};
 use crate::sim::percentiles_ms;
 use crate::workload::{History, Outcome};
 use plotters::coord::Shift;
@@ -64,15 +65,16 @@ impl Figure for LatencyChart<'_> {
         let (y_lo, y_hi) = ((min_ms / 2.0).max(floor_ms), max_ms * 2.0);
         let shown = if stride > 1 { format!(", every {stride}th op") } else { String::new() };
         let title = format!("{}: latency per operation{shown}", view.name);
-        let mut chart = builder(root, &title)
-            .build_cartesian_2d(0.0..view.end_s(), (y_lo..y_hi).log_scale())?;
+        let (strip, area) = time_chart_areas(root, &title)?;
+        let mut chart =
+            time_builder(&area).build_cartesian_2d(0.0..view.end_s(), (y_lo..y_hi).log_scale())?;
         chart
             .configure_mesh()
             .x_desc("invoke time (s, virtual)")
             .y_desc("latency (ms, log scale)")
             .axis_desc_style((FONT, 16))
             .draw()?;
-        shade_faults(&mut chart, &view.windows, y_lo, y_hi)?;
+        let left_out = shade_faults(&strip, &mut chart, &view.windows, y_lo, y_hi)?;
         for outcome in OUTCOMES {
             let colour = outcome_colour(outcome);
             let points = ops
@@ -86,20 +88,49 @@ impl Figure for LatencyChart<'_> {
                 .label(format!("{} ({count})", outcome.name()))
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, colour.filled()));
         }
+        fault_legend(&mut chart, &view.windows, left_out)?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
 
-/// Operations completed per bucket of completion time, by outcome.
-fn completions(view: &RunView<'_>, bucket: Nanos) -> Vec<[u64; 3]> {
-    let buckets = view.end_ns.div_ceil(bucket).max(1) as usize;
-    let mut counts = vec![[0u64; 3]; buckets];
+/// Operations completed per bucket of completion time, by outcome, with the virtual time
+/// each bucket covers.
+#[derive(Clone, Debug, PartialEq)]
+struct Throughput {
+    /// `(counts by outcome, bucket width)` per bucket, from time 0.
+    buckets: Vec<([u64; 3], Nanos)>,
+    /// True when buckets after the clients' last invocation were left out.
+    clipped: bool,
+}
+
+/// A last bucket shorter than this fraction of a full one is left out: normalising a few
+/// completions by a sliver of time would draw a spike.
+const PARTIAL_BUCKET_MIN_FRACTION: u64 = 2;
+
+/// Throughput per bucket. A last, partial bucket (the run ended inside it) is normalised by its
+/// real width, or left out when shorter than half a bucket; buckets that begin after the last
+/// invocation are left out: the workload stopped there (it issues nothing in its last
+/// deadline), and the fall of completions after it is not an outage.
+fn completions(view: &RunView<'_>, bucket: Nanos) -> Throughput {
+    let end_ns = view.end_ns.max(1);
+    let mut buckets: Vec<([u64; 3], Nanos)> =
+        (0..end_ns.div_ceil(bucket)).map(|b| ([0; 3], (end_ns - b * bucket).min(bucket))).collect();
     for op in &view.history.ops {
-        let b = ((op.complete_ns / bucket) as usize).min(buckets - 1);
+        let b = ((op.complete_ns / bucket) as usize).min(buckets.len() - 1);
         let i = OUTCOMES.iter().position(|&o| o == op.outcome).expect("three outcomes");
-        counts[b][i] += 1;
+        buckets[b].0[i] += 1;
     }
-    counts
+    let issued_until = view.history.ops.iter().map(|o| o.invoke_ns).max();
+    let kept = issued_until.map_or(buckets.len(), |t| (t / bucket) as usize + 1);
+    let clipped = kept < buckets.len();
+    buckets.truncate(kept);
+    if buckets.len() > 1
+        && buckets.last().is_some_and(|b| b.1 < bucket / PARTIAL_BUCKET_MIN_FRACTION)
+    {
+        buckets.pop();
+    }
+    debug_assert!(buckets.iter().all(|b| b.1 > 0 && b.1 <= bucket));
+    Throughput { buckets, clipped }
 }
 
 /// Completed operations per virtual second, one line per outcome.
@@ -113,27 +144,40 @@ impl Figure for ThroughputChart<'_> {
         let view = self.0;
         root.fill(&WHITE)?;
         let bucket = bucket_ns(view.end_ns);
-        let counts = completions(view, bucket);
-        let per_s = |n: u64| n as f64 * 1e9 / bucket as f64;
-        let y_hi = counts.iter().flatten().map(|&n| per_s(n)).fold(1.0, f64::max) * 1.15;
+        let throughput = completions(view, bucket);
+        let per_s = |n: u64, width: Nanos| n as f64 * 1e9 / width as f64;
+        let rates = throughput.buckets.iter().flat_map(|(c, w)| c.iter().map(|&n| per_s(n, *w)));
+        let y_hi = rates.fold(1.0, f64::max) * 1.15;
+        let clipped = if throughput.clipped {
+            let t = view.history.ops.iter().map(|o| o.invoke_ns).max().unwrap_or(0);
+            format!("; ends where clients stopped issuing, {}", format_nanos(t))
+        } else {
+            String::new()
+        };
         let title = format!(
-            "{}: throughput (completed ops/s, {} buckets)",
+            "{}: throughput (completed ops/s, {} buckets{clipped})",
             view.name,
-            crate::engine::format_nanos(bucket)
+            format_nanos(bucket)
         );
-        let mut chart = builder(root, &title).build_cartesian_2d(0.0..view.end_s(), 0.0..y_hi)?;
+        let (strip, area) = time_chart_areas(root, &title)?;
+        let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), 0.0..y_hi)?;
         chart
             .configure_mesh()
             .x_desc("completion time (s, virtual)")
             .y_desc("completed operations per second")
             .axis_desc_style((FONT, 16))
             .draw()?;
-        shade_faults(&mut chart, &view.windows, 0.0, y_hi)?;
+        let left_out = shade_faults(&strip, &mut chart, &view.windows, 0.0, y_hi)?;
         for (i, outcome) in OUTCOMES.iter().enumerate() {
             let colour = outcome_colour(*outcome);
-            let mid = |b: usize| (b as f64 + 0.5) * bucket as f64 / 1e9;
-            let line: Vec<(f64, f64)> =
-                counts.iter().enumerate().map(|(b, c)| (mid(b), per_s(c[i]))).collect();
+            // Each point sits in the middle of the time its bucket covers.
+            let mid = |b: usize, w: Nanos| (b as u64 * bucket + w / 2) as f64 / 1e9;
+            let line: Vec<(f64, f64)> = throughput
+                .buckets
+                .iter()
+                .enumerate()
+                .map(|(b, (c, w))| (mid(b, *w), per_s(c[i], *w)))
+                .collect();
             chart
                 .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
                 .label(outcome.name())
@@ -141,6 +185,7 @@ impl Figure for ThroughputChart<'_> {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
+        fault_legend(&mut chart, &view.windows, left_out)?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
@@ -184,17 +229,18 @@ impl Figure for QuantileChart<'_> {
         let title = format!(
             "{}: latency quantiles of ok ops ({} buckets)",
             view.name,
-            crate::engine::format_nanos(bucket_ns(view.end_ns))
+            format_nanos(bucket_ns(view.end_ns))
         );
-        let mut chart = builder(root, &title)
-            .build_cartesian_2d(0.0..view.end_s(), (y_lo..y_hi).log_scale())?;
+        let (strip, area) = time_chart_areas(root, &title)?;
+        let mut chart =
+            time_builder(&area).build_cartesian_2d(0.0..view.end_s(), (y_lo..y_hi).log_scale())?;
         chart
             .configure_mesh()
             .x_desc("invoke time (s, virtual)")
             .y_desc("latency (ms, log scale)")
             .axis_desc_style((FONT, 16))
             .draw()?;
-        shade_faults(&mut chart, &view.windows, y_lo, y_hi)?;
+        let left_out = shade_faults(&strip, &mut chart, &view.windows, y_lo, y_hi)?;
         let names = ["p50", "p90", "p99", "max"];
         let colours = [BLUE, RGBColor(0, 150, 0), RGBColor(255, 140, 0), RED];
         for (i, (name, colour)) in names.iter().zip(colours).enumerate() {
@@ -206,6 +252,97 @@ impl Figure for QuantileChart<'_> {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
+        fault_legend(&mut chart, &view.windows, left_out)?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::kv::{KvApi, Op};
+    use crate::report::figure::save;
+    use crate::report::windows::WindowClass;
+    use crate::workload::{Record, TypedHistory};
+
+    /// One `ok` op a millisecond long invoked at each time.
+    fn history(invokes: &[Nanos]) -> History {
+        let op = |(id, &t): (usize, &Nanos)| Record::<KvApi> {
+            id: id as u64,
+            client: 0,
+            op: Op::Put { key: "k".into(), value: "v".into() },
+            invoke_ns: t,
+            complete_ns: t + MILLISECOND,
+            outcome: Outcome::Ok,
+            result: Some(None),
+        };
+        History::from_typed(TypedHistory { ops: invokes.iter().enumerate().map(op).collect() })
+    }
+
+    fn view(history: &History, end_ns: Nanos, windows: Vec<FaultWindow>) -> RunView<'_> {
+        RunView { name: "t".into(), history, windows, end_ns }
+    }
+
+    #[test]
+    fn the_last_partial_bucket_counts_its_real_width() {
+        // 25.6 s: 1 s buckets, the last one 0.6 s wide; one op per 100 ms throughout.
+        let invokes: Vec<Nanos> = (0..256).map(|i| i * 100 * MILLISECOND).collect();
+        let history = history(&invokes);
+        let t = completions(&view(&history, 25_600 * MILLISECOND, vec![]), SECOND);
+        assert_eq!(t.buckets.len(), 26);
+        let (counts, width) = t.buckets[25];
+        assert_eq!((counts[0], width), (6, 600 * MILLISECOND));
+        // Normalised, the last bucket is as busy as the others (10/s), not 6/s.
+        let rate = |(c, w): ([u64; 3], Nanos)| c[0] as f64 * 1e9 / w as f64;
+        assert!((rate(t.buckets[25]) - rate(t.buckets[10])).abs() < 1e-9);
+        assert!(!t.clipped);
+        // A sliver of a last bucket (under half a bucket) is left out rather than drawn.
+        let t = completions(&view(&history, 25_300 * MILLISECOND, vec![]), SECOND);
+        assert_eq!(t.buckets.len(), 25);
+    }
+
+    #[test]
+    fn throughput_ends_where_the_clients_stopped_issuing() {
+        // Ops until 58 s of a 60 s run (the workload stops a deadline before the end).
+        let invokes: Vec<Nanos> = (0..580).map(|i| i * 100 * MILLISECOND).collect();
+        let history = history(&invokes);
+        let t = completions(&view(&history, 60 * SECOND, vec![]), SECOND);
+        assert_eq!(t.buckets.len(), 58, "buckets 58 s and 59 s are not an outage");
+        assert!(t.clipped);
+        assert!(t.buckets.iter().all(|(c, _)| c[0] == 10), "{:?}", t.buckets);
+    }
+
+    #[test]
+    fn every_class_of_fault_window_has_a_legend_entry() {
+        let window = |start_ns, end_ns, class, label: &str| FaultWindow {
+            start_ns,
+            end_ns,
+            class,
+            label: label.into(),
+            detail: String::new(),
+            node: None,
+        };
+        let windows = vec![
+            window(SECOND, 2 * SECOND, WindowClass::Network, "partition"),
+            window(3 * SECOND, 4 * SECOND, WindowClass::Crash, "crash n1"),
+            window(5 * SECOND, 5 * SECOND, WindowClass::Clock, "clock-jump n0 by 5ms"),
+            window(6 * SECOND, 6 * SECOND, WindowClass::Clock, "clock-jump n1 by 5ms"),
+        ];
+        let history = history(&[0, SECOND, 7 * SECOND]);
+        let dir = std::env::temp_dir().join(format!("sim-legend-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let view = view(&history, 8 * SECOND, windows);
+        for (name, svg) in [
+            ("latency", save(&LatencyChart(&view), &dir, "latency").unwrap()),
+            ("throughput", save(&ThroughputChart(&view), &dir, "throughput").unwrap()),
+            ("quantiles", save(&QuantileChart(&view), &dir, "quantiles").unwrap()),
+        ] {
+            let text = std::fs::read_to_string(&svg[0]).unwrap();
+            for entry in ["network cut (1)", "node down (1)", "clock fault (2)"] {
+                assert!(text.contains(entry), "{name}: no legend entry `{entry}`");
+            }
+            assert!(!text.contains("links degraded"), "{name}: only classes the run had");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,15 +2,15 @@
 //!
 //! A cut of the network (partition, isolate, bridge, one-way) lasts until the next `heal`; a
 //! crash lasts until the restart of that node; a link degradation until `link-restore`. Faults
-//! with no duration of their own (clock jumps and drifts, disk corruption, membership changes)
-//! are instants, drawn as vertical markers. A window still open when the run ends closes there.
+//! with no duration of their own (clock jumps and drifts, disk faults) are instants, drawn as
+//! vertical markers. A window still open when the run ends closes there.
 
 use crate::engine::Nanos;
 use crate::sim::AppliedFault;
 use crate::world::fault::{Fault, NodeRef};
 
-/// What a window is, which decides its colour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a window is, which decides its colour and its legend entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WindowClass {
     /// Links cut: partition, isolate, bridge, one-way.
     Network,
@@ -18,8 +18,37 @@ pub enum WindowClass {
     Crash,
     /// Links slow and lossy.
     Degrade,
-    /// An instant: clock jump or drift, disk fault, membership change.
-    Marker,
+    /// An instant: a clock jump or drift.
+    Clock,
+    /// An instant: a disk fault (corruption, sector error, misdirected write).
+    Disk,
+}
+
+impl WindowClass {
+    /// Every class, in legend order.
+    pub const ALL: [WindowClass; 5] = [
+        WindowClass::Network,
+        WindowClass::Crash,
+        WindowClass::Degrade,
+        WindowClass::Clock,
+        WindowClass::Disk,
+    ];
+
+    /// True for faults without a duration, drawn as a line rather than a band.
+    pub fn is_instant(self) -> bool {
+        matches!(self, WindowClass::Clock | WindowClass::Disk)
+    }
+
+    /// The legend's name of the class.
+    pub fn legend(self) -> &'static str {
+        match self {
+            WindowClass::Network => "network cut",
+            WindowClass::Crash => "node down",
+            WindowClass::Degrade => "links degraded",
+            WindowClass::Clock => "clock fault",
+            WindowClass::Disk => "disk fault",
+        }
+    }
 }
 
 /// One fault, from when it was applied to when it was repaired.
@@ -33,7 +62,9 @@ pub struct FaultWindow {
     pub class: WindowClass,
     /// Short label for the plot, e.g. `crash n1`.
     pub label: String,
-    /// The node a crash took down (`None` for other windows).
+    /// What the fault did, as the fault log says (e.g. `n1 lost 0 unsynced bytes`).
+    pub detail: String,
+    /// The node a crash took down, or a clock or disk fault hit (`None` for other windows).
     pub node: Option<u32>,
 }
 
@@ -72,9 +103,6 @@ pub fn fault_windows(log: &[AppliedFault], run_end_ns: Nanos) -> Vec<FaultWindow
             }
             !close
         });
-        if applied.fault.is_repair() {
-            continue;
-        }
         let (class, node) = match &applied.fault {
             Fault::Partition { .. }
             | Fault::Isolate { .. }
@@ -82,13 +110,19 @@ pub fn fault_windows(log: &[AppliedFault], run_end_ns: Nanos) -> Vec<FaultWindow
             | Fault::OneWay { .. } => (WindowClass::Network, None),
             Fault::Crash { node } => (WindowClass::Crash, node_id(node)),
             Fault::LinkDegrade { .. } => (WindowClass::Degrade, None),
-            _ => (WindowClass::Marker, None),
+            Fault::ClockJump { node, .. } | Fault::ClockDrift { node, .. } => {
+                (WindowClass::Clock, node_id(node))
+            }
+            Fault::DiskCorrupt { node }
+            | Fault::DiskSectorError { node }
+            | Fault::DiskMisdirect { node } => (WindowClass::Disk, node_id(node)),
+            Fault::Heal | Fault::Restart { .. } | Fault::LinkRestore => continue,
         };
-        if class != WindowClass::Marker {
+        if !class.is_instant() {
             open.push(windows.len());
         }
-        let label = applied.description.clone();
-        windows.push(FaultWindow { start_ns: at, end_ns: at, class, label, node });
+        let (label, detail) = (applied.description.clone(), applied.detail.clone());
+        windows.push(FaultWindow { start_ns: at, end_ns: at, class, label, detail, node });
     }
     for i in open {
         windows[i].end_ns = run_end_ns.max(windows[i].start_ns);
@@ -152,11 +186,23 @@ mod tests {
             vec![
                 (WindowClass::Network, 5, 15),
                 (WindowClass::Network, 7, 15),
-                (WindowClass::Marker, 9, 9),
+                (WindowClass::Clock, 9, 9),
                 (WindowClass::Degrade, 20, 50),
                 (WindowClass::Crash, 25, 50),
             ]
         );
         assert!(w[0].overlaps(14, 30) && !w[0].overlaps(16, 30));
+        assert_eq!(w[2].node, Some(0), "a clock fault names its node");
+        assert!(w[2].class.is_instant() && !w[0].class.is_instant());
+    }
+
+    #[test]
+    fn disk_faults_are_instants_of_their_own_class() {
+        let log = vec![applied(3, Fault::DiskCorrupt { node: NodeRef::Id(1) })];
+        let w = fault_windows(&log, 10);
+        assert_eq!(
+            (w[0].class, w[0].start_ns, w[0].end_ns, w[0].node),
+            (WindowClass::Disk, 3, 3, Some(1))
+        );
     }
 }
