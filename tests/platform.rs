@@ -154,3 +154,26 @@ fn a_users_system_runs_under_the_whole_command_line() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown system `counter`"));
 }
+
+#[test]
+fn a_sweep_keeps_liveness_failures_apart_from_safety_bugs() {
+    let out_dir = scratch("test-platform", "kinds");
+    let out = sim(&[
+        "sweep",
+        FLAKY,
+        "--seeds",
+        "0..6",
+        "--jobs",
+        "1",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains(" liveness (a liveness failure"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap())
+            .unwrap();
+    let kinds = summary["failures_by_kind"].as_object().unwrap();
+    assert!(kinds.contains_key("liveness") && !kinds.contains_key("safety"), "{summary}");
+}

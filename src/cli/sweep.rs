@@ -74,6 +74,9 @@ pub struct SeedResult {
     /// The first failed check (`""` if none).
     #[serde(default)]
     pub check: String,
+    /// Its kind, `safety` or `liveness` (`""` if none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub check_kind: String,
     pub trace_hash: String,
     pub events: u64,
     pub ops_ok: u64,
@@ -105,6 +108,10 @@ impl SeedResult {
             seed: r.seed,
             passed: r.passed,
             check: output.first_failure().map(|c| c.name.clone()).unwrap_or_default(),
+            check_kind: output
+                .first_failure()
+                .map(|c| c.kind.name().to_string())
+                .unwrap_or_default(),
             trace_hash: r.trace_hash.clone(),
             events: r.events,
             ops_ok: r.ops.ok,
@@ -133,6 +140,9 @@ pub struct SweepSummary {
     pub passes: u64,
     pub failures: u64,
     pub failures_by_check: BTreeMap<String, u64>,
+    /// Failed seeds by the kind of their first failed check: `safety`, `liveness`.
+    #[serde(default)]
+    pub failures_by_kind: BTreeMap<String, u64>,
     pub first_failure: Option<u64>,
     /// True if `--stop-on-first` left seeds unrun.
     pub stopped_early: bool,
@@ -153,8 +163,11 @@ impl SweepSummary {
         self.passes = results.iter().filter(|r| r.passed).count() as u64;
         self.failures = self.seeds_run - self.passes;
         self.failures_by_check.clear();
+        self.failures_by_kind.clear();
         for r in results.iter().filter(|r| !r.passed) {
             *self.failures_by_check.entry(r.check.clone()).or_default() += 1;
+            let kind = if r.check_kind.is_empty() { "safety" } else { r.check_kind.as_str() };
+            *self.failures_by_kind.entry(kind.to_string()).or_default() += 1;
         }
         self.first_failure = results.iter().find(|r| !r.passed).map(|r| r.seed);
         self.seeds_per_s = per_second(self.seeds_run, self.wall_ms);
@@ -252,6 +265,7 @@ pub fn sweep(reg: Registry<'_>, args: SweepArgs) -> Result<u8, Failure> {
         passes: 0,
         failures: 0,
         failures_by_check: BTreeMap::new(),
+        failures_by_kind: BTreeMap::new(),
         first_failure: None,
         stopped_early: false,
         wall_ms,
@@ -404,6 +418,14 @@ fn report(out: &Path, summary: &SweepSummary, json: bool) {
     );
     for (check, count) in &summary.failures_by_check {
         println!("failed    {count} seed(s) failed `{check}`");
+    }
+    if summary.failures > 0 {
+        let kinds: Vec<String> =
+            summary.failures_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "kinds     {} (a liveness failure: no progress after repair, not a safety bug)",
+            kinds.join(", ")
+        );
     }
     if let Some(seed) = summary.first_failure {
         // The replay first: it is exact from any folder (the record holds the scenario as
