@@ -216,11 +216,6 @@ impl<A: Api> Checks<A> {
         names.push(NODE_PANIC);
         names
     }
-
-    /// Whether check `name` runs under `settings`.
-    pub fn enabled(&self, settings: &crate::scenario::CheckSettings, name: &str) -> bool {
-        settings.enabled(name, !self.off_by_default.contains(&name))
-    }
 }
 
 /// The check a panic in a protocol's handler fails: the simulation found a crash bug.

@@ -718,31 +718,17 @@ fn enabled_checks<A: Api>(
     checks: Checks<A>,
     scenario: &Scenario,
 ) -> (Vec<EnabledFacts>, Vec<Box<dyn HistoryChecker<A>>>) {
-    let on = |name: &str| checks.enabled(&scenario.checks, name);
-    let mut facts = Vec::new();
-    let mut history = Vec::new();
-    for (i, names) in checks.facts.iter().map(|c| c.names()).enumerate() {
-        let disabled: Vec<&'static str> = names.iter().copied().filter(|n| !on(n)).collect();
-        if disabled.len() < names.len() {
-            facts.push((i, disabled));
-        }
-    }
-    let history_on: Vec<bool> = checks.history.iter().map(|c| on(c.name())).collect();
-    let Checks { facts: all_facts, history: all_history, .. } = checks;
-    let mut all_facts: Vec<Option<Box<dyn FactChecker>>> =
-        all_facts.into_iter().map(Some).collect();
+    let Checks { facts, history, off_by_default } = checks;
+    let on = |name: &str| scenario.checks.enabled(name, !off_by_default.contains(&name));
     let facts = facts
         .into_iter()
-        .map(|(i, disabled)| EnabledFacts {
-            checker: all_facts[i].take().expect("each checker once"),
-            disabled,
+        .filter_map(|checker| {
+            let names = checker.names();
+            let disabled: Vec<&'static str> = names.iter().copied().filter(|n| !on(n)).collect();
+            (disabled.len() < names.len()).then_some(EnabledFacts { checker, disabled })
         })
         .collect();
-    for (checker, on) in all_history.into_iter().zip(history_on) {
-        if on {
-            history.push(checker);
-        }
-    }
+    let history = history.into_iter().filter(|c| on(c.name())).collect();
     (facts, history)
 }
 
