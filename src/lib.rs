@@ -78,6 +78,7 @@ pub mod protocols;
 pub mod registry;
 pub mod report;
 pub mod scenario;
+pub mod storage;
 pub mod shrink;
 pub mod sim;
 pub mod system;

@@ -84,3 +84,28 @@ impl<'a> Disk<'a> {
         self.device.list(dir)
     }
 }
+
+/// What a storage engine needs of its node: the disk, and fsyncs whose completions come back
+/// as [`super::Node::on_fsync`] calls. [`super::Context`] implements it for every node, and
+/// [`super::testing::DiskHarness`] implements it for an engine driven by hand in a test, so an
+/// engine (`crate::storage`) is written once against this trait and tested alone.
+pub trait DiskIo {
+    /// The disk: reads and writes act on it at once (the page cache).
+    fn disk(&mut self) -> Disk<'_>;
+    /// Starts an fsync of `file` (see [`super::Context::fsync`]).
+    fn fsync(&mut self, file: &str) -> super::FsyncId;
+    /// Starts an fsync of directory `dir` (see [`super::Context::fsync_dir`]).
+    fn fsync_dir(&mut self, dir: &str) -> super::FsyncId;
+}
+
+impl<N: super::Node> DiskIo for super::Context<'_, N> {
+    fn disk(&mut self) -> Disk<'_> {
+        super::Context::disk(self)
+    }
+    fn fsync(&mut self, file: &str) -> super::FsyncId {
+        super::Context::fsync(self, file)
+    }
+    fn fsync_dir(&mut self, dir: &str) -> super::FsyncId {
+        super::Context::fsync_dir(self, dir)
+    }
+}

@@ -19,7 +19,7 @@ pub use crate::engine::{
     duration_ns, format_nanos, parse_duration, Nanos, SimRng, MICROSECOND, MILLISECOND, SECOND,
 };
 pub use crate::world::disk::{DiskError, FsyncId, NameError, ReadId};
-pub use disk::Disk;
+pub use disk::{Disk, DiskIo};
 pub use fact::Fact;
 
 use std::fmt::Debug;

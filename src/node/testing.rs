@@ -27,7 +27,6 @@ use super::{
     ClientId, Context, Effect, FsyncId, Node, NodeId, OpOf, ReadId, Request, ResOf, Timers,
 };
 use crate::engine::{Nanos, SimRng};
-use crate::world::disk::DiskConfig;
 
 /// What one handler call produced.
 pub type Effects<N> = Vec<Effect<<N as Node>::Msg, ResOf<N>>>;
@@ -134,6 +133,110 @@ impl<N: Node> Harness<N> {
     /// The node's disk.
     pub fn disk(&mut self) -> &mut crate::world::disk::Disk {
         &mut self.disk
+    }
+}
+
+/// A disk driven by hand, for testing a storage engine alone: the engine acts on it through
+/// [`super::DiskIo`]; the test decides when fsyncs complete and when the machine crashes, and
+/// injects the disk's faults.
+///
+/// ```
+/// use sim::node::testing::DiskHarness;
+/// use sim::node::DiskIo;
+///
+/// let mut h = DiskHarness::new(7);
+/// h.disk().write("log", 0, b"hello");
+/// h.fsync("log");
+/// h.disk().write("log", 5, b" world");
+/// assert_eq!(h.complete_fsyncs().len(), 1);
+/// h.crash(); // the unsynced " world" is lost
+/// assert_eq!(h.disk().read_all("log").unwrap(), b"hello");
+/// ```
+pub struct DiskHarness {
+    disk: crate::world::disk::Disk,
+    pending: Vec<FsyncId>,
+}
+
+pub use crate::world::disk::{DiskConfig, DiskStats};
+
+impl DiskHarness {
+    /// An empty disk with the default configuration, its randomness drawn from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self::with_config(DiskConfig::default(), seed)
+    }
+
+    /// An empty disk configured by `config` (torn writes, read corruption, lost name
+    /// operations).
+    pub fn with_config(config: DiskConfig, seed: u64) -> Self {
+        let rng = SimRng::new(seed, crate::engine::rng::stream::DISK);
+        DiskHarness { disk: crate::world::disk::Disk::new(config, rng), pending: Vec::new() }
+    }
+
+    /// Fsyncs started and not yet completed, oldest first.
+    pub fn pending_fsyncs(&self) -> &[FsyncId] {
+        &self.pending
+    }
+
+    /// Completes the oldest pending fsync (a disk completes them in order); `None` if none.
+    pub fn complete_next_fsync(&mut self) -> Option<FsyncId> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let id = self.pending.remove(0);
+        assert!(self.disk.complete_fsync(id), "fsync {id:?} was pending");
+        Some(id)
+    }
+
+    /// Completes every pending fsync, oldest first; returns their ids.
+    pub fn complete_fsyncs(&mut self) -> Vec<FsyncId> {
+        let ids = std::mem::take(&mut self.pending);
+        for &id in &ids {
+            assert!(self.disk.complete_fsync(id), "fsync {id:?} was pending");
+        }
+        ids
+    }
+
+    /// A crash: the page cache and pending fsyncs are lost (writes may tear, name operations
+    /// no directory fsync covered may be undone, as the configuration says).
+    pub fn crash(&mut self) {
+        self.pending.clear();
+        self.disk.crash();
+    }
+
+    /// Flips one bit of durable data in a random file; returns the file and offset hit.
+    pub fn corrupt(&mut self) -> Option<(String, u64)> {
+        self.disk.corrupt()
+    }
+
+    /// Makes a random sector holding data unreadable; returns the file and offset.
+    pub fn fail_sector(&mut self) -> Option<(String, u64)> {
+        self.disk.fail_sector()
+    }
+
+    /// Arms a misdirected write: one of the next few writes lands in the wrong place.
+    pub fn arm_misdirect(&mut self) -> u32 {
+        self.disk.arm_misdirect()
+    }
+
+    /// The disk's counters.
+    pub fn stats(&self) -> DiskStats {
+        self.disk.stats()
+    }
+}
+
+impl super::DiskIo for DiskHarness {
+    fn disk(&mut self) -> super::Disk<'_> {
+        super::Disk::new(&mut self.disk)
+    }
+    fn fsync(&mut self, file: &str) -> FsyncId {
+        let id = self.disk.begin_fsync(file);
+        self.pending.push(id);
+        id
+    }
+    fn fsync_dir(&mut self, dir: &str) -> FsyncId {
+        let id = self.disk.begin_fsync_dir(dir);
+        self.pending.push(id);
+        id
     }
 }
 

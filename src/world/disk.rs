@@ -203,6 +203,8 @@ pub struct DiskStats {
     /// File fsyncs started.
     pub fsyncs: u64,
     pub reads: u64,
+    /// Bytes reads returned.
+    pub bytes_read: u64,
     pub torn_writes: u64,
     pub corrupted_reads: u64,
     pub unsynced_writes_lost: u64,
@@ -224,6 +226,7 @@ impl std::ops::AddAssign for DiskStats {
         self.bytes_written += other.bytes_written;
         self.fsyncs += other.fsyncs;
         self.reads += other.reads;
+        self.bytes_read += other.bytes_read;
         self.torn_writes += other.torn_writes;
         self.corrupted_reads += other.corrupted_reads;
         self.unsynced_writes_lost += other.unsynced_writes_lost;
@@ -394,6 +397,7 @@ impl Disk {
             return Err(DiskError::Unreadable { offset: bad * SECTOR_BYTES });
         }
         let mut data = f.cache[start..end].to_vec();
+        self.stats.bytes_read += data.len() as u64;
         if !data.is_empty() && self.rng.chance_ppm(self.config.read_corruption_ppm) {
             let bit = self.rng.below(data.len() as u64 * 8);
             data[(bit / 8) as usize] ^= 1 << (bit % 8);
