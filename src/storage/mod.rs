@@ -23,6 +23,7 @@
 
 pub mod bitcask;
 pub mod crc;
+pub mod experiment;
 pub mod lsm;
 
 use crate::node::{DiskError, DiskIo, FsyncId};

@@ -255,6 +255,93 @@ fn partition_seeds() -> f64 {
     scenario_seeds("scenarios/partition.toml")
 }
 
+/// The Bloom filter's false-positive rate at 10 bits per key, with every setting from 4 to 16
+/// bits against the formula in the note.
+fn storage_bloom_fpr() -> Figure {
+    let points = crate::storage::bloom_points();
+    let at = |bits| points.iter().find(|p| p.bits_per_key == bits).expect("measured");
+    let note = points
+        .iter()
+        .map(|p| format!("{}b {:.4}/{:.4}", p.bits_per_key, p.measured, p.formula))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Figure { value: at(10).measured, note: format!("measured/formula: {note}") }
+}
+
+/// Write, read and space amplification of each engine under uniform and Zipf(0.99) keys.
+fn storage_amplification() -> Figure {
+    let points = crate::storage::amplification_points();
+    let note = points
+        .iter()
+        .map(|p| {
+            let m = &p.measurement;
+            format!(
+                "{} {}: write {:.2}, read {:.0} B/get, space {:.2}",
+                p.engine, p.workload, m.write_amplification, m.read_bytes_per_get,
+                m.space_amplification
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let leveled = &points[0].measurement;
+    Figure { value: leveled.write_amplification, note: format!("leveled uniform first; {note}") }
+}
+
+/// The storage bench workload (uniform keys) as operations per wall second of engine `index`
+/// of [`crate::storage::setups`], on the simulated disk.
+fn storage_engine_ops(index: usize) -> f64 {
+    let (_, config) = crate::storage::setups().swap_remove(index);
+    let workload = &crate::storage::workloads()[0];
+    median_rate(3, || {
+        sim::storage::experiment::measure(&config, workload, 1).expect("fault-free").ops
+    })
+}
+
+/// The same operations against fjall (an LSM-tree embedded store) in a tmpfs directory, a
+/// `persist(SyncAll)` per 16 writes as the simulated engines' group commit.
+fn fjall_ops() -> Figure {
+    use sim::storage::experiment::{key_bytes, KeyChooser};
+    let workload = crate::storage::workloads().swap_remove(0);
+    let base = Path::new("/dev/shm");
+    let base = if base.is_dir() { base.to_path_buf() } else { std::env::temp_dir() };
+    let dir = base.join(format!("sim-bench-fjall-{}", std::process::id()));
+    let value = vec![0x5au8; workload.value_bytes];
+    let rate = median_rate(3, || {
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = fjall::Database::builder(&dir).open().expect("fjall opens");
+        let items = db.keyspace("items", fjall::KeyspaceCreateOptions::default).expect("keyspace");
+        let chooser = KeyChooser::new(workload.keys, workload.distribution);
+        let mut rng = sim::node::SimRng::new(1, 0x5707);
+        let mut unsynced = 0;
+        for _ in 0..workload.ops {
+            let key = key_bytes(chooser.next(&mut rng));
+            let roll = rng.below(100) as u32;
+            let (put, delete) = (workload.put_percent, workload.delete_percent);
+            if roll < put {
+                items.insert(&key, &value).expect("insert");
+            } else if roll < put + delete {
+                items.remove(&key).expect("remove");
+            } else if roll < put + delete + workload.get_percent {
+                std::hint::black_box(items.get(&key).expect("get"));
+                continue;
+            } else {
+                let rows = items.range(key.clone()..).take(workload.scan_rows).count();
+                std::hint::black_box(rows);
+                continue;
+            }
+            unsynced += 1;
+            if unsynced >= workload.writes_per_sync {
+                db.persist(fjall::PersistMode::SyncAll).expect("persist");
+                unsynced = 0;
+            }
+        }
+        db.persist(fjall::PersistMode::SyncAll).expect("persist");
+        workload.ops
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    Figure { value: rate, note: format!("fjall 3 on {}", base.display()) }
+}
+
 /// What a benchmark measured, and a note to print after it (empty: none).
 struct Figure {
     value: f64,
@@ -280,6 +367,12 @@ pub fn run(names: &[String]) -> ExitCode {
         ("partition_seeds", "seeds/s", || partition_seeds().into()),
         ("idle_1000_nodes", "s", idle_1000_nodes),
         ("idle_2000_nodes", "s", idle_2000_nodes),
+        ("storage_bloom_fpr", "fp/probe", storage_bloom_fpr),
+        ("storage_amplification", "x", storage_amplification),
+        ("storage_lsm_ops", "ops/s", || storage_engine_ops(0).into()),
+        ("storage_lsm_tiered_ops", "ops/s", || storage_engine_ops(1).into()),
+        ("storage_bitcask_ops", "ops/s", || storage_engine_ops(2).into()),
+        ("storage_fjall_ops", "ops/s", fjall_ops),
     ];
     for (name, unit, f) in benches {
         if names.is_empty() || names.iter().any(|n| n == name) {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod reports;
+mod storage;
 
 use std::process::ExitCode;
 
@@ -10,13 +11,15 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   bench      run the benchmarks; prints one line per benchmark: `bench NAME VALUE UNIT`
-  reports    regenerate reports/ (every scenario at seed 1); `reports --check` verifies it";
+  reports    regenerate reports/ (every scenario at seed 1); `reports --check` verifies it
+  storage    regenerate reports/storage/ (engine figures); `storage --check` verifies it";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench::run(&args[1..]),
         Some("reports") => reports::run(&args[1..]),
+        Some("storage") => storage::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             ExitCode::SUCCESS
