@@ -348,6 +348,9 @@ mod tests {
         let map = StorageApi::json(&scan, Some(&rows));
         assert_eq!(map["rows"][0]["key"], 2);
         assert_eq!(StorageApi::edn(&scan, Some(&rows)).complete, "[[2 9]]");
-        assert_eq!(StorageApi::describe(&StorageOp::Put { key: 1, value: (1 << 40) | 2 }), "put 1=c1-2");
+        assert_eq!(
+            StorageApi::describe(&StorageOp::Put { key: 1, value: (1 << 40) | 2 }),
+            "put 1=c1-2"
+        );
     }
 }

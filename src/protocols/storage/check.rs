@@ -79,10 +79,14 @@ impl KeyModel {
         }
         self.deletes.sort_unstable();
         let mut max = 0;
-        self.deletes_seq_max = self.deletes.iter().map(|&(_, s)| {
-            max = max.max(s);
-            max
-        }).collect();
+        self.deletes_seq_max = self
+            .deletes
+            .iter()
+            .map(|&(_, s)| {
+                max = max.max(s);
+                max
+            })
+            .collect();
     }
 
     /// F: the acknowledged write with the highest seq among those completed before `t`.
@@ -153,7 +157,11 @@ impl Model {
                 let info = PutInfo { key, invoke_ns: r.invoke_ns, outcome: r.outcome };
                 if puts.insert(id, info).is_some() {
                     let why = "write ids must be unique, or a read cannot name its write";
-                    return Err(format!("{}: write id {} put twice: {why}", op_name(r), id_name(id)));
+                    return Err(format!(
+                        "{}: write id {} put twice: {why}",
+                        op_name(r),
+                        id_name(id)
+                    ));
                 }
             }
             let model = keys.entry(key).or_default();
@@ -254,7 +262,11 @@ impl Model {
         tally: &mut Tally,
     ) -> Result<(), String> {
         if rows.len() > limit {
-            return Err(format!("{}: {} rows, more than the limit {limit}", op_name(r), rows.len()));
+            return Err(format!(
+                "{}: {} rows, more than the limit {limit}",
+                op_name(r),
+                rows.len()
+            ));
         }
         for (i, (key, v)) in rows.iter().enumerate() {
             if i > 0 && rows[i - 1].0 >= *key {
@@ -357,7 +369,10 @@ impl StorageDurability {
                     let limit = (*limit as usize).min(scan_limit);
                     model.scan(r, (*lo, *hi, limit), rows, tally)?;
                 }
-                (StorageOp::Put { .. } | StorageOp::Delete { .. }, Some(StorageResult::Written { .. })) => {}
+                (
+                    StorageOp::Put { .. } | StorageOp::Delete { .. },
+                    Some(StorageResult::Written { .. }),
+                ) => {}
                 (op, result) => {
                     return Err(format!("{}: result {result:?} does not fit {op:?}", op_name(r)))
                 }

@@ -155,7 +155,8 @@ impl StorageNode {
                 Slot::Up { engine, flushes: stats.flushes, compactions: stats.compactions }
             }
             Err(error) => {
-                let name = if names_missing_file(&error) { facts::FILE_MISSING } else { facts::DOWN };
+                let name =
+                    if names_missing_file(&error) { facts::FILE_MISSING } else { facts::DOWN };
                 let text = match &error {
                     StorageError::Unrecoverable { file, why } => format!("{file}: {why}"),
                     other => other.to_string(),
@@ -172,10 +173,8 @@ impl StorageNode {
         let Some(engine) = self.engine(index) else { return Reply::Fail { reason: "engine down" } };
         match engine.get(ctx, &key_bytes(key)) {
             Ok(found) => {
-                let version = found.map(|f| Version {
-                    value: decode_value(&f.value, value_bytes),
-                    seq: f.seq,
-                });
+                let version = found
+                    .map(|f| Version { value: decode_value(&f.value, value_bytes), seq: f.seq });
                 Reply::Ok { value: StorageResult::Got(version) }
             }
             Err(error) => Reply::Fail { reason: fail_reason(&error) },
@@ -216,7 +215,12 @@ impl StorageNode {
     }
 
     /// Applies a put or delete once per request, then answers when it is durable.
-    fn write(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<StorageOp>) {
+    fn write(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request: Request<StorageOp>,
+    ) {
         if let Some(session) = self.sessions.get(&client).copied() {
             if session.request_seq > request.id.seq {
                 return; // the client has moved on: this is a stale duplicate
