@@ -24,14 +24,13 @@ fn request(client: u32, seq: u64, op: StorageOp) -> Request<StorageOp> {
 }
 
 fn fsyncs(effects: &Effects) -> Vec<FsyncId> {
-    effects.iter().filter_map(|e| matches!(e, Effect::Fsync { .. }).then(|| fsync_id(e))).collect()
-}
-
-fn fsync_id(e: &Effect<(), StorageResult>) -> FsyncId {
-    match e {
-        Effect::Fsync { id } => *id,
-        _ => unreachable!(),
-    }
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Fsync { id } => Some(*id),
+            _ => None,
+        })
+        .collect()
 }
 
 fn replies(effects: &Effects) -> Vec<(RequestId, Reply<StorageResult>)> {
