@@ -59,16 +59,27 @@ pub enum CompactionSetting {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LsmSettings {
+    /// The memtable is flushed once it holds this many bytes.
     pub memtable_bytes_max: u64,
+    /// Target size of an SSTable data block.
     pub block_bytes: u64,
+    /// Bloom filter bits per key.
     pub bloom_bits_per_key: u32,
+    /// `"leveled"` or `"tiered"`.
     pub compaction: CompactionSetting,
+    /// L0 tables that trigger a compaction into L1.
     pub l0_compaction_trigger: usize,
+    /// Size of L1 in bytes.
     pub level_base_bytes: u64,
+    /// Each level is this many times the one above.
     pub level_size_multiplier: u64,
+    /// Most levels.
     pub levels_max: usize,
+    /// Compaction output is cut into tables of about this many bytes.
     pub table_bytes_target: u64,
+    /// Size-tiered: this many similar runs merge into one.
     pub tiered_min_merge_width: usize,
+    /// Size-tiered: runs within this percentage of each other's size are similar.
     pub tiered_size_ratio_percent: u64,
 }
 

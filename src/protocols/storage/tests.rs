@@ -100,6 +100,8 @@ fn writes_are_acknowledged_only_once_durable_and_group_commit_batches_them() {
     assert_eq!(acked[0].1, Reply::Ok { value: StorageResult::Written { seq: 1 } });
     let next = fsyncs(&done);
     assert_eq!(next.len(), 1, "the next group commit starts");
+    let background = facts_named(&done, facts::BACKGROUND);
+    assert!(matches!(background[..], [Fact::Custom { ref values, .. }] if values[..2] == [0, 1]));
     let acked = replies(&settle(&mut h, next));
     let seqs: Vec<_> = acked.iter().map(|(r, reply)| (r.client, reply.clone())).collect();
     let written = |seq| Reply::Ok { value: StorageResult::Written { seq } };
