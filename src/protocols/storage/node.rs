@@ -399,3 +399,33 @@ impl Node for StorageNode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_decode_and_a_row_whose_key_is_not_an_api_key_is_garbled() {
+        let value = encode_value(42, 16);
+        let row = storage::Row { key: key_bytes(7).to_vec(), value: value.clone(), seq: 3 };
+        assert_eq!(decode_row(&row, 16), (7, Version { value: Stored::Id(42), seq: 3 }));
+        let bad = storage::Row { key: vec![0, 0, 1], value, seq: 4 };
+        let (key, version) = decode_row(&bad, 16);
+        assert_eq!(key, 256, "the leading bytes, zero-padded");
+        assert!(matches!(version.value, Stored::Garbled { len: 19, .. }), "{version:?}");
+    }
+
+    #[test]
+    fn read_errors_map_to_static_reasons_and_only_a_missing_file_is_a_finding() {
+        let missing = StorageError::Unrecoverable {
+            file: "e0/MANIFEST".into(),
+            why: "the file is missing".into(),
+        };
+        let unreadable =
+            StorageError::Unrecoverable { file: "e0/MANIFEST".into(), why: "checksum".into() };
+        assert!(names_missing_file(&missing) && !names_missing_file(&unreadable));
+        assert_eq!(fail_reason(&StorageError::MaybeLost { seq_lo: 1, seq_hi: 2 }), "maybe lost");
+        let sector = StorageError::Unreadable { file: "f".into(), offset: 0 };
+        assert_eq!(fail_reason(&sector), "unreadable");
+    }
+}
