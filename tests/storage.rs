@@ -99,6 +99,12 @@ fn the_node_on_a_correct_engine_passes_crashes_with_many_reads_judged() {
         assert!(check(&out, "storage_recovers").passed);
         assert!(check(&out, "liveness").judged, "the quiet period was judged");
     }
+    // Keys spread over three engines: scans merge them, sequence numbers are per engine.
+    let out = run_log("storage-log", "storage-bitcask-crash.toml", 5, &["protocol.engines=3"]);
+    if let Some(failed) = out.first_failure() {
+        panic!("three engines: {} failed: {}", failed.name, failed.detail);
+    }
+    assert!(reads_ok(&out) > 500, "three engines: {} reads", reads_ok(&out));
 }
 
 #[test]
