@@ -3,10 +3,12 @@
 
 use crate::protocols::raft::Raft;
 use crate::protocols::register::RegisterSystem;
+use crate::protocols::storage::StorageSystem;
 use crate::registry::{system, Entry, Registry};
 
 /// sim's own systems.
-pub const BUILTIN: &[Entry] = &[system::<RegisterSystem>(), system::<Raft>()];
+pub const BUILTIN: &[Entry] =
+    &[system::<RegisterSystem>(), system::<Raft>(), system::<StorageSystem>()];
 
 /// A registry of sim's own systems.
 pub fn builtin() -> Registry<'static> {

@@ -28,8 +28,14 @@ pub enum Fact {
     Apply { index: u64, command: u64 },
     /// The node's cluster membership changed to `members`.
     Membership { members: Vec<u32> },
-    /// A system-specific fact, for checkers written alongside that system.
-    Custom { name: String, values: Vec<u64> },
+    /// A system-specific fact, for checkers written alongside that system: numbers, and a
+    /// short text for what numbers cannot say (a file name, an error), empty if none.
+    Custom {
+        name: String,
+        values: Vec<u64>,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        text: String,
+    },
 }
 
 impl Fact {

@@ -7,3 +7,4 @@
 pub mod codec;
 pub mod raft;
 pub mod register;
+pub mod storage;

@@ -839,7 +839,8 @@ mod tests {
             d: Result<Vec<u8>, DiskError>,
         ) {
             let len = d.map_or(0, |d| d.len() as u64);
-            ctx.fact(Fact::Custom { name: "read".into(), values: vec![len, ctx.now()] });
+            let values = vec![len, ctx.now()];
+            ctx.fact(Fact::Custom { name: "read".into(), values, text: String::new() });
         }
         fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
         fn on_request(
