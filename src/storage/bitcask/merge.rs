@@ -36,15 +36,15 @@ use crate::node::{DiskIo, FsyncId};
 use crate::storage::{fsync_counted, fsync_dir_counted, write_verified, Seq};
 use std::collections::BTreeMap;
 
-/// What the merge in progress is waiting for.
+/// The fsyncs the merge in progress waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
-    /// The fsyncs of the temporary segments and hints.
-    SyncingOutputs,
-    /// The directory fsync after the renames.
-    SyncingRenames,
-    /// The directory fsync after the inputs' deletes.
-    SyncingDeletes,
+    /// Of the temporary segments and hints.
+    Outputs,
+    /// Of the directory, after the renames.
+    Renames,
+    /// Of the directory, after the inputs' deletes.
+    Deletes,
 }
 
 /// A record copied into an output.
@@ -66,10 +66,13 @@ pub(super) struct Merge {
     outputs: Vec<(u32, u64)>,
     copies: Vec<Copy>,
     /// Tombstones not copied: key and sequence number.
-    dropped: Vec<(Vec<u8>, Seq)>,
+    dropped: Dropped,
     step: Step,
     fsyncs: Vec<FsyncId>,
 }
+
+/// Tombstones a merge drops: key and sequence number.
+type Dropped = Vec<(Vec<u8>, Seq)>;
 
 /// A record read from an input.
 struct InputRecord {
@@ -119,7 +122,17 @@ impl Bitcask {
                 }
             }
         }
+        let input_bytes: u64 = inputs.iter().map(|n| self.segments[n].bytes).sum();
         let (copies, dropped) = self.choose_copies(&inputs, records);
+        let copy_bytes: u64 = copies.iter().map(|(c, _)| u64::from(c.entry.length)).sum();
+        let lengths = copies.iter().map(|(c, _)| u64::from(c.entry.length));
+        let outputs = output_count(lengths, self.config.segment_bytes_max);
+        if copy_bytes == input_bytes && outputs >= inputs.len() {
+            // Nothing to gain: every record is copied (some only because the write that
+            // supersedes them is not durable yet) into as many segments. Retried after the
+            // next commit; without this check the merge would repeat itself forever.
+            return;
+        }
         self.write_outputs(io, inputs, copies, dropped);
     }
 
@@ -143,7 +156,7 @@ impl Bitcask {
         &self,
         inputs: &[u32],
         records: Vec<InputRecord>,
-    ) -> (Vec<(Copy, InputRecord)>, Vec<(Vec<u8>, Seq)>) {
+    ) -> (Vec<(Copy, InputRecord)>, Dropped) {
         let mut oldest: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
         if self.bugs.compaction_drops_newest {
             for (index, r) in records.iter().enumerate() {
@@ -198,24 +211,12 @@ impl Bitcask {
                 None => index_of[&(key.clone(), live_seq)],
             };
             let record = by_index[index].take().expect("each record copied once");
-            let entry = Entry {
-                segment: 0,
-                offset: 0,
-                length: record.parsed.length as u32,
-                seq: record.parsed.seq,
-                tombstone: record.parsed.tombstone,
-            };
+            let entry = unplaced_entry(&record);
             copies.push((Copy { key, live_seq, entry }, record));
         }
         for index in fallback {
             let record = by_index[index].take().expect("a superseded record, copied once");
-            let entry = Entry {
-                segment: 0,
-                offset: 0,
-                length: record.parsed.length as u32,
-                seq: record.parsed.seq,
-                tombstone: record.parsed.tombstone,
-            };
+            let entry = unplaced_entry(&record);
             // `live_seq` is the record's own: the keydir names a newer one, so never installed.
             let copy = Copy { key: record.key.clone(), live_seq: record.parsed.seq, entry };
             copies.push((copy, record));
@@ -231,14 +232,14 @@ impl Bitcask {
         io: &mut dyn DiskIo,
         inputs: Vec<u32>,
         copies: Vec<(Copy, InputRecord)>,
-        dropped: Vec<(Vec<u8>, Seq)>,
+        dropped: Dropped,
     ) {
         let mut merge = Merge {
             inputs,
             outputs: Vec::new(),
             copies: Vec::with_capacity(copies.len()),
             dropped,
-            step: Step::SyncingOutputs,
+            step: Step::Outputs,
             fsyncs: Vec::new(),
         };
         let mut bytes: Vec<u8> = Vec::new();
@@ -325,7 +326,7 @@ impl Bitcask {
         let merge = self.merge.as_ref().expect("a merge in progress");
         assert!(merge.fsyncs.is_empty(), "a step still waits");
         match merge.step {
-            Step::SyncingOutputs => {
+            Step::Outputs => {
                 self.rename_outputs(io);
                 if self.bugs.rename_without_dir_sync {
                     self.install_merge();
@@ -334,18 +335,18 @@ impl Bitcask {
                 }
                 let id = fsync_dir_counted(io, &mut self.stats, &self.dir);
                 let merge = self.merge.as_mut().expect("in progress");
-                merge.step = Step::SyncingRenames;
+                merge.step = Step::Renames;
                 merge.fsyncs.push(id);
             }
-            Step::SyncingRenames => {
+            Step::Renames => {
                 self.install_merge();
                 self.delete_inputs(io);
                 let id = fsync_dir_counted(io, &mut self.stats, &self.dir);
                 let merge = self.merge.as_mut().expect("in progress");
-                merge.step = Step::SyncingDeletes;
+                merge.step = Step::Deletes;
                 merge.fsyncs.push(id);
             }
-            Step::SyncingDeletes => self.finish_merge(io),
+            Step::Deletes => self.finish_merge(io),
         }
     }
 
@@ -404,6 +405,30 @@ impl Bitcask {
         assert!(merge.fsyncs.is_empty(), "finished with fsyncs pending");
         self.stats.compactions += 1;
         self.maybe_start_merge(io);
+    }
+}
+
+/// How many output segments records of these lengths fill, packed in order.
+fn output_count(lengths: impl Iterator<Item = u64>, segment_bytes_max: u64) -> usize {
+    let (mut count, mut bytes) = (0, 0);
+    for length in lengths {
+        if count == 0 || (bytes > 0 && bytes + length > segment_bytes_max) {
+            count += 1;
+            bytes = 0;
+        }
+        bytes += length;
+    }
+    count
+}
+
+/// The keydir entry of a copy of `record`, before it has a place in an output.
+fn unplaced_entry(record: &InputRecord) -> Entry {
+    Entry {
+        segment: 0,
+        offset: 0,
+        length: record.parsed.length as u32,
+        seq: record.parsed.seq,
+        tombstone: record.parsed.tombstone,
     }
 }
 

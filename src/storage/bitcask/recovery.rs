@@ -14,8 +14,8 @@
 //! 4. The keydir takes, per key, the record with the highest sequence number, tombstones
 //!    included (a tombstone stays in the keydir until a merge may drop it).
 //!
-//! Merged segments (those with a hint file name) are fsynced before they are named, so they
-//! are never torn: a bad region in one is always damage. Recovery assumes the page cache is
+//! Merged segments (those with a hint file name, or whose records carry the merged flag) are
+//! fsynced before they are named, so they are never torn: a bad region in one is damage. Recovery assumes the page cache is
 //! the durable image, as it is after a crash (or a clean shutdown that synced everything).
 
 use super::record::{self, HEADER_BYTES};
@@ -137,7 +137,7 @@ impl Bitcask {
     ) -> Result<Loaded, StorageError> {
         let path = self.path(&segment_name(number));
         let bytes = io.disk().len(&path);
-        if merged && !self.bugs.no_checksum {
+        if merged {
             let hint_path = self.path(&hint_name(number));
             let data = io.disk().read_all(&hint_path).unwrap_or_default();
             self.stats.recovery_bytes_read += data.len() as u64;
@@ -164,7 +164,8 @@ impl Bitcask {
         let (data, unreadable) = self.read_segment(io, &path, number);
         let mut loaded = scan(&data, number, !self.bugs.no_checksum, &unreadable);
         loaded.bytes = bytes;
-        loaded.merged = merged;
+        // A merged segment whose hint is gone still says so in its records.
+        loaded.merged = merged || loaded.merged;
         Ok(loaded)
     }
 
@@ -302,35 +303,35 @@ impl Bitcask {
 }
 
 /// The sequence numbers a bad region of segment `number` may have held, or `None` if it
-/// cannot have held any. A region holds at most one record per [`HEADER_BYTES`] bytes, and
-/// a log segment's records have consecutive numbers, newer than every segment numbered
-/// below it (merged segments too: their inputs were closed before the log segment began).
+/// cannot have held any. A region holds at most `count` records, one per [`HEADER_BYTES`]
+/// bytes. A log segment's records have consecutive numbers, older than those of every log
+/// segment numbered above it; a merged segment's records are sorted by number, any subset.
+/// Where a side is unknown the range errs wide: reads fail rather than answer stale data.
 fn lost_range(
     loaded: &BTreeMap<u32, Loaded>,
     number: u32,
     region: &BadRegion,
     seq_max_all: Option<Seq>,
 ) -> Option<(Seq, Seq)> {
-    let count_max = ((region.end - region.start) / HEADER_BYTES as u64).max(1);
-    let merged = loaded[&number].merged;
-    let below = || loaded.range(..number).flat_map(|(_, l)| l.records.iter().map(|r| r.seq)).max();
-    let lo = match region.before {
-        Some(seq) => seq + 1,
-        None if merged => 1,
-        None => below().unwrap_or(0) + 1,
+    let count = ((region.end - region.start) / HEADER_BYTES as u64).max(1);
+    let seq_max_all = seq_max_all.unwrap_or(0);
+    if loaded[&number].merged {
+        let lo = region.before.map_or(1, |a| a + 1);
+        let hi = region.after.map_or(seq_max_all.max(lo) + count, |b| b.saturating_sub(1));
+        return (hi >= lo).then_some((lo, hi));
+    }
+    let above = || {
+        loaded
+            .range(number + 1..)
+            .filter(|(_, l)| !l.merged)
+            .flat_map(|(_, l)| l.records.iter().map(|r| r.seq))
+            .min()
     };
-    let hi = match region.after {
-        Some(seq) => seq.checked_sub(1)?,
-        None if merged => seq_max_all.unwrap_or(0).max(lo),
-        None => {
-            let above = loaded
-                .range(number + 1..)
-                .filter(|(_, l)| !l.merged)
-                .flat_map(|(_, l)| l.records.iter().map(|r| r.seq))
-                .min();
-            let by_size = lo + count_max - 1;
-            above.map_or(by_size, |a| a.saturating_sub(1).min(by_size))
-        }
+    let (lo, hi) = match (region.before, region.after.or_else(above)) {
+        (Some(a), Some(b)) => (a + 1, b.saturating_sub(1).min(a + count)),
+        (Some(a), None) => (a + 1, a + count),
+        (None, Some(b)) => (b.saturating_sub(count).max(1), b.saturating_sub(1)),
+        (None, None) => (1, seq_max_all + count),
     };
     (hi >= lo).then_some((lo, hi))
 }
@@ -343,6 +344,7 @@ fn scan(data: &[u8], number: u32, verify: bool, unreadable: &[(u64, u64)]) -> Lo
     while at < data.len() {
         if let Some(parsed) = record::decode(data, at, number, at as u64, verify) {
             before = Some(parsed.seq);
+            loaded.merged |= parsed.merged;
             loaded.records.push(Found {
                 key: data[parsed.key.clone()].to_vec(),
                 seq: parsed.seq,

@@ -166,10 +166,13 @@ fn merge_setup(h: &mut DiskHarness, config: &BitcaskConfig, bugs: Bugs) -> (Bitc
     (engine, model)
 }
 
+/// A key's writes: sequence number and value (`None`: a delete), oldest first.
+type History = Vec<(Seq, Option<Vec<u8>>)>;
+
 /// Every write, per key, for checking what a store returns.
 #[derive(Default, Clone, Debug)]
 struct Model {
-    writes: BTreeMap<Vec<u8>, Vec<(Seq, Option<Vec<u8>>)>>,
+    writes: BTreeMap<Vec<u8>, History>,
 }
 
 impl Model {
@@ -558,10 +561,10 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn matches_a_model_across_crashes(ops in prop::collection::vec(op(), 1..80), seed in 0u64..1000) {
+    fn matches_a_model_across_crashes(ops in prop::collection::vec(op(), 1..200), seed in 0u64..1000) {
         let torn = DiskConfig { torn_write_ppm: 1_000_000, ..DiskConfig::default() };
         let mut h = DiskHarness::with_config(torn, seed);
         let config = BitcaskConfig { segment_bytes_max: 160, merge_trigger_segments: 2,
