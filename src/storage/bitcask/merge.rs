@@ -157,15 +157,11 @@ impl Bitcask {
         inputs: &[u32],
         records: Vec<InputRecord>,
     ) -> (Vec<(Copy, InputRecord)>, Dropped) {
-        let mut oldest: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
-        if self.bugs.compaction_drops_newest {
-            for (index, r) in records.iter().enumerate() {
-                let slot = oldest.entry(r.key.clone()).or_insert(index);
-                if records[*slot].parsed.seq > r.parsed.seq {
-                    *slot = index;
-                }
-            }
-        }
+        let oldest = if self.bugs.compaction_drops_newest {
+            oldest_versions(&records)
+        } else {
+            BTreeMap::new()
+        };
         // A tombstone may go only if no segment outside the inputs holds older records.
         let outside_oldest = self
             .segments
@@ -406,6 +402,18 @@ impl Bitcask {
         self.stats.compactions += 1;
         self.maybe_start_merge(io);
     }
+}
+
+/// For the `compaction_drops_newest` bug: per key, the index of its oldest record.
+fn oldest_versions(records: &[InputRecord]) -> BTreeMap<Vec<u8>, usize> {
+    let mut oldest: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    for (index, r) in records.iter().enumerate() {
+        let slot = oldest.entry(r.key.clone()).or_insert(index);
+        if records[*slot].parsed.seq > r.parsed.seq {
+            *slot = index;
+        }
+    }
+    oldest
 }
 
 /// How many output segments records of these lengths fill, packed in order.

@@ -24,6 +24,9 @@
 //! design's known cost: memory grows with the key count). Merges keep the segment count to
 //! about `2 × live bytes / segment_bytes_max + merge_trigger_segments`, plus segments found
 //! damaged (never merged again, so their data is not lost).
+//! The write buffer holds what was written since the last commit started; only
+//! [`Engine::sync`] and commit completions start commits, so a caller that never syncs grows
+//! it without bound (every node syncs after its writes).
 
 mod hint;
 mod merge;

@@ -15,8 +15,9 @@
 //!    included (a tombstone stays in the keydir until a merge may drop it).
 //!
 //! Merged segments (those with a hint file name, or whose records carry the merged flag) are
-//! fsynced before they are named, so they are never torn: a bad region in one is damage. Recovery assumes the page cache is
-//! the durable image, as it is after a crash (or a clean shutdown that synced everything).
+//! fsynced before they are named, so they are never torn: a bad region in one is damage.
+//! Recovery assumes the page cache is the durable image, as it is after a crash (or a clean
+//! shutdown that synced everything).
 
 use super::record::{self, HEADER_BYTES};
 use super::{hint, hint_name, segment_name, Bitcask, Entry, Segment};

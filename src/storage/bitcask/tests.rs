@@ -564,7 +564,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn matches_a_model_across_crashes(ops in prop::collection::vec(op(), 1..200), seed in 0u64..1000) {
+    fn matches_a_model_across_crashes(
+        ops in prop::collection::vec(op(), 1..200),
+        seed in 0u64..1000,
+    ) {
         let torn = DiskConfig { torn_write_ppm: 1_000_000, ..DiskConfig::default() };
         let mut h = DiskHarness::with_config(torn, seed);
         let config = BitcaskConfig { segment_bytes_max: 160, merge_trigger_segments: 2,
