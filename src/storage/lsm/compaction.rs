@@ -170,7 +170,9 @@ impl Lsm {
     pub(super) fn advance_job(&mut self, io: &mut dyn DiskIo) {
         let job = self.job.take().expect("a job is running");
         match (job.kind, job.step) {
-            (Kind::Install { number, bytes }, step) => self.advance_install(io, number, bytes, step),
+            (Kind::Install { number, bytes }, step) => {
+                self.advance_install(io, number, bytes, step)
+            }
             (kind, Step::Written) => {
                 let outputs = match &kind {
                     Kind::Flush { outputs } | Kind::Compaction { outputs, .. } => outputs,
@@ -215,7 +217,8 @@ impl Lsm {
 
     fn append_edit(&mut self, io: &mut dyn DiskIo, kind: Kind) {
         let edits = self.edits_of(&kind);
-        let record = super::manifest::encode_record(self.manifest_number, self.manifest_offset, &edits);
+        let record =
+            super::manifest::encode_record(self.manifest_number, self.manifest_offset, &edits);
         let path = self.path(&manifest_name(self.manifest_number));
         let read_back = write_verified(io, &path, self.manifest_offset, &record);
         self.count_write(&record, read_back, |s| &mut s.meta_bytes_written);
@@ -244,7 +247,8 @@ impl Lsm {
                 self.update_durable();
             }
             Kind::Compaction { inputs, outputs, moved } => {
-                let moved_loaded = moved.as_ref().and_then(|m| self.tables[&m.number].loaded.clone());
+                let moved_loaded =
+                    moved.as_ref().and_then(|m| self.tables[&m.number].loaded.clone());
                 for number in &inputs {
                     self.remove_table(*number);
                 }
@@ -382,12 +386,8 @@ impl Lsm {
     /// Level 0's oldest tables up to the newest damaged one (a newer table may not move below
     /// an older one), with the level-1 tables they overlap.
     fn pick_level0(&self) -> Option<Pick> {
-        let inputs_l0: Vec<u64> = self.levels[0]
-            .iter()
-            .rev()
-            .take_while(|n| !self.tables[*n].damaged)
-            .copied()
-            .collect();
+        let inputs_l0: Vec<u64> =
+            self.levels[0].iter().rev().take_while(|n| !self.tables[*n].damaged).copied().collect();
         let (smallest, largest) = self.key_range(&inputs_l0)?;
         let next = self.overlapping(1, &smallest, &largest);
         if next.iter().any(|n| self.tables[n].damaged) {
@@ -418,7 +418,8 @@ impl Lsm {
             self.compact_pointer[level] = table.meta.largest.clone();
             let mut inputs = vec![number];
             inputs.extend(next);
-            let older = (level + 2..self.levels.len()).flat_map(|l| self.levels[l].clone()).collect();
+            let older =
+                (level + 2..self.levels.len()).flat_map(|l| self.levels[l].clone()).collect();
             return Some(Pick { inputs, output_level: level as u32 + 1, older });
         }
         None
@@ -468,7 +469,8 @@ impl Lsm {
             // A trivial move: nothing in the next level overlaps; only the manifest changes.
             let mut meta = self.tables[&pick.inputs[0]].meta.clone();
             meta.level = pick.output_level;
-            let kind = Kind::Compaction { inputs: pick.inputs, outputs: Vec::new(), moved: Some(meta) };
+            let kind =
+                Kind::Compaction { inputs: pick.inputs, outputs: Vec::new(), moved: Some(meta) };
             self.write_outputs(io, kind);
             return true;
         }

@@ -30,7 +30,9 @@ pub struct TableMeta {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Edit {
     AddTable(TableMeta),
-    DeleteTable { number: u64 },
+    DeleteTable {
+        number: u64,
+    },
     /// WALs below this number hold nothing the tables lack.
     LogNumber(u64),
     /// The next file number to hand out.
@@ -256,7 +258,7 @@ pub fn decode_current(data: &[u8]) -> Option<u64> {
     if lines.next() != Some("") || lines.next().is_some() {
         return None;
     }
-    if u32::from_str_radix(sum, 16).ok()? != crc::crc32c(name.as_bytes()) {
+    if sum != format!("{:08x}", crc::crc32c(name.as_bytes())) {
         return None;
     }
     name.strip_prefix("MANIFEST-")?.parse().ok()

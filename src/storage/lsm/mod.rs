@@ -14,17 +14,17 @@
 //! directory fsynced, and only then named in the manifest, whose edit is fsynced before any
 //! file it obsoletes is deleted. Recovery ([`recovery`]) is the reverse.
 
-mod codec;
 pub mod bloom;
+mod codec;
 pub mod compaction;
 pub mod manifest;
 pub mod memtable;
 mod read;
 mod recovery;
 pub mod sstable;
-pub mod wal;
 #[cfg(test)]
 mod tests;
+pub mod wal;
 
 use super::{
     fsync_counted, fsync_dir_counted, path_in, write_verified, Bugs, DamageLog, DiskIo, Engine,
@@ -108,7 +108,6 @@ impl Default for LsmConfig {
         }
     }
 }
-
 
 /// A live table: what the manifest says of it, its index and filter once read, and whether a
 /// compaction found it damaged (it is then never picked again; its data stays readable where
@@ -292,7 +291,12 @@ impl Lsm {
     }
 
     /// Counts a write `write_verified` made (once per try it needed) and its read-back.
-    fn count_write(&mut self, data: &[u8], read_back: u64, bytes: fn(&mut EngineStats) -> &mut u64) {
+    fn count_write(
+        &mut self,
+        data: &[u8],
+        read_back: u64,
+        bytes: fn(&mut EngineStats) -> &mut u64,
+    ) {
         let tries = if data.is_empty() { 1 } else { (read_back / data.len() as u64).max(1) };
         *bytes(&mut self.stats) += data.len() as u64 * tries;
         self.stats.verify_bytes_read += read_back;
@@ -344,7 +348,8 @@ impl Lsm {
         if level == 0 {
             self.levels[0].sort_by_key(|n| std::cmp::Reverse((tables[n].meta.seq_hi, *n)));
         } else {
-            self.levels[level].sort_by(|a, b| tables[a].meta.smallest.cmp(&tables[b].meta.smallest));
+            self.levels[level]
+                .sort_by(|a, b| tables[a].meta.smallest.cmp(&tables[b].meta.smallest));
         }
     }
 }

@@ -92,7 +92,8 @@ impl Lsm {
         }
         let (path, number, no_checksum) = self.source(number);
         let size = self.tables[&number].meta.size;
-        let loaded = sstable::load(io, Source { path: &path, number, no_checksum }, size, counters)?;
+        let loaded =
+            sstable::load(io, Source { path: &path, number, no_checksum }, size, counters)?;
         self.tables.get_mut(&number).expect("live").loaded = Some(loaded);
         Ok(())
     }
@@ -158,7 +159,8 @@ impl Lsm {
         for &number in &numbers {
             result = result.and_then(|()| self.ensure_loaded(io, number, &mut counters));
         }
-        let rows = result.and_then(|()| self.merge_sources(io, range, limit, &numbers, &mut counters));
+        let rows =
+            result.and_then(|()| self.merge_sources(io, range, limit, &numbers, &mut counters));
         self.stats.read_bytes += counters.bytes;
         self.stats.errors_detected += counters.errors;
         rows
@@ -185,7 +187,14 @@ impl Lsm {
                 .filter(|b| before_end(&b.first_key, range.1) && after_start(&b.last_key, range.0))
                 .cloned()
                 .collect();
-            cursors.push(Cursor { entries: Vec::new(), next: 0, blocks, path, number, no_checksum });
+            cursors.push(Cursor {
+                entries: Vec::new(),
+                next: 0,
+                blocks,
+                path,
+                number,
+                no_checksum,
+            });
         }
         let mut rows = Vec::new();
         while rows.len() < limit {
@@ -245,7 +254,8 @@ impl Cursor {
     ) -> Result<(), StorageError> {
         while self.next >= self.entries.len() {
             let Some(block) = self.blocks.pop_front() else { return Ok(()) };
-            let source = Source { path: &self.path, number: self.number, no_checksum: self.no_checksum };
+            let source =
+                Source { path: &self.path, number: self.number, no_checksum: self.no_checksum };
             let entries = sstable::read_block(io, source, &block, counters)?;
             self.entries = entries
                 .into_iter()

@@ -23,7 +23,8 @@ fn unrecoverable(file: &str, why: impl Into<String>) -> StorageError {
 /// The number in a name `NNNNNN<suffix>`.
 fn numbered(name: &str, suffix: &str) -> Option<u64> {
     let digits = name.strip_suffix(suffix)?;
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())?
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())?
 }
 
 fn file_number(name: &str) -> Option<u64> {
@@ -42,12 +43,13 @@ fn read_twice<T>(
 ) -> Result<Result<T, Vec<u8>>, StorageError> {
     let mut last = Vec::new();
     for _attempt in 0..2 {
-        let data = io.disk().read_all(path).map_err(|e| match StorageError::from_disk(path, e) {
-            StorageError::Unreadable { offset, .. } => {
-                unrecoverable(path, format!("unreadable sector at offset {offset}"))
-            }
-            other => other,
-        })?;
+        let data =
+            io.disk().read_all(path).map_err(|e| match StorageError::from_disk(path, e) {
+                StorageError::Unreadable { offset, .. } => {
+                    unrecoverable(path, format!("unreadable sector at offset {offset}"))
+                }
+                other => other,
+            })?;
         stats.recovery_bytes_read += data.len() as u64;
         if let Some(value) = check(&data) {
             return Ok(Ok(value));
@@ -139,7 +141,13 @@ fn skeleton(
         dir: dir.to_string(),
         mem: Memtable::new(state.last_seq + 1),
         imm: None,
-        wal: Wal { number: 0, path: String::new(), offset: 0, buffer: Vec::new(), buffer_seq_hi: 0 },
+        wal: Wal {
+            number: 0,
+            path: String::new(),
+            offset: 0,
+            buffer: Vec::new(),
+            buffer_seq_hi: 0,
+        },
         wal_files: Vec::new(),
         log_sync: None,
         sync_wanted: false,
@@ -170,7 +178,10 @@ impl Lsm {
         for mut meta in metas {
             let path = self.path(&table_name(meta.number));
             if !io.disk().exists(&path) {
-                return Err(unrecoverable(&path, "the manifest names this table, but it is missing"));
+                return Err(unrecoverable(
+                    &path,
+                    "the manifest names this table, but it is missing",
+                ));
             }
             if self.config.compaction == CompactionStyle::Tiered {
                 meta.level = 0;
@@ -222,9 +233,10 @@ impl Lsm {
         let mut cuts = Vec::new();
         for &number in &numbers {
             let path = self.path(&wal_name(number));
-            let data = io.disk().read_all(&path).map_err(|e| {
-                unrecoverable(&path, format!("the WAL cannot be read: {e}"))
-            })?;
+            let data = io
+                .disk()
+                .read_all(&path)
+                .map_err(|e| unrecoverable(&path, format!("the WAL cannot be read: {e}")))?;
             self.stats.recovery_bytes_read += data.len() as u64;
             let file = replayer.replay_file(number, &data, self.bugs.no_checksum);
             if file.valid_end < data.len() as u64 {
@@ -249,7 +261,8 @@ impl Lsm {
         for (path, end) in cuts {
             io.disk().truncate(&path, end);
             let id = fsync_counted(io, &mut self.stats, &path);
-            if let Some(previous) = self.log_sync.replace(LogSync { id, wal_number: 0, seq_hi: 0 }) {
+            if let Some(previous) = self.log_sync.replace(LogSync { id, wal_number: 0, seq_hi: 0 })
+            {
                 self.quiet_fsyncs.push(previous.id);
             }
         }

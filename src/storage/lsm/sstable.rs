@@ -214,7 +214,10 @@ impl Builder {
         let sum = checksum(self.number, u64::MAX, &body);
         self.out.extend_from_slice(&body);
         put_u32(&mut self.out, sum);
-        Built { bytes: self.out, loaded: Loaded { index: self.index, filter: Some(filter), footer } }
+        Built {
+            bytes: self.out,
+            loaded: Loaded { index: self.index, filter: Some(filter), footer },
+        }
     }
 }
 
@@ -277,9 +280,9 @@ pub fn load(
     let index = decode_index(&content).ok_or_else(|| corrupt(path, index_offset, what))?;
     let what = "table filter";
     let filter = match read_checked(io, source, (filter_offset, filter_len), what, counters) {
-            Ok(content) => Bloom::decode(&content),
-            Err(_) => None, // a filter is only an optimisation: without it, every probe is "maybe"
-        };
+        Ok(content) => Bloom::decode(&content),
+        Err(_) => None, // a filter is only an optimisation: without it, every probe is "maybe"
+    };
     Ok(Loaded { index, filter, footer })
 }
 
