@@ -427,14 +427,17 @@ impl Engine for Lsm {
         let mem_kib = (self.mem.bytes() + self.imm.as_ref().map_or(0, Memtable::bytes)) >> 10;
         let summary = self.level_summary();
         let total_kib = summary.iter().map(|l| l.bytes).sum::<u64>() >> 10;
-        let shape: Vec<String> = match self.config.compaction {
-            CompactionStyle::Tiered => vec![format!("{} runs", summary[0].tables)],
-            CompactionStyle::Leveled => summary
-                .iter()
-                .filter(|l| l.tables > 0 || l.level == 0)
-                .map(|l| format!("L{} {}", l.level, l.tables))
-                .collect(),
+        let shape = match self.config.compaction {
+            CompactionStyle::Tiered => format!("{} runs", summary[0].tables),
+            CompactionStyle::Leveled => {
+                let levels: Vec<String> = summary
+                    .iter()
+                    .filter(|l| l.tables > 0 || l.level == 0)
+                    .map(|l| format!("L{} {}", l.level, l.tables))
+                    .collect();
+                format!("{} tables", levels.join(", "))
+            }
         };
-        format!("lsm: mem {mem_kib} KiB, {} tables, {total_kib} KiB", shape.join(", "))
+        format!("lsm: mem {mem_kib} KiB, {shape}, {total_kib} KiB")
     }
 }

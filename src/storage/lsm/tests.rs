@@ -175,7 +175,7 @@ fn crash_at_every_step(style: CompactionStyle, writes: u64) {
             lsm.sync(&mut h);
             // Keep the log moving but leave job fsyncs to the loop below.
             while let Some(id) = h.pending_fsyncs().first().copied() {
-                if !lsm.log_sync.is_some_and(|s| s.id == id) && !lsm.quiet_fsyncs.contains(&id) {
+                if lsm.log_sync.is_none_or(|s| s.id != id) && !lsm.quiet_fsyncs.contains(&id) {
                     break;
                 }
                 h.complete_next_fsync();
@@ -535,5 +535,49 @@ proptest! {
     #[test]
     fn random_operations_keep_durable_writes_tiered(ops in prop::collection::vec(op(), 1..400)) {
         run_model(CompactionStyle::Tiered, &ops);
+    }
+}
+
+#[test]
+fn model_runs_flush_compact_and_crash() {
+    let ops: Vec<Op> = (0..400u32)
+        .map(|i| match i % 23 {
+            22 => Op::Crash,
+            n if n % 3 == 0 => Op::Sync,
+            n if n % 3 == 1 => Op::CompleteFsync,
+            n => Op::Put((i * 7 % 40) as u8, n as u8),
+        })
+        .collect();
+    run_model(CompactionStyle::Leveled, &ops);
+    let mut cfg = small(CompactionStyle::Leveled);
+    cfg.memtable_bytes_max = 600;
+    let mut h = DiskHarness::new(11);
+    let mut lsm = open(&mut h, &cfg, Bugs::default());
+    for i in 0..300u64 {
+        lsm.put(&mut h, &[(i % 40) as u8], &[i as u8; 20]);
+        lsm.sync(&mut h);
+        if i % 2 == 0 {
+            settle(&mut h, &mut lsm);
+        }
+    }
+    let s = lsm.stats();
+    assert!(s.flushes > 5 && s.compactions > 0, "the model's shape flushes and compacts: {s:?}");
+}
+
+#[test]
+fn bloom_rates_by_bits_per_key() {
+    for bits in [4u32, 6, 8, 10, 12, 14, 16] {
+        let n = 20_000u64;
+        let hashes: Vec<u64> =
+            (0..n).map(|i| bloom::key_hash(format!("k{i}").as_bytes())).collect();
+        let filter = bloom::Bloom::build(&hashes, bits);
+        let probes = 200_000u64;
+        let hits = (0..probes)
+            .filter(|i| filter.may_contain(bloom::key_hash(format!("a{i}").as_bytes())))
+            .count();
+        let measured = hits as f64 / probes as f64;
+        let expected = bloom::Bloom::expected_false_positive_rate(bits);
+        eprintln!("bloom {bits} bits/key: measured {measured:.5}, formula {expected:.5}");
+        assert!(measured < expected * 1.5 + 0.001);
     }
 }

@@ -173,7 +173,9 @@ impl Replayer {
 mod tests {
     use super::*;
 
-    fn log(records: &[(Seq, &[u8], Option<&[u8]>)]) -> Vec<u8> {
+    type Write<'a> = (Seq, &'a [u8], Option<&'a [u8]>);
+
+    fn log(records: &[Write<'_>]) -> Vec<u8> {
         let mut out = Vec::new();
         for &(seq, key, value) in records {
             let offset = out.len() as u64;
