@@ -383,19 +383,33 @@ impl Lsm {
         None
     }
 
-    /// Level 0's oldest tables up to the newest damaged one (a newer table may not move below
-    /// an older one), with the level-1 tables they overlap.
+    /// Level 0's tables, oldest first, except the damaged ones and any that overlaps an older
+    /// table left behind (a newer version may never move below an older one), with the
+    /// level-1 tables they overlap. A damaged table's key range thus stays in level 0.
     fn pick_level0(&self) -> Option<Pick> {
-        let inputs_l0: Vec<u64> =
-            self.levels[0].iter().rev().take_while(|n| !self.tables[*n].damaged).copied().collect();
-        let (smallest, largest) = self.key_range(&inputs_l0)?;
+        let mut chosen: Vec<u64> = Vec::new();
+        let mut left: Vec<u64> = Vec::new();
+        for &number in self.levels[0].iter().rev() {
+            let m = &self.tables[&number].meta;
+            let blocked = left.iter().any(|n| {
+                let o = &self.tables[n].meta;
+                o.smallest <= m.largest && m.smallest <= o.largest
+            });
+            if self.tables[&number].damaged || blocked {
+                left.push(number);
+            } else {
+                chosen.push(number);
+            }
+        }
+        let (smallest, largest) = self.key_range(&chosen)?;
         let next = self.overlapping(1, &smallest, &largest);
         if next.iter().any(|n| self.tables[n].damaged) {
             return None;
         }
-        let mut inputs: Vec<u64> = inputs_l0.into_iter().rev().collect();
+        let mut inputs: Vec<u64> = chosen.into_iter().rev().collect();
         inputs.extend(next);
-        let older = (2..self.levels.len()).flat_map(|l| self.levels[l].clone()).collect();
+        let mut older = left; // older than some inputs and staying in level 0
+        older.extend((2..self.levels.len()).flat_map(|l| self.levels[l].clone()));
         Some(Pick { inputs, output_level: 1, older })
     }
 

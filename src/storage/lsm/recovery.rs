@@ -123,6 +123,29 @@ fn read_manifest(
     }
 }
 
+/// The whole of `path`, unreadable sectors read as zeros (which no record checks as), and how
+/// many sectors were unreadable.
+fn read_sectors(io: &mut dyn DiskIo, path: &str) -> (Vec<u8>, u64) {
+    if let Ok(data) = io.disk().read_all(path) {
+        return (data, 0);
+    }
+    const SECTOR_BYTES: u64 = 512;
+    let len = io.disk().len(path);
+    let mut data = Vec::with_capacity(len as usize);
+    let mut unreadable = 0;
+    for sector in 0..len.div_ceil(SECTOR_BYTES) {
+        let want = SECTOR_BYTES.min(len - sector * SECTOR_BYTES);
+        match io.disk().read(path, sector * SECTOR_BYTES, want) {
+            Ok(bytes) if bytes.len() as u64 == want => data.extend_from_slice(&bytes),
+            _ => {
+                unreadable += 1;
+                data.resize(data.len() + want as usize, 0);
+            }
+        }
+    }
+    (data, unreadable)
+}
+
 fn skeleton(
     dir: &str,
     config: LsmConfig,
@@ -233,13 +256,16 @@ impl Lsm {
         let mut cuts = Vec::new();
         for &number in &numbers {
             let path = self.path(&wal_name(number));
-            let data = io
-                .disk()
-                .read_all(&path)
-                .map_err(|e| unrecoverable(&path, format!("the WAL cannot be read: {e}")))?;
+            let (data, unreadable) = read_sectors(io, &path);
             self.stats.recovery_bytes_read += data.len() as u64;
+            self.stats.errors_detected += unreadable;
             let file = replayer.replay_file(number, &data, self.bugs.no_checksum);
-            if file.valid_end < data.len() as u64 {
+            let tail = data.len() as u64 - file.valid_end;
+            if unreadable > 0 {
+                // Not cut: the sectors may hold durable writes; their damage is recorded and
+                // found again at every open until a flush retires the WAL.
+                replayer.unreadable_tail(tail);
+            } else if tail > 0 {
                 cuts.push((path, file.valid_end));
             }
         }

@@ -20,6 +20,8 @@ use crate::storage::Seq;
 const HEADER_BYTES: usize = 8;
 const BODY_BYTES_MIN: usize = 8 + 1 + 4;
 const BODY_BYTES_MAX: usize = BODY_BYTES_MIN + KEY_BYTES_MAX + VALUE_BYTES_MAX;
+/// The smallest record: header and fixed body fields.
+pub const RECORD_BYTES_MIN: usize = HEADER_BYTES + BODY_BYTES_MIN;
 const KIND_PUT: u8 = 1;
 const KIND_TOMBSTONE: u8 = 2;
 
@@ -154,6 +156,18 @@ impl Replayer {
             }
         }
         FileReplay { valid_end: valid_end as u64 }
+    }
+
+    /// Records that the file just replayed had unreadable sectors (read as zeros) and that
+    /// `lost_bytes` after its last valid record could not be read: the records they held are
+    /// lost. Each takes at least [`RECORD_BYTES_MIN`] bytes, which bounds their sequence numbers.
+    pub fn unreadable_tail(&mut self, lost_bytes: u64) {
+        if lost_bytes == 0 {
+            return;
+        }
+        let records = lost_bytes.div_ceil(RECORD_BYTES_MIN as u64);
+        self.damage.push((self.last_good_seq + 1, self.last_good_seq + records));
+        self.unresolved_bad = false; // accounted for: a later valid record adds nothing more
     }
 
     fn accept(&mut self, record: Record) {
