@@ -1,0 +1,298 @@
+//! Opening a store: `CURRENT`, the manifest, the tables it names, then the WALs.
+//!
+//! Files the manifest does not name (temporaries, obsolete tables and manifests, WALs below
+//! its log number) are deleted. WALs at or above the log number are replayed into the
+//! memtable: a torn tail is cut off and the cut fsynced before anything new is written to the
+//! log, and corruption inside becomes damage, which the new manifest records so it outlives
+//! the WAL. Every open then installs a new manifest holding a snapshot, which also drops a torn
+//! last edit of the old one.
+
+use super::manifest::{self, add_damage, manifest_name, State};
+use super::memtable::Memtable;
+use super::sstable::ReadCounters;
+use super::wal::Replayer;
+use super::{table_name, wal_name, CompactionStyle, LogSync, Lsm, LsmConfig, Table, Wal};
+use crate::node::DiskIo;
+use crate::storage::{fsync_counted, path_in, Bugs, DamageLog, EngineStats, StorageError};
+use std::collections::BTreeMap;
+
+fn unrecoverable(file: &str, why: impl Into<String>) -> StorageError {
+    StorageError::Unrecoverable { file: file.to_string(), why: why.into() }
+}
+
+/// The number in a name `NNNNNN<suffix>`.
+fn numbered(name: &str, suffix: &str) -> Option<u64> {
+    let digits = name.strip_suffix(suffix)?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())?
+}
+
+fn file_number(name: &str) -> Option<u64> {
+    let base = name.strip_suffix(".tmp").unwrap_or(name);
+    numbered(base, ".log")
+        .or_else(|| numbered(base, ".sst"))
+        .or_else(|| base.strip_prefix("MANIFEST-").and_then(|d| d.parse().ok()))
+}
+
+/// Reads `path` whole, once more if `check` rejects it (a transient flip is per read).
+fn read_twice<T>(
+    io: &mut dyn DiskIo,
+    path: &str,
+    stats: &mut EngineStats,
+    check: impl Fn(&[u8]) -> Option<T>,
+) -> Result<Result<T, Vec<u8>>, StorageError> {
+    let mut last = Vec::new();
+    for _attempt in 0..2 {
+        let data =
+            io.disk().read_all(path).map_err(|e| match StorageError::from_disk(path, e) {
+                StorageError::Unreadable { offset, .. } => {
+                    unrecoverable(path, format!("unreadable sector at offset {offset}"))
+                }
+                other => other,
+            })?;
+        stats.recovery_bytes_read += data.len() as u64;
+        if let Some(value) = check(&data) {
+            return Ok(Ok(value));
+        }
+        last = data;
+    }
+    Ok(Err(last))
+}
+
+/// Opens the store in `dir` (see the module doc).
+pub fn open(
+    io: &mut dyn DiskIo,
+    dir: &str,
+    config: LsmConfig,
+    bugs: Bugs,
+) -> Result<Lsm, StorageError> {
+    assert!(config.levels_max >= 2, "an LSM-tree needs at least two levels");
+    assert!(config.memtable_bytes_max > 0 && config.block_bytes > 0, "{config:?}");
+    let names = io.disk().list(dir);
+    let max_number = names.iter().filter_map(|n| file_number(n)).max().unwrap_or(0);
+    let mut stats = EngineStats::default();
+    let current_path = path_in(dir, "CURRENT");
+    let fresh = !names.iter().any(|n| n == "CURRENT");
+    let (state, manifest_number) = if fresh {
+        if let Some(table) = names.iter().find(|n| numbered(n, ".sst").is_some()) {
+            return Err(unrecoverable(
+                &current_path,
+                format!("CURRENT is missing, yet table {table} exists"),
+            ));
+        }
+        (State::default(), 0)
+    } else {
+        read_manifest(io, dir, &current_path, &mut stats)?
+    };
+    let mut lsm = skeleton(dir, config, bugs, state, manifest_number, stats);
+    lsm.next_file = lsm.next_file.max(max_number + 1).max(1);
+    lsm.current_installed = !fresh;
+    lsm.install_tables(io)?;
+    lsm.delete_unnamed(io, &names, fresh);
+    lsm.replay_wals(io, &names)?;
+    if lsm.mem.bytes() >= lsm.config.memtable_bytes_max {
+        // Flushed once the install below is done.
+        let fresh_mem = Memtable::new(lsm.last_seq + 1);
+        lsm.imm = Some(std::mem::replace(&mut lsm.mem, fresh_mem));
+    }
+    lsm.start_wal(io);
+    lsm.start_install(io);
+    lsm.update_durable();
+    Ok(lsm)
+}
+
+fn read_manifest(
+    io: &mut dyn DiskIo,
+    dir: &str,
+    current_path: &str,
+    stats: &mut EngineStats,
+) -> Result<(State, u64), StorageError> {
+    let number = read_twice(io, current_path, stats, manifest::decode_current)?
+        .map_err(|_| unrecoverable(current_path, "CURRENT is corrupt"))?;
+    let path = path_in(dir, &manifest_name(number));
+    if !io.disk().exists(&path) {
+        return Err(unrecoverable(&path, "CURRENT names this manifest, which is missing"));
+    }
+    let replayed = read_twice(io, &path, stats, |data| manifest::replay(number, data).ok())?;
+    match replayed {
+        Ok((state, _end)) => Ok((state, number)),
+        Err(data) => {
+            let why = manifest::replay(number, &data).expect_err("rejected twice");
+            Err(unrecoverable(&path, format!("the manifest {why}")))
+        }
+    }
+}
+
+/// The whole of `path`, unreadable sectors read as zeros (which no record checks as), and how
+/// many sectors were unreadable.
+fn read_sectors(io: &mut dyn DiskIo, path: &str) -> (Vec<u8>, u64) {
+    if let Ok(data) = io.disk().read_all(path) {
+        return (data, 0);
+    }
+    const SECTOR_BYTES: u64 = 512;
+    let len = io.disk().len(path);
+    let mut data = Vec::with_capacity(len as usize);
+    let mut unreadable = 0;
+    for sector in 0..len.div_ceil(SECTOR_BYTES) {
+        let want = SECTOR_BYTES.min(len - sector * SECTOR_BYTES);
+        match io.disk().read(path, sector * SECTOR_BYTES, want) {
+            Ok(bytes) if bytes.len() as u64 == want => data.extend_from_slice(&bytes),
+            _ => {
+                unreadable += 1;
+                data.resize(data.len() + want as usize, 0);
+            }
+        }
+    }
+    (data, unreadable)
+}
+
+fn skeleton(
+    dir: &str,
+    config: LsmConfig,
+    bugs: Bugs,
+    state: State,
+    manifest_number: u64,
+    stats: EngineStats,
+) -> Lsm {
+    let levels = match config.compaction {
+        CompactionStyle::Leveled => config.levels_max,
+        CompactionStyle::Tiered => 1,
+    };
+    let mut damage = DamageLog::default();
+    state.damage.iter().for_each(|&(lo, hi)| damage.add(lo, hi));
+    Lsm {
+        dir: dir.to_string(),
+        mem: Memtable::new(state.last_seq + 1),
+        imm: None,
+        wal: Wal {
+            number: 0,
+            path: String::new(),
+            offset: 0,
+            buffer: Vec::new(),
+            buffer_seq_hi: 0,
+        },
+        wal_files: Vec::new(),
+        log_sync: None,
+        sync_wanted: false,
+        durable_seq: 0,
+        last_seq: state.last_seq,
+        current_installed: false,
+        tables: BTreeMap::new(),
+        levels: vec![Vec::new(); levels],
+        manifest_number,
+        manifest_offset: 0,
+        next_file: state.next_file,
+        state,
+        job: None,
+        quiet_fsyncs: Vec::new(),
+        compact_pointer: vec![Vec::new(); levels],
+        damage,
+        stats,
+        config,
+        bugs,
+    }
+}
+
+impl Lsm {
+    /// Puts every table the manifest names in place, reading its index and filter.
+    fn install_tables(&mut self, io: &mut dyn DiskIo) -> Result<(), StorageError> {
+        let metas: Vec<_> = self.state.tables.values().cloned().collect();
+        let mut counters = ReadCounters::default();
+        for mut meta in metas {
+            let path = self.path(&table_name(meta.number));
+            if !io.disk().exists(&path) {
+                return Err(unrecoverable(
+                    &path,
+                    "the manifest names this table, but it is missing",
+                ));
+            }
+            if self.config.compaction == CompactionStyle::Tiered {
+                meta.level = 0;
+            }
+            if meta.level as usize >= self.levels.len() {
+                return Err(unrecoverable(&path, format!("table at level {}", meta.level)));
+            }
+            self.last_seq = self.last_seq.max(meta.seq_hi);
+            let number = meta.number;
+            self.levels[meta.level as usize].push(number);
+            self.tables.insert(number, Table { meta, loaded: None, damaged: false });
+            let _ = self.ensure_loaded(io, number, &mut counters); // an error shows at use
+        }
+        for level in 0..self.levels.len() {
+            self.sort_level(level);
+        }
+        self.stats.recovery_bytes_read += counters.bytes;
+        self.stats.errors_detected += counters.errors;
+        Ok(())
+    }
+
+    /// Deletes what the manifest does not name. A fresh store keeps nothing.
+    fn delete_unnamed(&mut self, io: &mut dyn DiskIo, names: &[String], fresh: bool) {
+        let live_manifest = manifest_name(self.manifest_number);
+        for name in names {
+            let keep = if name.ends_with(".tmp") {
+                false
+            } else if let Some(n) = numbered(name, ".sst") {
+                self.tables.contains_key(&n)
+            } else if let Some(n) = numbered(name, ".log") {
+                !fresh && n >= self.state.log_number
+            } else if name.starts_with("MANIFEST-") {
+                !fresh && *name == live_manifest
+            } else {
+                true // CURRENT, and files that are not the engine's
+            };
+            if !keep {
+                let _ = io.disk().delete(&self.path(name));
+            }
+        }
+    }
+
+    /// Replays the WALs at or above the log number into the memtable.
+    fn replay_wals(&mut self, io: &mut dyn DiskIo, names: &[String]) -> Result<(), StorageError> {
+        let mut numbers: Vec<u64> = names.iter().filter_map(|n| numbered(n, ".log")).collect();
+        numbers.retain(|n| self.current_installed && *n >= self.state.log_number);
+        numbers.sort_unstable();
+        let mut replayer = Replayer::default();
+        let mut cuts = Vec::new();
+        for &number in &numbers {
+            let path = self.path(&wal_name(number));
+            let (data, unreadable) = read_sectors(io, &path);
+            self.stats.recovery_bytes_read += data.len() as u64;
+            self.stats.errors_detected += unreadable;
+            let file = replayer.replay_file(number, &data, self.bugs.no_checksum);
+            let tail = data.len() as u64 - file.valid_end;
+            if unreadable > 0 {
+                // Not cut: the sectors may hold durable writes; their damage is recorded and
+                // found again at every open until a flush retires the WAL.
+                replayer.unreadable_tail(tail);
+            } else if tail > 0 {
+                cuts.push((path, file.valid_end));
+            }
+        }
+        self.stats.errors_detected += replayer.bad_records;
+        let flushed = self.state.last_seq;
+        for record in replayer.records.iter().filter(|r| r.seq > flushed) {
+            self.mem.insert(&record.key, record.seq, record.value.as_deref());
+        }
+        self.last_seq = self.last_seq.max(self.mem.seq_last);
+        self.mem.seq_synced = self.mem.seq_last;
+        for &(lo, hi) in &replayer.damage {
+            add_damage(&mut self.state.damage, lo, hi);
+        }
+        self.damage = DamageLog::default();
+        self.state.damage.iter().for_each(|&(lo, hi)| self.damage.add(lo, hi));
+        self.wal_files = numbers;
+        // Cut torn tails; the new WAL's first write waits on the last cut's fsync, so a crash
+        // never finds a torn tail followed by valid records in a later WAL.
+        for (path, end) in cuts {
+            io.disk().truncate(&path, end);
+            let id = fsync_counted(io, &mut self.stats, &path);
+            if let Some(previous) = self.log_sync.replace(LogSync { id, wal_number: 0, seq_hi: 0 })
+            {
+                self.quiet_fsyncs.push(previous.id);
+            }
+        }
+        self.durable_seq = if self.current_installed { self.last_seq } else { 0 };
+        Ok(())
+    }
+}
