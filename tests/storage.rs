@@ -153,7 +153,7 @@ fn run(file: &str, seed: u64) -> RunOutput {
 }
 
 #[test]
-#[ignore = "needs the storage engines (merged next)"]
+
 fn both_crash_scenarios_pass_with_many_reads_judged() {
     for file in ["storage-bitcask-crash.toml", "storage-lsm-crash.toml"] {
         for seed in 0..4 {
@@ -169,7 +169,7 @@ fn both_crash_scenarios_pass_with_many_reads_judged() {
 }
 
 #[test]
-#[ignore = "needs the storage engines (merged next)"]
+
 fn each_bug_knob_is_caught_by_the_check_its_scenario_expects() {
     let knobs = [
         ("storage-skip-wal-fsync.toml", "storage.skip_wal_fsync"),
@@ -200,7 +200,7 @@ fn each_bug_knob_is_caught_by_the_check_its_scenario_expects() {
 }
 
 #[test]
-#[ignore = "needs the storage engines (merged next)"]
+
 fn a_seed_replays_to_the_same_trace_hash() {
     for file in ["storage-bitcask-crash.toml", "storage-lsm-crash.toml"] {
         let (a, b) = (run(file, 7), run(file, 7));

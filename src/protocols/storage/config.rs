@@ -1,9 +1,9 @@
 //! The storage system's settings: the scenario's `[protocol]` table, with `[protocol.bitcask]`
-//! and `[protocol.lsm]` mirroring the engines' own settings (sizes in bytes, counts as
-//! integers), read strictly: an unknown key or knob is an error that names it.
+//! and `[protocol.lsm]` read straight into the engines' own settings (sizes in bytes, counts
+//! as integers), strictly: an unknown key or knob is an error that names it.
 
 use crate::storage::bitcask::BitcaskConfig;
-use crate::storage::lsm::{CompactionStyle, LsmConfig};
+use crate::storage::lsm::LsmConfig;
 use crate::storage::{Bugs, EngineConfig, BUG_NAMES};
 use serde::Deserialize;
 
@@ -25,86 +25,6 @@ pub enum EngineKind {
     Lsm,
 }
 
-/// `[protocol.bitcask]`: Bitcask's settings (see `BitcaskConfig`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct BitcaskSettings {
-    /// The active segment is closed once it holds this many bytes.
-    pub segment_bytes_max: u64,
-    /// A merge starts once this many segments are closed.
-    pub merge_trigger_segments: usize,
-}
-
-impl Default for BitcaskSettings {
-    fn default() -> Self {
-        let c = BitcaskConfig::default();
-        BitcaskSettings {
-            segment_bytes_max: c.segment_bytes_max,
-            merge_trigger_segments: c.merge_trigger_segments,
-        }
-    }
-}
-
-/// `compaction = "leveled" | "tiered"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CompactionSetting {
-    /// Leveled compaction (RocksDB's default).
-    Leveled,
-    /// Size-tiered compaction.
-    Tiered,
-}
-
-/// `[protocol.lsm]`: the LSM-tree's settings (see `LsmConfig` for each one's meaning).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LsmSettings {
-    /// The memtable is flushed once it holds this many bytes.
-    pub memtable_bytes_max: u64,
-    /// Target size of an SSTable data block.
-    pub block_bytes: u64,
-    /// Bloom filter bits per key.
-    pub bloom_bits_per_key: u32,
-    /// `"leveled"` or `"tiered"`.
-    pub compaction: CompactionSetting,
-    /// L0 tables that trigger a compaction into L1.
-    pub l0_compaction_trigger: usize,
-    /// Size of L1 in bytes.
-    pub level_base_bytes: u64,
-    /// Each level is this many times the one above.
-    pub level_size_multiplier: u64,
-    /// Most levels.
-    pub levels_max: usize,
-    /// Compaction output is cut into tables of about this many bytes.
-    pub table_bytes_target: u64,
-    /// Size-tiered: this many similar runs merge into one.
-    pub tiered_min_merge_width: usize,
-    /// Size-tiered: runs within this percentage of each other's size are similar.
-    pub tiered_size_ratio_percent: u64,
-}
-
-impl Default for LsmSettings {
-    fn default() -> Self {
-        let c = LsmConfig::default();
-        LsmSettings {
-            memtable_bytes_max: c.memtable_bytes_max,
-            block_bytes: c.block_bytes,
-            bloom_bits_per_key: c.bloom_bits_per_key,
-            compaction: match c.compaction {
-                CompactionStyle::Leveled => CompactionSetting::Leveled,
-                CompactionStyle::Tiered => CompactionSetting::Tiered,
-            },
-            l0_compaction_trigger: c.l0_compaction_trigger,
-            level_base_bytes: c.level_base_bytes,
-            level_size_multiplier: c.level_size_multiplier,
-            levels_max: c.levels_max,
-            table_bytes_target: c.table_bytes_target,
-            tiered_min_merge_width: c.tiered_min_merge_width,
-            tiered_size_ratio_percent: c.tiered_size_ratio_percent,
-        }
-    }
-}
-
 /// The storage system's `[protocol]` table.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -112,9 +32,9 @@ pub struct StorageConfig {
     /// `"bitcask"` or `"lsm"` (the default).
     pub engine: EngineKind,
     /// Bitcask's settings (used when `engine = "bitcask"`).
-    pub bitcask: BitcaskSettings,
+    pub bitcask: BitcaskConfig,
     /// The LSM-tree's settings (used when `engine = "lsm"`).
-    pub lsm: LsmSettings,
+    pub lsm: LsmConfig,
     /// Bytes stored per value: the 8-byte write id and filler (default 64, at least 8).
     pub value_bytes: usize,
     /// Engines per node; key `k` lives in engine `k % engines`, directory `e{i}` (default 1).
@@ -130,8 +50,8 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             engine: EngineKind::default(),
-            bitcask: BitcaskSettings::default(),
-            lsm: LsmSettings::default(),
+            bitcask: BitcaskConfig::default(),
+            lsm: LsmConfig::default(),
             value_bytes: 64,
             engines: 1,
             scan_limit: 32,
@@ -157,29 +77,8 @@ impl StorageConfig {
     /// The engine's configuration, as `crate::storage::open` takes it.
     pub fn engine_config(&self) -> EngineConfig {
         match self.engine {
-            EngineKind::Bitcask => EngineConfig::Bitcask(BitcaskConfig {
-                segment_bytes_max: self.bitcask.segment_bytes_max,
-                merge_trigger_segments: self.bitcask.merge_trigger_segments,
-            }),
-            EngineKind::Lsm => {
-                let l = &self.lsm;
-                EngineConfig::Lsm(LsmConfig {
-                    memtable_bytes_max: l.memtable_bytes_max,
-                    block_bytes: l.block_bytes,
-                    bloom_bits_per_key: l.bloom_bits_per_key,
-                    compaction: match l.compaction {
-                        CompactionSetting::Leveled => CompactionStyle::Leveled,
-                        CompactionSetting::Tiered => CompactionStyle::Tiered,
-                    },
-                    l0_compaction_trigger: l.l0_compaction_trigger,
-                    level_base_bytes: l.level_base_bytes,
-                    level_size_multiplier: l.level_size_multiplier,
-                    levels_max: l.levels_max,
-                    table_bytes_target: l.table_bytes_target,
-                    tiered_min_merge_width: l.tiered_min_merge_width,
-                    tiered_size_ratio_percent: l.tiered_size_ratio_percent,
-                })
-            }
+            EngineKind::Bitcask => EngineConfig::Bitcask(self.bitcask.clone()),
+            EngineKind::Lsm => EngineConfig::Lsm(self.lsm.clone()),
         }
     }
 
@@ -198,10 +97,12 @@ impl StorageConfig {
         let b = &self.bitcask;
         range("bitcask.segment_bytes_max", b.segment_bytes_max, 256, 1 << 30)?;
         range("bitcask.merge_trigger_segments", b.merge_trigger_segments as u64, 2, 1024)?;
+        range("bitcask.merge_dead_percent_min", b.merge_dead_percent_min, 1, 100)?;
+        range("bitcask.merge_inputs_max", b.merge_inputs_max as u64, 2, 64)?;
         let l = &self.lsm;
         range("lsm.memtable_bytes_max", l.memtable_bytes_max, 256, 1 << 30)?;
         range("lsm.block_bytes", l.block_bytes, 64, 1 << 20)?;
-        range("lsm.bloom_bits_per_key", u64::from(l.bloom_bits_per_key), 0, 64)?;
+        range("lsm.bloom_bits_per_key", u64::from(l.bloom_bits_per_key), 1, 64)?;
         range("lsm.l0_compaction_trigger", l.l0_compaction_trigger as u64, 1, 1024)?;
         range("lsm.level_base_bytes", l.level_base_bytes, 256, 1 << 40)?;
         range("lsm.level_size_multiplier", l.level_size_multiplier, 2, 100)?;
@@ -209,6 +110,8 @@ impl StorageConfig {
         range("lsm.table_bytes_target", l.table_bytes_target, 256, 1 << 30)?;
         range("lsm.tiered_min_merge_width", l.tiered_min_merge_width as u64, 2, 64)?;
         range("lsm.tiered_size_ratio_percent", l.tiered_size_ratio_percent, 0, 10_000)?;
+        range("lsm.tiered_runs_max", l.tiered_runs_max as u64, 2, 1024)?;
+        range("lsm.manifest_bytes_max", l.manifest_bytes_max, 4096, 1 << 30)?;
         Ok(())
     }
 }

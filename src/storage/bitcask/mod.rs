@@ -44,8 +44,10 @@ use std::collections::BTreeMap;
 
 pub use record::{KEY_BYTES_MAX, VALUE_BYTES_MAX};
 
-/// Bitcask's settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Bitcask's settings; a scenario sets them in `[protocol.bitcask]` (sizes in bytes), unknown
+/// keys are refused.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct BitcaskConfig {
     /// The active segment is closed and a new one started once it holds this many bytes.
     pub segment_bytes_max: u64,

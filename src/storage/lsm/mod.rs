@@ -41,8 +41,9 @@ pub const KEY_BYTES_MAX: usize = 64 << 10;
 /// Largest value a write may carry; a larger one is a caller bug and panics.
 pub const VALUE_BYTES_MAX: usize = 1 << 20;
 
-/// How levels are compacted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How levels are compacted (`compaction = "leveled" | "tiered"` in a scenario).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CompactionStyle {
     /// RocksDB's leveled compaction: L0 overlapping, L1.. each sorted and non-overlapping,
     /// each level `level_size_multiplier` times the one above.
@@ -51,8 +52,10 @@ pub enum CompactionStyle {
     Tiered,
 }
 
-/// The LSM-tree's settings: RocksDB's names, its defaults scaled down for the simulation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The LSM-tree's settings: RocksDB's names, its defaults scaled down for the simulation. A
+/// scenario sets them in `[protocol.lsm]` (sizes in bytes); unknown keys are refused.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct LsmConfig {
     /// The memtable is flushed to an SSTable once it holds this many bytes (RocksDB's
     /// `write_buffer_size`, 64 MiB; here 16 KiB).
