@@ -4,10 +4,11 @@
 //! directory operations), on the small test engine `protocols::storage::testing`: a correct
 //! engine passes with many reads judged, and each deliberate flaw of it is caught. Then the
 //! real engines (Bitcask, the LSM-tree): both crash scenarios pass, each bug knob's scenario is
-//! caught by the check it names in `[expect]`, and a seed replays to the same trace hash.
+//! caught by the check that should catch it, and a seed replays to the same trace hash.
 
 use sim::check::{CheckResult, Checks};
 use sim::node::NodeId;
+use sim::protocols::storage::check::{DURABILITY, RECOVERS};
 use sim::protocols::storage::{testing, StorageApi, StorageConfig, StorageNode, StorageSystem};
 use sim::registry::{system, Entry, Registry};
 use sim::scenario::Scenario;
@@ -153,7 +154,6 @@ fn run(file: &str, seed: u64) -> RunOutput {
 }
 
 #[test]
-
 fn both_crash_scenarios_pass_with_many_reads_judged() {
     for file in ["storage-bitcask-crash.toml", "storage-lsm-crash.toml"] {
         for seed in 0..4 {
@@ -169,30 +169,24 @@ fn both_crash_scenarios_pass_with_many_reads_judged() {
 }
 
 #[test]
-
-fn each_bug_knob_is_caught_by_the_check_its_scenario_expects() {
+fn each_bug_knob_is_caught_by_its_check_and_only_with_the_knob_on() {
     let knobs = [
-        ("storage-skip-wal-fsync.toml", "storage.skip_wal_fsync"),
-        ("storage-no-checksum.toml", "storage.no_checksum"),
-        ("storage-compaction-drops-newest.toml", "storage.compaction_drops_newest"),
-        ("storage-rename-without-dir-sync.toml", "storage.rename_without_dir_sync"),
-        ("storage-tombstone-dropped-early.toml", "storage.tombstone_dropped_early"),
+        ("storage-skip-wal-fsync.toml", "storage.skip_wal_fsync", DURABILITY),
+        ("storage-no-checksum.toml", "storage.no_checksum", DURABILITY),
+        ("storage-compaction-drops-newest.toml", "storage.compaction_drops_newest", DURABILITY),
+        ("storage-rename-without-dir-sync.toml", "storage.rename_without_dir_sync", RECOVERS),
+        ("storage-tombstone-dropped-early.toml", "storage.tombstone_dropped_early", DURABILITY),
     ];
-    for (file, knob) in knobs {
+    for (file, knob, expected) in knobs {
         let text = std::fs::read_to_string(path(file)).unwrap();
         assert!(text.contains(&format!("\"{knob}\"")), "{file} names its knob");
-        let scenario = Scenario::load(&path(file), &[]).unwrap();
-        let expected = scenario.expect.fails.clone();
-        assert_eq!(expected.len(), 1, "{file}");
-        let caught = (0..5).find(|&seed| {
+        let caught = (0..10).find(|&seed| {
             let out = run(file, seed);
-            out.report.passed && !check(&out, &expected[0]).passed
+            out.first_failure().is_some_and(|failed| failed.name == expected)
         });
-        assert!(caught.is_some(), "{file}: {} not caught in seeds 0..5", expected[0]);
+        let Some(seed) = caught else { panic!("{file}: {expected} not caught in seeds 0..10") };
         // With the knob off, the same seed passes: the knob is what the check caught.
-        let seed = caught.unwrap();
-        let off =
-            run_in(sim::systems::builtin(), file, seed, &["protocol.bugs=[]", "expect.fails=[]"]);
+        let off = run_in(sim::systems::builtin(), file, seed, &["protocol.bugs=[]"]);
         if let Some(failed) = off.first_failure() {
             panic!("{file} seed {seed} without {knob}: {} failed: {}", failed.name, failed.detail);
         }
@@ -200,7 +194,6 @@ fn each_bug_knob_is_caught_by_the_check_its_scenario_expects() {
 }
 
 #[test]
-
 fn a_seed_replays_to_the_same_trace_hash() {
     for file in ["storage-bitcask-crash.toml", "storage-lsm-crash.toml"] {
         let (a, b) = (run(file, 7), run(file, 7));

@@ -422,10 +422,12 @@ fn report(out: &Path, summary: &SweepSummary, json: bool) {
     if summary.failures > 0 {
         let kinds: Vec<String> =
             summary.failures_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        println!(
-            "kinds     {} (a liveness failure: no progress after repair, not a safety bug)",
-            kinds.join(", ")
-        );
+        let note = if summary.failures_by_kind.iter().any(|(k, _)| k.as_str() == "liveness") {
+            " (liveness: no progress after repair, not a safety bug)"
+        } else {
+            ""
+        };
+        println!("kinds     {}{note}", kinds.join(", "));
     }
     if let Some(seed) = summary.first_failure {
         // The replay first: it is exact from any folder (the record holds the scenario as

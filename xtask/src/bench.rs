@@ -277,7 +277,10 @@ fn storage_amplification() -> Figure {
             let m = &p.measurement;
             format!(
                 "{} {}: write {:.2}, read {:.0} B/get, space {:.2}",
-                p.engine, p.workload, m.write_amplification, m.read_bytes_per_get,
+                p.engine,
+                p.workload,
+                m.write_amplification,
+                m.read_bytes_per_get,
                 m.space_amplification
             )
         })

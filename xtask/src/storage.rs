@@ -74,8 +74,7 @@ pub fn amplification_points() -> Vec<AmplificationPoint> {
     let mut points = Vec::new();
     for workload in workloads() {
         for (engine, config) in setups() {
-            let measurement =
-                measure(&config, &workload, 1).expect("a fault-free disk reads back");
+            let measurement = measure(&config, &workload, 1).expect("a fault-free disk reads back");
             points.push(AmplificationPoint {
                 engine,
                 workload: workload.distribution.label(),
@@ -119,9 +118,10 @@ impl Figure for BloomFigure {
             .label("(1 - e^(-kn/m))^k")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], blue));
         let orange = RGBColor(255, 127, 14);
-        let measured = self.0.iter().map(|p| {
-            Circle::new((f64::from(p.bits_per_key), log(p.measured)), 5, orange.filled())
-        });
+        let measured = self
+            .0
+            .iter()
+            .map(|p| Circle::new((f64::from(p.bits_per_key), log(p.measured)), 5, orange.filled()));
         chart
             .draw_series(measured)?
             .label("measured")
