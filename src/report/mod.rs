@@ -24,8 +24,10 @@
 //! run anything inside a simulation, so a run without `--out` pays nothing for them.
 
 mod export;
+/// The house style of every picture (fonts, SVG+PNG output, chart builders, legends), public
+/// so that `cargo xtask` and a user's own figures look the same.
 #[cfg(feature = "plots")]
-mod figure;
+pub mod figure;
 pub mod focus;
 #[cfg(feature = "plots")]
 pub mod gallery;

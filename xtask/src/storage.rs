@@ -21,7 +21,7 @@ use std::process::ExitCode;
 pub const BLOOM_BITS: std::ops::RangeInclusive<u32> = 4..=16;
 /// Keys in the Bloom filter's one table, and absent keys probed.
 const BLOOM_KEYS: u32 = 20_000;
-const BLOOM_PROBES: u32 = 100_000;
+const BLOOM_PROBES: u32 = 400_000;
 
 /// One Bloom measurement: bits per key, measured rate, the formula's rate.
 #[derive(Clone, Copy, Debug, serde::Serialize)]
@@ -106,6 +106,8 @@ impl Figure for BloomFigure {
         chart
             .configure_mesh()
             .x_desc("bits per key")
+            .x_labels(BLOOM_BITS.count())
+            .x_label_formatter(&|x| format!("{x:.0}"))
             .y_desc("false-positive rate")
             .y_label_formatter(&|v| format!("{:.0e}", 10f64.powf(*v)))
             .axis_desc_style((FONT, 16))

@@ -1,10 +1,14 @@
 //! The on-disk record of a segment, and its checksum.
 //!
 //! ```text
-//! crc u32 | kind u8 | seq u64 | key_len u32 | value_len u32 | key | value     (little-endian)
+//! crc u32 | header_crc u32 | kind u8 | seq u64 | key_len u32 | value_len u32 | key | value
 //! ```
-//! The CRC-32C covers the segment's number and the record's offset in the file (neither is
-//! stored: the reader knows where it reads), then every byte after the CRC. A record that a
+//! (little-endian). The CRC-32C covers the segment's number and the record's offset in the
+//! file (neither is stored: the reader knows where it reads), then every byte after the CRC.
+//! `header_crc` covers the segment, the offset and the fixed fields after it, so a header is
+//! trusted on its own: a tear leaves a strict prefix of what was written (a header cut short,
+//! or a whole header whose record runs past the end of the file), while a header that is
+//! whole but fails its own checksum was damaged at rest. Recovery tells the two apart by this. A record that a
 //! misdirected write put in the wrong place, or a stale one a reader finds where it expected
 //! another, fails its checksum. `kind` is 1 (a put) or 2 (a tombstone), with bit
 //! [`FLAG_MERGED`] set on records a merge wrote; a zero kind is never valid, so neither is an
@@ -14,7 +18,7 @@ use crate::storage::crc;
 use crate::storage::Seq;
 
 /// Bytes of a record's header.
-pub const HEADER_BYTES: usize = 21;
+pub const HEADER_BYTES: usize = 25;
 /// Longest key (64 KiB); a longer one is a caller's bug and panics.
 pub const KEY_BYTES_MAX: usize = 64 << 10;
 /// Longest value (1 MiB); a longer one is a caller's bug and panics.
@@ -49,6 +53,17 @@ fn checksum(segment: u32, offset: u64, after_crc: &[u8]) -> u32 {
     crc::extend(crc::extend(0, &place), after_crc)
 }
 
+/// The header's own checksum: the place, then the fixed fields after `header_crc`.
+fn header_checksum(segment: u32, offset: u64, fields: &[u8]) -> u32 {
+    debug_assert_eq!(fields.len(), HEADER_BYTES - 8);
+    checksum(segment, offset, fields) ^ 0x4844_5221 // "HDR!": never equal to the record's CRC
+}
+
+/// True if the header at `at` of `data` (whole) checks against its place.
+fn header_valid(data: &[u8], at: usize, segment: u32, offset: u64) -> bool {
+    u32_at(data, at + 4) == header_checksum(segment, offset, &data[at + 8..at + HEADER_BYTES])
+}
+
 /// Appends to `out` the record of a put (`tombstone` false) or a delete of `key`, to be
 /// written at `offset` of segment `segment`.
 #[allow(clippy::too_many_arguments)]
@@ -67,11 +82,13 @@ pub fn encode(
     assert!(seq > 0 && (!tombstone || value.is_empty()), "seq {seq} or a tombstone's value");
     let start = out.len();
     let kind = if tombstone { KIND_TOMBSTONE } else { KIND_PUT };
-    out.extend_from_slice(&[0; 4]);
+    out.extend_from_slice(&[0; 8]);
     out.push(kind | if merged { FLAG_MERGED } else { 0 });
     out.extend_from_slice(&seq.to_le_bytes());
     out.extend_from_slice(&(key.len() as u32).to_le_bytes());
     out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    let header_crc = header_checksum(segment, offset, &out[start + 8..start + HEADER_BYTES]);
+    out[start + 4..start + 8].copy_from_slice(&header_crc.to_le_bytes());
     out.extend_from_slice(key);
     out.extend_from_slice(value);
     let crc = checksum(segment, offset, &out[start + 4..]);
@@ -94,15 +111,18 @@ pub fn decode(data: &[u8], at: usize, segment: u32, offset: u64, verify: bool) -
     if data.len() < at + HEADER_BYTES {
         return None;
     }
-    let kind = data[at + 4];
+    if verify && !header_valid(data, at, segment, offset) {
+        return None;
+    }
+    let kind = data[at + 8];
     let tombstone = match kind & !FLAG_MERGED {
         KIND_PUT => false,
         KIND_TOMBSTONE => true,
         _ => return None,
     };
-    let seq = u64_at(data, at + 5);
-    let key_len = u32_at(data, at + 13) as usize;
-    let value_len = u32_at(data, at + 17) as usize;
+    let seq = u64_at(data, at + 9);
+    let key_len = u32_at(data, at + 17) as usize;
+    let value_len = u32_at(data, at + 21) as usize;
     if seq == 0 || key_len > KEY_BYTES_MAX || value_len > VALUE_BYTES_MAX {
         return None;
     }
@@ -132,18 +152,40 @@ pub fn decode(data: &[u8], at: usize, segment: u32, offset: u64, verify: bool) -
     })
 }
 
-/// The length a well-formed header at `at` of `data` declares, its checksum unchecked;
-/// `None` if no header could start there.
-pub fn declared_length(data: &[u8], at: usize) -> Option<u64> {
-    if data.len() < at + HEADER_BYTES || !matches!(data[at + 4] & !FLAG_MERGED, 1 | 2) {
-        return None;
+/// What the bytes at `at` of `data` (offset `offset` of segment `segment`) look like when no
+/// valid record starts there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Damaged {
+    /// A strict prefix of a record: fewer bytes than a header, or a header that checks whose
+    /// record runs past the end of `data`. What a torn write leaves.
+    Cut,
+    /// A whole header that fails its checksum, or a whole record whose body does: bytes that
+    /// changed after they were written.
+    Changed,
+}
+
+/// Tells a torn record from a damaged one at `at` of `data`, given that no valid record
+/// starts there.
+pub fn damaged(data: &[u8], at: usize, segment: u32, offset: u64) -> Damaged {
+    if data.len() < at + HEADER_BYTES {
+        return Damaged::Cut;
     }
-    let key_len = u32_at(data, at + 13) as usize;
-    let value_len = u32_at(data, at + 17) as usize;
-    if u64_at(data, at + 5) == 0 || key_len > KEY_BYTES_MAX || value_len > VALUE_BYTES_MAX {
-        return None;
+    // Zeros where a checksum should be: no record was written here (the engine never writes
+    // zeros, and a flipped bit cannot zero four bytes). A misdirected write that landed past
+    // the end of the file leaves exactly this: a gap of zeros, then its stray bytes.
+    if data[at..at + 4] == [0; 4] {
+        return Damaged::Cut;
     }
-    Some(record_bytes(key_len, value_len))
+    if !header_valid(data, at, segment, offset) {
+        return Damaged::Changed;
+    }
+    let key_len = u32_at(data, at + 17) as usize;
+    let value_len = u32_at(data, at + 21) as usize;
+    if at as u64 + record_bytes(key_len, value_len) > data.len() as u64 {
+        Damaged::Cut
+    } else {
+        Damaged::Changed
+    }
 }
 
 /// The value a parsed record holds: `value` of `data`, padded with zeros to its length if it
@@ -164,7 +206,7 @@ mod tests {
         let mut out = vec![0u8; 3];
         encode(&mut out, 7, 3, 42, false, false, b"key", b"value");
         let parsed = decode(&out, 3, 7, 3, true).expect("valid");
-        assert_eq!((parsed.seq, parsed.tombstone, parsed.length), (42, false, 29));
+        assert_eq!((parsed.seq, parsed.tombstone, parsed.length), (42, false, 33));
         assert_eq!(&out[parsed.key.clone()], b"key");
         assert_eq!(value_of(&out, &parsed), b"value");
         assert!(decode(&out, 3, 8, 3, true).is_none(), "another segment");
@@ -175,6 +217,22 @@ mod tests {
             assert!(decode(&flipped, 3, 7, 3, true).is_none(), "flip at {byte}");
         }
         assert!(decode(&out[..out.len() - 1], 3, 7, 3, true).is_none(), "cut short");
+    }
+
+    #[test]
+    fn a_tear_is_told_from_a_changed_header_or_body() {
+        let mut out = Vec::new();
+        encode(&mut out, 1, 0, 5, false, false, b"key", b"value");
+        assert_eq!(damaged(&out[..HEADER_BYTES - 1], 0, 1, 0), Damaged::Cut, "header cut");
+        assert_eq!(damaged(&out[..out.len() - 1], 0, 1, 0), Damaged::Cut, "body cut");
+        for byte in 0..out.len() {
+            let mut flipped = out.clone();
+            flipped[byte] ^= 0x10;
+            assert_eq!(damaged(&flipped, 0, 1, 0), Damaged::Changed, "flip at {byte}");
+        }
+        let mut gap = vec![0u8; 40];
+        gap.extend_from_slice(&out);
+        assert_eq!(damaged(&gap, 0, 1, 0), Damaged::Cut, "zeros then stray bytes");
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! Recovery assumes the page cache is the durable image, as it is after a crash (or a clean
 //! shutdown that synced everything).
 
-use super::record::{self, HEADER_BYTES};
+use super::record::{self, Damaged, HEADER_BYTES};
 use super::{hint, hint_name, segment_name, Bitcask, Entry, Segment};
 use crate::node::{DiskError, DiskIo};
 use crate::storage::{fsync_counted, fsync_dir_counted, Seq, StorageError};
@@ -49,8 +49,9 @@ struct BadRegion {
     after: Option<Seq>,
     /// Part of it could not be read at all (a latent sector error).
     unreadable: bool,
-    /// It starts with a header whose record fits in the region: a record written whole
-    /// whose bytes changed since, never a torn write (which cuts the file short).
+    /// It starts with bytes a tear cannot leave (a whole header that fails its own checksum,
+    /// or a whole record that fails its body's): a record written whole whose bytes changed
+    /// since, never a torn write, which leaves a strict prefix of what was written.
     whole_record: bool,
 }
 
@@ -364,7 +365,10 @@ fn scan(data: &[u8], number: u32, verify: bool, unreadable: &[(u64, u64)]) -> Lo
             .flatten();
         let (start, end) = (at as u64, next as u64);
         let unreadable = unreadable.iter().any(|&(s, e)| s < end && e > start);
-        let whole_record = record::declared_length(data, at).is_some_and(|l| start + l <= end);
+        // A tear cuts the file: judged against the region's end (the next valid record, or
+        // the end of the file).
+        let region = &data[..next];
+        let whole_record = record::damaged(region, at, number, at as u64) == Damaged::Changed;
         loaded.bad.push(BadRegion { start, end, before, after, unreadable, whole_record });
         at = next;
     }
