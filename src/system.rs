@@ -127,12 +127,21 @@ pub fn parse_table<T: DeserializeOwned>(table: &toml::Table, section: &str) -> R
     })
 }
 
-/// The key on the line of byte `offset` of `text` (`key = value`).
+/// The key on the line of byte `offset` of `text` (`key = value`), dotted with the table it is
+/// in (`lsm.memtable_bytes` under `[lsm]`).
 fn key_at(text: &str, offset: usize) -> Option<String> {
     let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
     let line = text[start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
-    Some(key.trim().trim_matches('"').to_string())
+    let key = key.trim().trim_matches('"');
+    let table = text[..start].lines().rev().find_map(|l| {
+        let l = l.trim();
+        l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    });
+    Some(match table {
+        Some(table) if !table.is_empty() => format!("{table}.{key}"),
+        _ => key.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -166,5 +175,22 @@ mod tests {
         assert!(e.contains("protocol.heartbeat") && e.contains("unknown field"), "{e}");
         let e = parse("retries_max = -1").unwrap_err();
         assert!(e.starts_with("protocol.retries_max: "), "{e}");
+    }
+
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Outer {
+        name: String,
+        inner: Settings,
+    }
+
+    #[test]
+    fn errors_in_a_nested_table_name_its_path() {
+        let table = "name = \"x\"\n[inner]\nprevote = true\nretries = 1\n".parse().unwrap();
+        let e = parse_table::<Outer>(&table, "protocol").unwrap_err();
+        assert!(e.starts_with("protocol.inner.retries: ") && e.contains("unknown field"), "{e}");
+        let table = "name = 3\n".parse().unwrap();
+        let e = parse_table::<Outer>(&table, "protocol").unwrap_err();
+        assert!(e.starts_with("protocol.name: "), "{e}");
     }
 }
