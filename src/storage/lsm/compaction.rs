@@ -320,7 +320,8 @@ impl Lsm {
         });
         self.stats.verify_bytes_read += 2 * want;
         self.manifest_scrub_offset = offset + want;
-        let intact = matches!((&first, &second), (Ok(a), Ok(b)) if a == b && a.len() as u64 == want);
+        let intact =
+            matches!((&first, &second), (Ok(a), Ok(b)) if a == b && a.len() as u64 == want);
         if !intact {
             self.stats.errors_detected += 1;
             self.manifest_repair_wanted = true;

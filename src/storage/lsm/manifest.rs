@@ -254,8 +254,7 @@ pub fn replay(manifest_number: u64, copies: [&[u8]; 2]) -> Result<(State, u64), 
     let end = copies[0].len().max(copies[1].len());
     while position < end {
         let slots = copies.map(|data| parse_at(data, manifest_number, position));
-        if let Some(Slot::Valid(edits, len)) = slots.iter().find(|s| matches!(s, Slot::Valid(..)))
-        {
+        if let Some(Slot::Valid(edits, len)) = slots.iter().find(|s| matches!(s, Slot::Valid(..))) {
             edits.iter().for_each(|e| state.apply(e));
             position += len;
             records += 1;
@@ -306,7 +305,8 @@ pub const COPY_SUFFIX: &str = ".copy";
 pub fn manifest_number_of(name: &str) -> Option<u64> {
     let digits = name.strip_prefix("MANIFEST-")?;
     let digits = digits.strip_suffix(COPY_SUFFIX).unwrap_or(digits);
-    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| digits.parse().ok())?
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())?
 }
 
 /// The contents of `CURRENT` naming manifest `number`: the name, a newline, and the CRC-32C of

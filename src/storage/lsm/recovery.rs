@@ -111,12 +111,17 @@ fn read_manifest(
     let mut last_why = String::new();
     // Twice: a transient flip is per read.
     for _attempt in 0..2 {
-        let copies = [&first, &second].map(|path| {
-            let (data, unreadable) = read_sectors(io, path);
+        let [mut a, mut b] = [&first, &second].map(|path| {
+            let (data, unreadable) = read_sector_map(io, path);
             stats.recovery_bytes_read += data.len() as u64;
-            stats.errors_detected += unreadable;
-            data
+            stats.errors_detected += unreadable.len() as u64;
+            (data, unreadable)
         });
+        // A sector one copy cannot read is taken from the other, so a latent sector error in
+        // one copy and damage elsewhere in the same record of the other still leave it whole.
+        patch_sectors(&mut a, &b.0);
+        patch_sectors(&mut b, &a.0);
+        let copies = [a.0, b.0];
         match manifest::replay(number, [&copies[0], &copies[1]]) {
             Ok((state, _end)) => return Ok((state, number)),
             Err(why) => last_why = why,
@@ -153,24 +158,44 @@ fn read_current(
 /// The whole of `path`, unreadable sectors read as zeros (which no record checks as), and how
 /// many sectors were unreadable.
 fn read_sectors(io: &mut dyn DiskIo, path: &str) -> (Vec<u8>, u64) {
+    let (data, unreadable) = read_sector_map(io, path);
+    (data, unreadable.len() as u64)
+}
+
+const SECTOR_BYTES: u64 = 512;
+
+/// The whole of `path` (empty if missing), unreadable sectors read as zeros, and the numbers of
+/// the unreadable sectors.
+fn read_sector_map(io: &mut dyn DiskIo, path: &str) -> (Vec<u8>, Vec<u64>) {
     if let Ok(data) = io.disk().read_all(path) {
-        return (data, 0);
+        return (data, Vec::new());
     }
-    const SECTOR_BYTES: u64 = 512;
     let len = io.disk().len(path);
     let mut data = Vec::with_capacity(len as usize);
-    let mut unreadable = 0;
+    let mut unreadable = Vec::new();
     for sector in 0..len.div_ceil(SECTOR_BYTES) {
         let want = SECTOR_BYTES.min(len - sector * SECTOR_BYTES);
         match io.disk().read(path, sector * SECTOR_BYTES, want) {
             Ok(bytes) if bytes.len() as u64 == want => data.extend_from_slice(&bytes),
             _ => {
-                unreadable += 1;
+                unreadable.push(sector);
                 data.resize(data.len() + want as usize, 0);
             }
         }
     }
     (data, unreadable)
+}
+
+/// Fills `copy`'s unreadable sectors from `other` where `other` has the bytes.
+fn patch_sectors(copy: &mut (Vec<u8>, Vec<u64>), other: &[u8]) {
+    let (data, unreadable) = copy;
+    for &sector in unreadable.iter() {
+        let start = (sector * SECTOR_BYTES) as usize;
+        let end = (start + SECTOR_BYTES as usize).min(data.len()).min(other.len());
+        if start < end {
+            data[start..end].copy_from_slice(&other[start..end]);
+        }
+    }
 }
 
 fn skeleton(
