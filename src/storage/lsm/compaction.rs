@@ -8,7 +8,7 @@
 //! a corrupt or unreadable block aborts with its inputs kept and the table marked, so it is not
 //! picked again: compaction never drops data it cannot read.
 
-use super::manifest::{manifest_name, Edit, TableMeta};
+use super::manifest::{copy_names, Edit, TableMeta};
 use super::sstable::{self, Builder, Entry, ReadCounters, Source};
 use super::{table_name, wal_name, CompactionStyle, Lsm};
 use crate::node::{DiskIo, FsyncId};
@@ -66,7 +66,7 @@ impl Lsm {
         if self.imm.is_some() {
             return self.start_flush(io);
         }
-        if self.manifest_offset > self.config.manifest_bytes_max {
+        if self.manifest_offset > self.config.manifest_bytes_max || self.manifest_repair_wanted {
             return self.start_install(io);
         }
         // A pick can fail on a damaged table; it is marked and the next pick avoids it. Each
@@ -79,18 +79,46 @@ impl Lsm {
         }
     }
 
+    /// Starts installing a new manifest holding a snapshot of the state. The install is the
+    /// only job running (see [`Lsm::schedule`]), so from here until the new manifest is live no
+    /// edit is appended to the old one: the new snapshot is all the old manifest holds, which
+    /// is why recovery may open the newest manifest when `CURRENT` cannot be read.
     pub(super) fn start_install(&mut self, io: &mut dyn DiskIo) {
+        assert!(self.job.is_none(), "an install runs alone");
         let number = self.allocate_file();
         let mut state = self.state.clone();
         state.next_file = self.next_file;
         let record = super::manifest::encode_record(number, 0, &state.snapshot());
-        let path = self.path(&temporary(&manifest_name(number)));
-        io.disk().create(&path).expect("a fresh file number names no file");
-        let read_back = write_verified(io, &path, 0, &record);
-        self.count_write(&record, read_back, |s| &mut s.meta_bytes_written);
-        let waiting = fsync_counted(io, &mut self.stats, &path);
+        let waiting = self.write_manifest_copies(io, number, true, 0, &record);
         let kind = Kind::Install { number, bytes: record.len() as u64 };
         self.job = Some(Job { waiting, kind, step: Step::Written });
+    }
+
+    /// Writes `record` at `offset` of both copies of manifest `number` (under their temporary
+    /// names, created here, if `fresh`) and fsyncs both; returns the second fsync, which
+    /// completes after the first (a disk completes fsyncs in issue order), so once it does the
+    /// record is durable in both copies.
+    fn write_manifest_copies(
+        &mut self,
+        io: &mut dyn DiskIo,
+        number: u64,
+        fresh: bool,
+        offset: u64,
+        record: &[u8],
+    ) -> FsyncId {
+        let mut ids = Vec::with_capacity(2);
+        for name in copy_names(number) {
+            let path = if fresh { self.path(&temporary(&name)) } else { self.path(&name) };
+            if fresh {
+                io.disk().create(&path).expect("a fresh file number names no file");
+            }
+            let read_back = write_verified(io, &path, offset, record);
+            self.count_write(record, read_back, |s| &mut s.meta_bytes_written);
+            ids.push(fsync_counted(io, &mut self.stats, &path));
+        }
+        let waiting = ids.pop().expect("two copies");
+        self.quiet_fsyncs.extend(ids);
+        waiting
     }
 
     fn start_flush(&mut self, io: &mut dyn DiskIo) {
@@ -217,13 +245,10 @@ impl Lsm {
 
     fn append_edit(&mut self, io: &mut dyn DiskIo, kind: Kind) {
         let edits = self.edits_of(&kind);
-        let record =
-            super::manifest::encode_record(self.manifest_number, self.manifest_offset, &edits);
-        let path = self.path(&manifest_name(self.manifest_number));
-        let read_back = write_verified(io, &path, self.manifest_offset, &record);
-        self.count_write(&record, read_back, |s| &mut s.meta_bytes_written);
+        let (number, offset) = (self.manifest_number, self.manifest_offset);
+        let record = super::manifest::encode_record(number, offset, &edits);
+        let waiting = self.write_manifest_copies(io, number, false, offset, &record);
         self.manifest_offset += record.len() as u64;
-        let waiting = fsync_counted(io, &mut self.stats, &path);
         self.job = Some(Job { waiting, kind, step: Step::Edited });
     }
 
@@ -266,14 +291,52 @@ impl Lsm {
             }
             Kind::Install { .. } => unreachable!(),
         }
+        self.scrub_manifest(io);
         self.schedule(io);
     }
 
+    /// Most bytes of each manifest copy one scrub reads back.
+    const SCRUB_BYTES_MAX: u64 = 4 << 10;
+
+    /// Reads back the next stretch of both manifest copies (at most [`Self::SCRUB_BYTES_MAX`]
+    /// each, wrapping around) and, if they differ or one cannot be read, asks for a new
+    /// manifest. The copies keep the metadata through one fault only if that fault is repaired
+    /// before a second lands in the other copy, and nothing else reads the manifest until the
+    /// next open: this is ZFS's self-healing, run after every edit. A read that comes back with
+    /// a transient flip only costs an install.
+    fn scrub_manifest(&mut self, io: &mut dyn DiskIo) {
+        if self.manifest_number == 0 || self.manifest_repair_wanted {
+            return;
+        }
+        let len = self.manifest_offset;
+        if self.manifest_scrub_offset >= len {
+            self.manifest_scrub_offset = 0;
+        }
+        let offset = self.manifest_scrub_offset;
+        let want = Self::SCRUB_BYTES_MAX.min(len - offset);
+        let [first, second] = copy_names(self.manifest_number).map(|name| {
+            let path = self.path(&name);
+            io.disk().read(&path, offset, want)
+        });
+        self.stats.verify_bytes_read += 2 * want;
+        self.manifest_scrub_offset = offset + want;
+        let intact =
+            matches!((&first, &second), (Ok(a), Ok(b)) if a == b && a.len() as u64 == want);
+        if !intact {
+            self.stats.errors_detected += 1;
+            self.manifest_repair_wanted = true;
+        }
+    }
+
     fn advance_install(&mut self, io: &mut dyn DiskIo, number: u64, bytes: u64, step: Step) {
-        let name = manifest_name(number);
         match step {
             Step::Written => {
-                io.disk().rename(&self.path(&temporary(&name)), &self.path(&name)).expect("tmp");
+                // Both copies are named before CURRENT is written: name operations are
+                // committed in order, so a CURRENT naming this manifest finds both.
+                for name in copy_names(number) {
+                    let (from, to) = (self.path(&temporary(&name)), self.path(&name));
+                    io.disk().rename(&from, &to).expect("the temporary manifest exists");
+                }
                 let current_tmp = self.path("CURRENT.tmp");
                 let _ = io.disk().delete(&current_tmp);
                 io.disk().create(&current_tmp).expect("deleted above");
@@ -296,9 +359,13 @@ impl Lsm {
             Step::Renamed => {
                 let old = std::mem::replace(&mut self.manifest_number, number);
                 if old != 0 && old != number {
-                    let _ = io.disk().delete(&self.path(&manifest_name(old)));
+                    for name in copy_names(old) {
+                        let _ = io.disk().delete(&self.path(&name));
+                    }
                 }
                 self.manifest_offset = bytes;
+                self.manifest_scrub_offset = 0;
+                self.manifest_repair_wanted = false;
                 self.current_installed = true;
                 self.update_durable();
                 self.schedule(io);

@@ -3,7 +3,8 @@
 //! Files in the store's directory (`NNNNNN` is a file number, never reused while named):
 //! - `NNNNNN.log`: the write-ahead log behind the memtable ([`wal`]).
 //! - `NNNNNN.sst`: sorted string tables ([`sstable`]) with a [`bloom`] filter each.
-//! - `MANIFEST-NNNNNN` and `CURRENT`: which tables are live, at which level ([`manifest`]).
+//! - `MANIFEST-NNNNNN`, its second copy `MANIFEST-NNNNNN.copy`, and `CURRENT`: which tables
+//!   are live, at which level ([`manifest`]).
 //!
 //! Writes go to the memtable at once (visible) and into a write buffer; [`Engine::sync`]
 //! writes the buffer as one write at the WAL's tracked offset and fsyncs it, and while that
@@ -174,6 +175,10 @@ pub struct Lsm {
     /// The manifest being appended to, and the state it holds once its edits are durable.
     manifest_number: u64,
     manifest_offset: u64,
+    /// Where the next scrub of the manifest's copies starts ([`Lsm::scrub_manifest`]).
+    manifest_scrub_offset: u64,
+    /// A scrub found the copies disagreeing or unreadable: the next job rewrites both.
+    manifest_repair_wanted: bool,
     state: State,
     next_file: u64,
     job: Option<Job>,

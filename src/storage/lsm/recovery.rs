@@ -5,9 +5,14 @@
 //! memtable: a torn tail is cut off and the cut fsynced before anything new is written to the
 //! log, and corruption inside becomes damage, which the new manifest records so it outlives
 //! the WAL. Every open then installs a new manifest holding a snapshot, which also drops a torn
-//! last edit of the old one.
+//! last edit of the old one and rewrites both of its copies, so a fault in one copy lasts only
+//! until the next open.
+//!
+//! The metadata survives any single fault: the manifest's two copies are reconciled record by
+//! record ([`manifest::replay`]), and a `CURRENT` that is corrupt or unreadable is replaced by
+//! the newest manifest (see `read_manifest` for why that is the live state).
 
-use super::manifest::{self, add_damage, manifest_name, State};
+use super::manifest::{self, add_damage, State};
 use super::memtable::Memtable;
 use super::sstable::ReadCounters;
 use super::wal::Replayer;
@@ -31,32 +36,7 @@ fn file_number(name: &str) -> Option<u64> {
     let base = name.strip_suffix(".tmp").unwrap_or(name);
     numbered(base, ".log")
         .or_else(|| numbered(base, ".sst"))
-        .or_else(|| base.strip_prefix("MANIFEST-").and_then(|d| d.parse().ok()))
-}
-
-/// Reads `path` whole, once more if `check` rejects it (a transient flip is per read).
-fn read_twice<T>(
-    io: &mut dyn DiskIo,
-    path: &str,
-    stats: &mut EngineStats,
-    check: impl Fn(&[u8]) -> Option<T>,
-) -> Result<Result<T, Vec<u8>>, StorageError> {
-    let mut last = Vec::new();
-    for _attempt in 0..2 {
-        let data =
-            io.disk().read_all(path).map_err(|e| match StorageError::from_disk(path, e) {
-                StorageError::Unreadable { offset, .. } => {
-                    unrecoverable(path, format!("unreadable sector at offset {offset}"))
-                }
-                other => other,
-            })?;
-        stats.recovery_bytes_read += data.len() as u64;
-        if let Some(value) = check(&data) {
-            return Ok(Ok(value));
-        }
-        last = data;
-    }
-    Ok(Err(last))
+        .or_else(|| manifest::manifest_number_of(base))
 }
 
 /// Opens the store in `dir` (see the module doc).
@@ -82,7 +62,7 @@ pub fn open(
         }
         (State::default(), 0)
     } else {
-        read_manifest(io, dir, &current_path, &mut stats)?
+        read_manifest(io, dir, &names, &current_path, &mut stats)?
     };
     let mut lsm = skeleton(dir, config, bugs, state, manifest_number, stats);
     lsm.next_file = lsm.next_file.max(max_number + 1).max(1);
@@ -104,46 +84,118 @@ pub fn open(
 fn read_manifest(
     io: &mut dyn DiskIo,
     dir: &str,
+    names: &[String],
     current_path: &str,
     stats: &mut EngineStats,
 ) -> Result<(State, u64), StorageError> {
-    let number = read_twice(io, current_path, stats, manifest::decode_current)?
-        .map_err(|_| unrecoverable(current_path, "CURRENT is corrupt"))?;
-    let path = path_in(dir, &manifest_name(number));
-    if !io.disk().exists(&path) {
-        return Err(unrecoverable(&path, "CURRENT names this manifest, which is missing"));
+    let number = match read_current(io, current_path, stats) {
+        Ok(number) => number,
+        // CURRENT is damaged: open the newest manifest instead. A manifest is renamed into
+        // place only once its snapshot is durable in both copies, and CURRENT is switched to it
+        // after that, while the install is the only job running (`start_install`): no edit
+        // lands in the old manifest once the new snapshot is taken, and the old one is deleted
+        // only after CURRENT names the new one durably. So the newest manifest is either the
+        // live one or the one about to become live, and holds the same state. An older one is
+        // never tried: it may name tables a compaction has since deleted.
+        Err(why) => {
+            let newest = names.iter().filter_map(|n| manifest::manifest_number_of(n)).max();
+            newest.ok_or_else(|| {
+                unrecoverable(current_path, format!("{why}, and no manifest exists"))
+            })?
+        }
+    };
+    let [first, second] = manifest::copy_names(number).map(|name| path_in(dir, &name));
+    if !io.disk().exists(&first) && !io.disk().exists(&second) {
+        return Err(unrecoverable(&first, "CURRENT names this manifest, which is missing"));
     }
-    let replayed = read_twice(io, &path, stats, |data| manifest::replay(number, data).ok())?;
-    match replayed {
-        Ok((state, _end)) => Ok((state, number)),
-        Err(data) => {
-            let why = manifest::replay(number, &data).expect_err("rejected twice");
-            Err(unrecoverable(&path, format!("the manifest {why}")))
+    let mut last_why = String::new();
+    // Twice: a transient flip is per read.
+    for _attempt in 0..2 {
+        let [mut a, mut b] = [&first, &second].map(|path| {
+            let (data, unreadable) = read_sector_map(io, path);
+            stats.recovery_bytes_read += data.len() as u64;
+            stats.errors_detected += unreadable.len() as u64;
+            (data, unreadable)
+        });
+        // A sector one copy cannot read is taken from the other, so a latent sector error in
+        // one copy and damage elsewhere in the same record of the other still leave it whole.
+        patch_sectors(&mut a, &b.0);
+        patch_sectors(&mut b, &a.0);
+        let copies = [a.0, b.0];
+        match manifest::replay(number, [&copies[0], &copies[1]]) {
+            Ok((state, _end)) => return Ok((state, number)),
+            Err(why) => last_why = why,
         }
     }
+    Err(unrecoverable(&first, format!("the manifest {last_why}")))
+}
+
+/// The manifest number `CURRENT` names, or why it cannot be read.
+fn read_current(
+    io: &mut dyn DiskIo,
+    current_path: &str,
+    stats: &mut EngineStats,
+) -> Result<u64, String> {
+    let mut why = String::new();
+    for _attempt in 0..2 {
+        match io.disk().read_all(current_path) {
+            Ok(data) => {
+                stats.recovery_bytes_read += data.len() as u64;
+                match manifest::decode_current(&data) {
+                    Some(number) => return Ok(number),
+                    None => why = "CURRENT is corrupt".to_string(),
+                }
+            }
+            Err(error) => {
+                why = format!("CURRENT cannot be read: {error}");
+            }
+        }
+    }
+    stats.errors_detected += 1;
+    Err(why)
 }
 
 /// The whole of `path`, unreadable sectors read as zeros (which no record checks as), and how
 /// many sectors were unreadable.
 fn read_sectors(io: &mut dyn DiskIo, path: &str) -> (Vec<u8>, u64) {
+    let (data, unreadable) = read_sector_map(io, path);
+    (data, unreadable.len() as u64)
+}
+
+const SECTOR_BYTES: u64 = 512;
+
+/// The whole of `path` (empty if missing), unreadable sectors read as zeros, and the numbers of
+/// the unreadable sectors.
+fn read_sector_map(io: &mut dyn DiskIo, path: &str) -> (Vec<u8>, Vec<u64>) {
     if let Ok(data) = io.disk().read_all(path) {
-        return (data, 0);
+        return (data, Vec::new());
     }
-    const SECTOR_BYTES: u64 = 512;
     let len = io.disk().len(path);
     let mut data = Vec::with_capacity(len as usize);
-    let mut unreadable = 0;
+    let mut unreadable = Vec::new();
     for sector in 0..len.div_ceil(SECTOR_BYTES) {
         let want = SECTOR_BYTES.min(len - sector * SECTOR_BYTES);
         match io.disk().read(path, sector * SECTOR_BYTES, want) {
             Ok(bytes) if bytes.len() as u64 == want => data.extend_from_slice(&bytes),
             _ => {
-                unreadable += 1;
+                unreadable.push(sector);
                 data.resize(data.len() + want as usize, 0);
             }
         }
     }
     (data, unreadable)
+}
+
+/// Fills `copy`'s unreadable sectors from `other` where `other` has the bytes.
+fn patch_sectors(copy: &mut (Vec<u8>, Vec<u64>), other: &[u8]) {
+    let (data, unreadable) = copy;
+    for &sector in unreadable.iter() {
+        let start = (sector * SECTOR_BYTES) as usize;
+        let end = (start + SECTOR_BYTES as usize).min(data.len()).min(other.len());
+        if start < end {
+            data[start..end].copy_from_slice(&other[start..end]);
+        }
+    }
 }
 
 fn skeleton(
@@ -181,6 +233,8 @@ fn skeleton(
         levels: vec![Vec::new(); levels],
         manifest_number,
         manifest_offset: 0,
+        manifest_scrub_offset: 0,
+        manifest_repair_wanted: false,
         next_file: state.next_file,
         state,
         job: None,
@@ -228,7 +282,7 @@ impl Lsm {
 
     /// Deletes what the manifest does not name. A fresh store keeps nothing.
     fn delete_unnamed(&mut self, io: &mut dyn DiskIo, names: &[String], fresh: bool) {
-        let live_manifest = manifest_name(self.manifest_number);
+        let live_manifest = manifest::copy_names(self.manifest_number);
         for name in names {
             let keep = if name.ends_with(".tmp") {
                 false
@@ -237,7 +291,7 @@ impl Lsm {
             } else if let Some(n) = numbered(name, ".log") {
                 !fresh && n >= self.state.log_number
             } else if name.starts_with("MANIFEST-") {
-                !fresh && *name == live_manifest
+                !fresh && live_manifest.contains(name)
             } else {
                 true // CURRENT, and files that are not the engine's
             };
@@ -252,7 +306,7 @@ impl Lsm {
         let mut numbers: Vec<u64> = names.iter().filter_map(|n| numbered(n, ".log")).collect();
         numbers.retain(|n| self.current_installed && *n >= self.state.log_number);
         numbers.sort_unstable();
-        let mut replayer = Replayer::default();
+        let mut replayer = Replayer::after(self.state.last_seq);
         let mut cuts = Vec::new();
         for &number in &numbers {
             let path = self.path(&wal_name(number));
@@ -265,7 +319,7 @@ impl Lsm {
                 // Not cut: the sectors may hold durable writes; their damage is recorded and
                 // found again at every open until a flush retires the WAL.
                 replayer.unreadable_tail(tail);
-            } else if tail > 0 {
+            } else if tail > 0 && !file.tail_damaged {
                 cuts.push((path, file.valid_end));
             }
         }

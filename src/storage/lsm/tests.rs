@@ -742,3 +742,166 @@ fn an_unreadable_wal_sector_is_damage_never_a_silent_loss() {
     }
     assert!(checked > 0 && failed_reads > 0, "{checked} runs, {failed_reads} reads failed");
 }
+
+/// A store with writes in tables and the WAL, every one durable, then crashed: the keys and
+/// the values every open must find.
+fn durable_store(seed: u64) -> (DiskHarness, LsmConfig) {
+    let cfg = small(CompactionStyle::Leveled);
+    let mut h = DiskHarness::new(seed);
+    let mut lsm = open(&mut h, &cfg, Bugs::default());
+    settle(&mut h, &mut lsm);
+    fill(&mut lsm, &mut h, 120, 0); // flushes and a compaction: manifest edits
+    settle(&mut h, &mut lsm);
+    assert!(lsm.stats().flushes > 1 && lsm.manifest_offset > 0, "{}", lsm.describe());
+    h.crash();
+    (h, cfg)
+}
+
+fn assert_every_durable_write(h: &mut DiskHarness, cfg: &LsmConfig, what: &str) {
+    let mut lsm = Lsm::open(h, "db", cfg.clone(), Bugs::default())
+        .unwrap_or_else(|e| panic!("{what}: refused to open: {e}"));
+    assert!(lsm.damage().is_empty(), "{what}: metadata damage is no data damage");
+    for i in 0..120 {
+        assert_eq!(get(&mut lsm, h, &key(i)), Some(value(i, 0)), "{what}: key {i}");
+    }
+    settle(h, &mut lsm);
+    h.crash();
+    let mut again = Lsm::open(h, "db", cfg.clone(), Bugs::default()).expect("reopens");
+    assert_eq!(get(&mut again, h, &key(7)), Some(value(7, 0)), "{what}: after the reinstall");
+}
+
+fn live_manifest(h: &mut DiskHarness) -> [String; 2] {
+    use crate::node::DiskIo;
+    let current = h.disk().read_all("db/CURRENT").unwrap();
+    let number = manifest::decode_current(&current).expect("CURRENT checks");
+    manifest::copy_names(number).map(|name| format!("db/{name}"))
+}
+
+#[test]
+fn a_corrupt_or_unreadable_current_falls_back_to_the_newest_manifest() {
+    use crate::node::DiskIo;
+    for byte in [0u64, 5, 16] {
+        let (mut h, cfg) = durable_store(400 + byte);
+        scribble(&mut h, "db/CURRENT", byte, 1);
+        assert!(manifest::decode_current(&h.disk().read_all("db/CURRENT").unwrap()).is_none());
+        assert_every_durable_write(&mut h, &cfg, &format!("CURRENT corrupt at {byte}"));
+    }
+    let mut failed = 0;
+    for seed in 0..200 {
+        let (mut h, cfg) = durable_store(500 + seed);
+        if h.fail_sector().is_none_or(|(file, _)| file != "db/CURRENT") {
+            continue;
+        }
+        failed += 1;
+        assert!(h.disk().read_all("db/CURRENT").is_err());
+        assert_every_durable_write(&mut h, &cfg, "CURRENT unreadable");
+        if failed == 3 {
+            break;
+        }
+    }
+    assert!(failed > 0, "a sector error hit CURRENT");
+}
+
+#[test]
+fn one_corrupt_manifest_copy_loses_no_durable_write() {
+    use crate::node::DiskIo;
+    let (mut h, _) = durable_store(600);
+    let first = live_manifest(&mut h)[0].clone();
+    let len = h.disk().len(&first);
+    assert!(len > 100, "several records: {len} bytes");
+    // Every third byte of either copy, one at a time: every record, header and body.
+    for copy in 0..2 {
+        for byte in (0..len).step_by(3) {
+            let (mut hit, cfg) = durable_store(600);
+            let path = live_manifest(&mut hit)[copy].clone();
+            let mut data = hit.disk().read(&path, byte, 1).unwrap();
+            data[0] ^= 1 << (byte % 8);
+            hit.disk().write(&path, byte, &data);
+            hit.fsync(&path);
+            hit.complete_fsyncs();
+            assert_every_durable_write(&mut hit, &cfg, &format!("copy {copy} byte {byte}"));
+        }
+    }
+}
+
+#[test]
+fn an_unreadable_manifest_copy_loses_no_durable_write() {
+    let mut hit = 0;
+    for seed in 0..300 {
+        let (mut h, cfg) = durable_store(700 + seed);
+        let copies = live_manifest(&mut h);
+        if h.fail_sector().is_none_or(|(file, _)| !copies.contains(&file)) {
+            continue;
+        }
+        hit += 1;
+        assert_every_durable_write(&mut h, &cfg, &format!("seed {seed}: a copy unreadable"));
+    }
+    assert!(hit >= 3, "sector errors hit a manifest copy {hit} times");
+}
+
+#[test]
+fn both_manifest_copies_bad_refuses_with_the_reason() {
+    let (mut h, cfg) = durable_store(800);
+    for path in live_manifest(&mut h) {
+        scribble(&mut h, &path, 20, 4); // the same record in both
+    }
+    let why = match Lsm::open(&mut h, "db", cfg, Bugs::default()) {
+        Ok(_) => panic!("opened with a record lost in both copies"),
+        Err(e) => e.to_string(),
+    };
+    assert!(why.contains("MANIFEST-") && why.contains("corrupt in both copies"), "{why}");
+}
+
+#[test]
+fn a_corrupt_last_wal_record_is_damage_and_a_torn_one_is_cut() {
+    use crate::node::DiskIo;
+    let cfg = small(CompactionStyle::Leveled);
+    for (name, from_end) in [("body", 2u64), ("header", 0)] {
+        let mut h = DiskHarness::new(900);
+        let mut lsm = open(&mut h, &cfg, Bugs::default());
+        settle(&mut h, &mut lsm);
+        for i in 0..5 {
+            lsm.put(&mut h, &key(i), &value(i, 0));
+            lsm.sync(&mut h);
+            settle(&mut h, &mut lsm);
+        }
+        assert_eq!(lsm.stats().flushes, 0, "all in the WAL");
+        let (wal, last_record) = (lsm.wal.path.clone(), lsm.wal.offset);
+        h.crash();
+        let len = h.disk().len(&wal);
+        let record_bytes = len / 5;
+        let byte = if from_end == 0 { len - record_bytes + 1 } else { len - from_end };
+        assert!(last_record == len && byte < len);
+        let mut data = h.disk().read(&wal, byte, 1).unwrap();
+        data[0] ^= 0x10;
+        h.disk().write(&wal, byte, &data);
+        h.fsync(&wal);
+        h.complete_fsyncs();
+        let mut lsm = open(&mut h, &cfg, Bugs::default());
+        assert!(!lsm.damage().is_empty(), "{name}: the last record's loss is damage");
+        assert!(lsm.get(&mut h, &key(4)).is_err(), "{name}: the lost write fails its read");
+        settle(&mut h, &mut lsm);
+        h.crash();
+        let lsm = open(&mut h, &cfg, Bugs::default());
+        assert!(!lsm.damage().is_empty(), "{name}: the damage outlives the next crash");
+    }
+    // A torn tail, every time: cut, and never damage.
+    for seed in 0..20 {
+        let config = DiskConfig { torn_write_ppm: 1_000_000, ..DiskConfig::default() };
+        let mut h = DiskHarness::with_config(config, 950 + seed);
+        let mut lsm = open(&mut h, &cfg, Bugs::default());
+        settle(&mut h, &mut lsm);
+        fill(&mut lsm, &mut h, 3, 0);
+        for i in 10..13 {
+            lsm.put(&mut h, &key(i), &value(i, 0));
+        }
+        lsm.sync(&mut h); // written, never fsynced: torn at the crash
+        h.crash();
+        assert!(h.stats().torn_writes >= 1);
+        let mut lsm = open(&mut h, &cfg, Bugs::default());
+        assert!(lsm.damage().is_empty(), "seed {seed}: a torn tail is not damage");
+        for i in 0..3 {
+            assert_eq!(get(&mut lsm, &mut h, &key(i)), Some(value(i, 0)), "seed {seed}");
+        }
+    }
+}

@@ -1,24 +1,32 @@
 //! The write-ahead log: `DIR/NNNNNN.log`, one record per write, appended in group-commit
 //! batches.
 //!
-//! A record is `crc u32 | body_len u32 | body`, the body `seq u64 | kind u8 | key | value`
-//! (the key length-prefixed, the value the rest). The CRC-32C covers the file number and the
-//! record's offset as well as the length and body, so a record a misdirected write carried
-//! elsewhere, or a stale one, never checks; a body shorter than its fixed fields, kind 0 or
-//! sequence number 0 is invalid, so all-zero bytes are never a record.
+//! A record is `header_crc u32 | body_crc u32 | seq u64 | body_len u32 | body`, the body
+//! `kind u8 | key | value` (the key length-prefixed, the value the rest). The header CRC-32C
+//! covers the file number and the record's offset as well as the header fields after it, so a
+//! record a misdirected write carried elsewhere, or a stale one, never checks, and a damaged
+//! header (a length or sequence number that cannot be trusted) is recognised as such; the body
+//! CRC-32C, bound to the place by the header, covers the body. A body shorter than its fixed
+//! fields, kind 0 or sequence number 0 is invalid, so all-zero bytes are never a record.
 //!
-//! Replay reads the WALs in file order. A bad record with nothing valid after it, in that file
-//! or any later one, is a torn tail: it was the one unsynced write, and is cut off. A bad record
-//! followed by a valid one is corruption: the sequence numbers between the two valid records
-//! around it become a [`crate::storage::Damage`].
+//! Replay reads the WALs in file order. A crash tears only the last write, leaving a strict
+//! prefix of it, so a *torn tail* is a record cut short by the end of the file: fewer bytes
+//! than a header (or a header of zeros: nothing was written there), or a valid header whose
+//! body runs past the end. It was never synced, and is cut off. Anything else that does not
+//! check is *corruption*, and the sequence numbers it may have held become a
+//! [`crate::storage::Damage`]: a bad record followed by a valid one loses the numbers between
+//! the two valid records around it; a bad last record whose whole length is present loses its
+//! own (its header names it); a damaged last header loses as many numbers as the bytes after
+//! it could hold records.
 
 use super::codec::{put_bytes, put_u32, put_u64, Reader};
 use super::{KEY_BYTES_MAX, VALUE_BYTES_MAX};
 use crate::storage::crc;
 use crate::storage::Seq;
 
-const HEADER_BYTES: usize = 8;
-const BODY_BYTES_MIN: usize = 8 + 1 + 4;
+/// `header_crc | body_crc | seq | body_len`.
+const HEADER_BYTES: usize = 4 + 4 + 8 + 4;
+const BODY_BYTES_MIN: usize = 1 + 4;
 const BODY_BYTES_MAX: usize = BODY_BYTES_MIN + KEY_BYTES_MAX + VALUE_BYTES_MAX;
 /// The smallest record: header and fixed body fields.
 pub const RECORD_BYTES_MIN: usize = HEADER_BYTES + BODY_BYTES_MIN;
@@ -34,12 +42,14 @@ pub struct Record {
     pub value: Option<Vec<u8>>,
 }
 
-fn record_crc(file_number: u64, offset: u64, body_len: u32, body: &[u8]) -> u32 {
-    let mut prefix = Vec::with_capacity(20);
-    put_u64(&mut prefix, file_number);
-    put_u64(&mut prefix, offset);
-    put_u32(&mut prefix, body_len);
-    crc::extend(crc::crc32c(&prefix), body)
+fn header_crc(file_number: u64, offset: u64, body_crc: u32, seq: Seq, body_len: u32) -> u32 {
+    let mut fields = Vec::with_capacity(32);
+    put_u64(&mut fields, file_number);
+    put_u64(&mut fields, offset);
+    put_u32(&mut fields, body_crc);
+    put_u64(&mut fields, seq);
+    put_u32(&mut fields, body_len);
+    crc::crc32c(&fields)
 }
 
 /// Appends the record of write `seq` to `out`, for offset `offset` of WAL `file_number`.
@@ -52,49 +62,78 @@ pub fn encode(
     value: Option<&[u8]>,
 ) {
     assert!(seq >= 1 && key.len() <= KEY_BYTES_MAX, "record {seq} of {} key bytes", key.len());
+    let start = out.len();
     let mut body = Vec::with_capacity(BODY_BYTES_MIN + key.len() + value.map_or(0, <[u8]>::len));
-    put_u64(&mut body, seq);
     body.push(if value.is_some() { KIND_PUT } else { KIND_TOMBSTONE });
     put_bytes(&mut body, key);
     body.extend_from_slice(value.unwrap_or_default());
     let body_len = body.len() as u32;
-    put_u32(out, record_crc(file_number, offset, body_len, &body));
+    let body_crc = crc::crc32c(&body);
+    put_u32(out, header_crc(file_number, offset, body_crc, seq, body_len));
+    put_u32(out, body_crc);
+    put_u64(out, seq);
     put_u32(out, body_len);
     out.extend_from_slice(&body);
+    assert_eq!(out.len() - start, HEADER_BYTES + body.len(), "one record appended");
 }
 
-/// Parses the record at `offset` of `data`; its length on success. With `no_checksum` (a bug
-/// knob) the CRC is not checked and a record cut short by the end of the file is zero-filled,
-/// so a torn record becomes data.
-fn parse_at(
-    data: &[u8],
-    file_number: u64,
-    offset: usize,
-    no_checksum: bool,
-) -> Option<(Record, usize)> {
-    let mut header = Reader::new(data.get(offset..)?);
-    let stored_crc = header.u32()?;
-    let body_len = header.u32()? as usize;
-    if !(BODY_BYTES_MIN..=BODY_BYTES_MAX).contains(&body_len) {
-        return None;
+/// What the bytes at one offset of a WAL are.
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed {
+    /// A valid record, and its length.
+    Record(Record, usize),
+    /// A torn tail: fewer bytes than a header, a header of zeros (nothing was written), or a
+    /// valid header whose body is cut short by the end of the file.
+    Torn,
+    /// The header does not check: its fields cannot be trusted.
+    BadHeader,
+    /// The header checks (it names write `seq`) and the whole body is present, but the body
+    /// does not check.
+    BadBody { seq: Seq },
+}
+
+/// Parses the record at `offset` of `data`. With `no_checksum` (a bug knob) neither CRC is
+/// checked and a record cut short by the end of the file is zero-filled, so a torn record
+/// becomes data.
+fn parse_at(data: &[u8], file_number: u64, offset: usize, no_checksum: bool) -> Parsed {
+    let Some(header) = data.get(offset..offset + HEADER_BYTES) else { return Parsed::Torn };
+    if header.iter().all(|&b| b == 0) {
+        return Parsed::Torn;
+    }
+    let mut fields = Reader::new(header);
+    let (stored_header_crc, body_crc) = (fields.u32().expect("4"), fields.u32().expect("4"));
+    let (seq, body_len) = (fields.u64().expect("8"), fields.u32().expect("4"));
+    let checks = header_crc(file_number, offset as u64, body_crc, seq, body_len);
+    let body_len = body_len as usize;
+    if !no_checksum && checks != stored_header_crc {
+        return Parsed::BadHeader;
+    }
+    if !(BODY_BYTES_MIN..=BODY_BYTES_MAX).contains(&body_len) || seq == 0 {
+        return Parsed::BadHeader; // only with the checksum off: a valid header never says so
     }
     let start = offset + HEADER_BYTES;
     let padded;
     let body = match data.get(start..start + body_len) {
         Some(body) => body,
         None if no_checksum => {
-            let mut owned = data.get(start..)?.to_vec();
+            let mut owned = data[start..].to_vec();
             owned.resize(body_len, 0);
             padded = owned;
             &padded
         }
-        None => return None,
+        None => return Parsed::Torn,
     };
-    if !no_checksum && record_crc(file_number, offset as u64, body_len as u32, body) != stored_crc {
-        return None;
+    if !no_checksum && crc::crc32c(body) != body_crc {
+        return Parsed::BadBody { seq };
     }
+    match decode_body(body, seq) {
+        Some(record) => Parsed::Record(record, HEADER_BYTES + body_len),
+        None => Parsed::BadBody { seq },
+    }
+}
+
+fn decode_body(body: &[u8], seq: Seq) -> Option<Record> {
     let mut r = Reader::new(body);
-    let seq = r.u64()?;
     let kind = r.u8()?;
     let key = r.bytes()?.to_vec();
     let rest = r.take(r.remaining())?;
@@ -103,17 +142,19 @@ fn parse_at(
         KIND_TOMBSTONE if rest.is_empty() => None,
         _ => return None,
     };
-    if seq == 0 || key.len() > KEY_BYTES_MAX {
-        return None;
-    }
-    Some((Record { seq, key, value }, HEADER_BYTES + body_len))
+    (key.len() <= KEY_BYTES_MAX).then_some(Record { seq, key, value })
 }
 
 /// What replay found in one WAL file.
 #[derive(Debug, Default)]
 pub struct FileReplay {
-    /// Bytes up to the end of the last valid record: the file is cut here if it is longer.
+    /// Bytes up to the end of the last valid record.
     pub valid_end: u64,
+    /// True if what follows `valid_end` is a corrupt last record rather than a torn tail: it
+    /// is damage, and the file must not be cut (the damage is found again at the next open
+    /// until a flush retires the WAL, so a crash before the new manifest records it loses
+    /// nothing).
+    pub tail_damaged: bool,
 }
 
 /// Replays WAL files in order, carrying across files what it needs to tell a torn tail from
@@ -122,23 +163,30 @@ pub struct FileReplay {
 pub struct Replayer {
     /// Every valid record, in file order.
     pub records: Vec<Record>,
-    /// Sequence-number ranges lost to corruption (a bad record followed by a valid one).
+    /// Sequence-number ranges lost to corruption.
     pub damage: Vec<(Seq, Seq)>,
     /// Bad records seen (torn tails and corruption).
     pub bad_records: u64,
-    /// The newest valid record's sequence number so far.
+    /// The newest valid record's sequence number so far (or the newest the tables hold).
     last_good_seq: Seq,
-    /// A bad record no valid one has followed yet: where it was.
+    /// A bad record no valid one has followed yet.
     unresolved_bad: bool,
 }
 
 impl Replayer {
+    /// A replayer for WALs whose records all follow write `flushed_seq` (the newest write the
+    /// tables hold), so damage is never reported below it.
+    pub fn after(flushed_seq: Seq) -> Self {
+        Replayer { last_good_seq: flushed_seq, ..Replayer::default() }
+    }
+
     /// Replays file `file_number` holding `data`.
     pub fn replay_file(&mut self, file_number: u64, data: &[u8], no_checksum: bool) -> FileReplay {
         let mut position = 0usize;
         let mut valid_end = 0usize;
         while position < data.len() {
-            if let Some((record, len)) = parse_at(data, file_number, position, no_checksum) {
+            let parsed = parse_at(data, file_number, position, no_checksum);
+            if let Parsed::Record(record, len) = parsed {
                 self.accept(record);
                 position += len;
                 valid_end = position;
@@ -146,16 +194,36 @@ impl Replayer {
             }
             self.bad_records += 1;
             self.unresolved_bad = true;
-            // Look for a later valid record: one there means this was not the torn tail. The
+            // Look for a later valid record: one there means this was not the tail. The header
             // CRC covers the offset, so only a record written at that very offset checks.
-            match (position + 1..data.len())
-                .find(|&p| parse_at(data, file_number, p, no_checksum).is_some())
-            {
+            let later = (position + 1..data.len()).find(|&p| {
+                matches!(parse_at(data, file_number, p, no_checksum), Parsed::Record(..))
+            });
+            match later {
                 Some(next) => position = next,
-                None => break,
+                None => {
+                    let tail_damaged = self.bad_tail(&parsed, data.len() - position);
+                    return FileReplay { valid_end: valid_end as u64, tail_damaged };
+                }
             }
         }
-        FileReplay { valid_end: valid_end as u64 }
+        FileReplay { valid_end: valid_end as u64, tail_damaged: false }
+    }
+
+    /// The last record of a file did not check and nothing valid follows it: a torn tail
+    /// (false) or damage to a record that was written whole (true, recorded).
+    fn bad_tail(&mut self, parsed: &Parsed, tail_bytes: usize) -> bool {
+        let lo = self.last_good_seq + 1;
+        let hi = match *parsed {
+            Parsed::Torn => return false,
+            Parsed::BadBody { seq } => seq.max(lo),
+            Parsed::BadHeader => self.last_good_seq + tail_bytes.div_ceil(RECORD_BYTES_MIN) as u64,
+            Parsed::Record(..) => unreachable!("a valid record is not a bad tail"),
+        };
+        assert!(lo <= hi, "tail damage {lo}..={hi}");
+        self.damage.push((lo, hi));
+        self.unresolved_bad = false; // accounted for: a later valid record adds nothing more
+        true
     }
 
     /// Records that the file just replayed had unreadable sectors (read as zeros) and that
@@ -230,10 +298,59 @@ mod tests {
     #[test]
     fn a_record_is_only_valid_in_its_file_at_its_offset() {
         let data = log(&[(1, b"a", Some(b"x"))]);
-        assert!(parse_at(&data, 10, 0, false).is_none(), "another file");
+        assert_eq!(parse_at(&data, 10, 0, false), Parsed::BadHeader, "another file");
         let mut moved = vec![0; 512];
         moved.extend_from_slice(&data);
-        assert!(parse_at(&moved, 9, 512, false).is_none(), "another offset");
-        assert!(parse_at(&moved, 9, 512, true).is_some(), "without the checksum it passes");
+        assert_eq!(parse_at(&moved, 9, 512, false), Parsed::BadHeader, "another offset");
+        let passes = matches!(parse_at(&moved, 9, 512, true), Parsed::Record(..));
+        assert!(passes, "without the checksum it passes");
+    }
+
+    fn three() -> (Vec<u8>, usize) {
+        let data = log(&[(1, b"a", Some(b"x")), (2, b"b", Some(b"y")), (3, b"c", Some(b"zzzz"))]);
+        let last = log(&[(1, b"a", Some(b"x")), (2, b"b", Some(b"y"))]).len();
+        (data, last)
+    }
+
+    #[test]
+    fn every_tear_of_the_last_record_is_cut_and_is_not_damage() {
+        let (data, last) = three();
+        for cut in last + 1..data.len() {
+            let mut replay = Replayer::default();
+            let file = replay.replay_file(9, &data[..cut], false);
+            assert_eq!(replay.records.len(), 2, "cut at {cut}");
+            assert!(replay.damage.is_empty() && !file.tail_damaged, "cut at {cut}: a tear");
+            assert_eq!(file.valid_end, last as u64);
+        }
+    }
+
+    #[test]
+    fn a_corrupt_last_record_is_damage_not_a_tear() {
+        let (data, last) = three();
+        for byte in last..data.len() {
+            for bit in [0, 5] {
+                let mut flipped = data.clone();
+                flipped[byte] ^= 1 << bit;
+                let mut replay = Replayer::after(0);
+                let file = replay.replay_file(9, &flipped, false);
+                assert_eq!(replay.records.len(), 2, "byte {byte}");
+                assert!(file.tail_damaged, "byte {byte} bit {bit}: damage, not a tear");
+                let (lo, hi) = replay.damage[0];
+                assert!(lo == 3 && hi >= 3, "byte {byte}: {:?}", replay.damage);
+                if byte >= last + HEADER_BYTES {
+                    assert_eq!(replay.damage, vec![(3, 3)], "the header names the lost write");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn damage_never_reaches_below_what_the_tables_hold() {
+        let data = log(&[(11, b"a", Some(b"x")), (12, b"b", Some(b"y"))]);
+        let mut flipped = data.clone();
+        flipped[3] ^= 1; // the first record's header
+        let mut replay = Replayer::after(10);
+        replay.replay_file(9, &flipped, false);
+        assert_eq!(replay.damage, vec![(11, 11)]);
     }
 }
