@@ -295,8 +295,9 @@ impl Lsm {
         self.schedule(io);
     }
 
-    /// Most bytes of each manifest copy one scrub reads back.
-    const SCRUB_BYTES_MAX: u64 = 4 << 10;
+    /// Most bytes of each manifest copy one scrub reads back (one after every job and every
+    /// group commit, wrapping round).
+    const SCRUB_BYTES_MAX: u64 = 1 << 10;
 
     /// Reads back the next stretch of both manifest copies (at most [`Self::SCRUB_BYTES_MAX`]
     /// each, wrapping around) and, if they differ or one cannot be read, asks for a new
@@ -304,7 +305,7 @@ impl Lsm {
     /// before a second lands in the other copy, and nothing else reads the manifest until the
     /// next open: this is ZFS's self-healing, run after every edit. A read that comes back with
     /// a transient flip only costs an install.
-    fn scrub_manifest(&mut self, io: &mut dyn DiskIo) {
+    pub(super) fn scrub_manifest(&mut self, io: &mut dyn DiskIo) {
         if self.manifest_number == 0 || self.manifest_repair_wanted {
             return;
         }

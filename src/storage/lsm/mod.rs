@@ -402,6 +402,12 @@ impl Engine for Lsm {
         if let Some(sync) = self.log_sync.filter(|s| s.id == id) {
             self.log_sync = None;
             self.on_log_synced(io, sync);
+            // A patrol read of the manifest's copies with every group commit, so a fault in
+            // one copy is repaired within a few commits, before a second can hit the other.
+            self.scrub_manifest(io);
+            if self.manifest_repair_wanted {
+                self.schedule(io);
+            }
             return true;
         }
         if let Some(position) = self.quiet_fsyncs.iter().position(|q| *q == id) {

@@ -335,6 +335,11 @@ impl Lsm {
         }
         self.damage = DamageLog::default();
         self.state.damage.iter().for_each(|&(lo, hi)| self.damage.add(lo, hi));
+        // A lost write's number is never given to a new write: a read that found it before
+        // the crash named that write, and a new one under the same number would make the two
+        // indistinguishable (and sequence numbers go back against acknowledged ones).
+        let damaged_hi = self.state.damage.iter().map(|&(_, hi)| hi).max().unwrap_or(0);
+        self.last_seq = self.last_seq.max(damaged_hi);
         self.wal_files = numbers;
         // Cut torn tails; the new WAL's first write waits on the last cut's fsync, so a crash
         // never finds a torn tail followed by valid records in a later WAL.
