@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// Which top-level modules each module may use (besides itself). `*`: any.
 const RULES: &[(&str, &[&str])] = &[
     ("engine", &[]),
+    ("encoding", &[]),
     ("world", &["engine"]),
     ("api", &["engine"]),
     ("node", &["engine", "world", "api"]),
@@ -15,7 +16,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("workload", &["engine", "api", "node", "scenario"]),
     ("check", &["engine", "api", "node", "workload", "scenario"]),
     ("system", &["engine", "api", "node", "check", "scenario"]),
-    ("protocols", &["node", "api", "system", "check"]),
+    ("protocols", &["node", "api", "system", "check", "encoding"]),
     ("sim", &["engine", "world", "api", "node", "workload", "check", "scenario", "system"]),
     ("registry", &["engine", "api", "scenario", "sim", "system"]),
     ("systems", &["protocols", "registry"]),
