@@ -35,7 +35,7 @@ pub use compat::{check, Mode, Rule, Violation};
 pub use registry::{Registered, SchemaRegistry};
 pub use schema::{EnumDef, Field, MessageDef, Schema, SchemaError, Type};
 pub use typed::Message;
-pub use value::{EnumValue, Record, Value};
+pub use value::{EnumValue, FieldName, Record, Value};
 pub use wire::{decode, encode, DecodeError, EncodeError};
 
 /// Deepest nesting of records, lists and maps a decoder (and encoder) accepts; deeper input is

@@ -20,7 +20,9 @@ pub trait Message: Sized {
     fn from_record(record: Record) -> Result<Self, DecodeError>;
 }
 
-/// Encodes `value` with `schema` (whose message `T::NAME` must exist) onto `out`.
+/// Encodes `value` with `schema` (whose message `T::NAME` must exist) onto `out`. Fields of
+/// the Rust type that this version of the schema does not declare are left out: code running
+/// an old schema writes only what that schema knows.
 pub fn encode_message<T: Message>(
     schema: &Schema,
     value: &T,
@@ -30,7 +32,7 @@ pub fn encode_message<T: Message>(
         path: T::NAME.to_string(),
         reason: "no such message type in the schema".into(),
     })?;
-    encode_into(schema, index, &value.to_record(), out)
+    encode_into(schema, index, &value.to_record(), out, false)
 }
 
 /// Decodes a `T` written with any compatible version of `schema`.
@@ -83,7 +85,7 @@ from_value!(Vec<Value>, "list", Value::List(items) => Some(items));
 from_value!(EnumValue, "enum", Value::Enum(e) => Some(e));
 
 fn shape(field: &str, reason: String) -> DecodeError {
-    DecodeError { path: field.to_string(), reason: DecodeReason::OutOfRange(reason) }
+    DecodeError { path: field.to_string(), reason: DecodeReason::Typed(reason) }
 }
 
 impl Record {

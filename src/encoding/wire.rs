@@ -71,6 +71,8 @@ pub enum DecodeReason {
     TooDeep,
     /// The schema has no message of that name.
     UnknownMessage(String),
+    /// The typed layer found a field missing or of another kind than its Rust type.
+    Typed(String),
 }
 
 impl fmt::Display for DecodeReason {
@@ -90,6 +92,7 @@ impl fmt::Display for DecodeReason {
             DecodeReason::IncompleteEntry => write!(f, "map entry or list item without a value"),
             DecodeReason::TooDeep => write!(f, "nested deeper than {DEPTH_MAX}"),
             DecodeReason::UnknownMessage(name) => write!(f, "no message type `{name}`"),
+            DecodeReason::Typed(what) => write!(f, "{what}"),
         }
     }
 }
@@ -153,54 +156,71 @@ pub fn encode(schema: &Schema, message: &str, record: &Record) -> Result<Vec<u8>
         reason: "no such message type in the schema".into(),
     })?;
     let mut out = Vec::with_capacity(64);
-    encode_record(schema, &schema.messages[index], record, &mut out, 0)?;
+    let writer = Writer { schema, strict: true };
+    writer.record(&schema.messages[index], record, &mut out, 0)?;
     Ok(out)
 }
 
-/// Appends `record` as message number `index` of `schema` to `out`.
+/// Appends `record` as message number `index` of `schema` to `out`. `strict`: a field the
+/// schema does not declare is an error; otherwise it is left out, as a writer on an older
+/// version of the schema would not know it (the typed layer writes this way).
 pub fn encode_into(
     schema: &Schema,
     index: usize,
     record: &Record,
     out: &mut Vec<u8>,
+    strict: bool,
 ) -> Result<(), EncodeError> {
-    encode_record(schema, &schema.messages[index], record, out, 0)
+    Writer { schema, strict }.record(&schema.messages[index], record, out, 0)
 }
 
-fn encode_record(
-    schema: &Schema,
-    def: &MessageDef,
-    record: &Record,
-    out: &mut Vec<u8>,
-    depth: usize,
-) -> Result<(), EncodeError> {
-    let fail =
-        |field: &str, reason: String| EncodeError { path: format!("{}.{field}", def.name), reason };
-    if depth >= DEPTH_MAX {
-        return Err(fail("", format!("nested deeper than {DEPTH_MAX}")));
-    }
-    for (name, _) in record.iter() {
-        if def.field(name).is_none() {
-            return Err(fail(name, "no such field in the schema".into()));
+/// The encoder's settings for one call.
+#[derive(Clone, Copy)]
+struct Writer<'a> {
+    schema: &'a Schema,
+    strict: bool,
+}
+
+impl Writer<'_> {
+    fn record(
+        self,
+        def: &MessageDef,
+        record: &Record,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), EncodeError> {
+        let fail = |field: &str, reason: String| EncodeError {
+            path: format!("{}.{field}", def.name),
+            reason,
+        };
+        if depth >= DEPTH_MAX {
+            return Err(fail("", format!("nested deeper than {DEPTH_MAX}")));
         }
-    }
-    for field in &def.fields {
-        match record.get(&field.name) {
-            None if field.required => return Err(fail(&field.name, "required, not set".into())),
-            None => {}
-            Some(value) => {
-                encode_field(schema, field.tag, &field.ty, value, out, depth).map_err(|e| {
-                    let path = if e.path.is_empty() {
-                        format!("{}.{}", def.name, field.name)
-                    } else {
-                        format!("{}.{} > {}", def.name, field.name, e.path)
-                    };
-                    EncodeError { path, ..e }
-                })?
+        for (name, _) in record.iter() {
+            if self.strict && def.field(name).is_none() {
+                return Err(fail(name, "no such field in the schema".into()));
             }
         }
+        for field in &def.fields {
+            match record.get(&field.name) {
+                None if field.required => {
+                    return Err(fail(&field.name, "required, not set".into()))
+                }
+                None => {}
+                Some(value) => {
+                    self.field(field.tag, &field.ty, value, out, depth).map_err(|e| {
+                        let path = if e.path.is_empty() {
+                            format!("{}.{}", def.name, field.name)
+                        } else {
+                            format!("{}.{} > {}", def.name, field.name, e.path)
+                        };
+                        EncodeError { path, ..e }
+                    })?
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn put_varint(out: &mut Vec<u8>, mut n: u64) {
@@ -233,75 +253,77 @@ fn mismatch(ty: &str, value: &Value) -> EncodeError {
     EncodeError { path: String::new(), reason: format!("expected {ty}, got {}", value.kind()) }
 }
 
-fn encode_field(
-    schema: &Schema,
-    tag: u32,
-    ty: &Type,
-    value: &Value,
-    out: &mut Vec<u8>,
-    depth: usize,
-) -> Result<(), EncodeError> {
-    match (ty, value) {
-        (Type::List(elem), Value::List(items)) => {
-            if items.is_empty() {
-                return Ok(());
+impl Writer<'_> {
+    fn field(
+        self,
+        tag: u32,
+        ty: &Type,
+        value: &Value,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), EncodeError> {
+        match (ty, value) {
+            (Type::List(elem), Value::List(items)) => {
+                if items.is_empty() {
+                    return Ok(());
+                }
+                if elem.is_packable() {
+                    put_key(out, tag, LEN);
+                    return put_delimited(out, |out| {
+                        items.iter().try_for_each(|item| put_scalar(self.schema, elem, item, out))
+                    });
+                }
+                for item in items {
+                    self.item(tag, elem, item, out, depth + 1)?;
+                }
+                Ok(())
             }
-            if elem.is_packable() {
-                put_key(out, tag, LEN);
-                return put_delimited(out, |out| {
-                    items.iter().try_for_each(|item| put_scalar(schema, elem, item, out))
-                });
+            (Type::Map(key_type, value_type), Value::Map(pairs)) => {
+                for (key, value) in pairs {
+                    put_key(out, tag, LEN);
+                    put_delimited(out, |out| {
+                        self.item(1, key_type, key, out, depth + 1)?;
+                        self.item(2, value_type, value, out, depth + 1)
+                    })?;
+                }
+                Ok(())
             }
-            for item in items {
-                encode_item(schema, tag, elem, item, out, depth + 1)?;
-            }
-            Ok(())
+            (Type::List(_), other) => Err(mismatch("a list", other)),
+            (Type::Map(..), other) => Err(mismatch("a map", other)),
+            _ => self.item(tag, ty, value, out, depth),
         }
-        (Type::Map(key_type, value_type), Value::Map(pairs)) => {
-            for (key, value) in pairs {
-                put_key(out, tag, LEN);
-                put_delimited(out, |out| {
-                    encode_item(schema, 1, key_type, key, out, depth + 1)?;
-                    encode_item(schema, 2, value_type, value, out, depth + 1)
-                })?;
-            }
-            Ok(())
-        }
-        (Type::List(_), other) => Err(mismatch("a list", other)),
-        (Type::Map(..), other) => Err(mismatch("a map", other)),
-        _ => encode_item(schema, tag, ty, value, out, depth),
     }
-}
 
-/// One value with its key: a list or map inside a list or map is wrapped in a record.
-fn encode_item(
-    schema: &Schema,
-    tag: u32,
-    ty: &Type,
-    value: &Value,
-    out: &mut Vec<u8>,
-    depth: usize,
-) -> Result<(), EncodeError> {
-    if depth >= DEPTH_MAX {
-        return Err(EncodeError {
-            path: String::new(),
-            reason: format!("nested deeper than {DEPTH_MAX}"),
-        });
-    }
-    match (ty, value) {
-        (Type::List(_) | Type::Map(..), _) => {
-            put_key(out, tag, LEN);
-            put_delimited(out, |out| encode_field(schema, 1, ty, value, out, depth + 1))
+    /// One value with its key: a list or map inside a list or map is wrapped in a record.
+    fn item(
+        self,
+        tag: u32,
+        ty: &Type,
+        value: &Value,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(), EncodeError> {
+        if depth >= DEPTH_MAX {
+            return Err(EncodeError {
+                path: String::new(),
+                reason: format!("nested deeper than {DEPTH_MAX}"),
+            });
         }
-        (Type::Message(index), Value::Record(record)) => {
-            put_key(out, tag, LEN);
-            let def = &schema.messages[*index];
-            put_delimited(out, |out| encode_record(schema, def, record, out, depth + 1))
-        }
-        (Type::Message(_), other) => Err(mismatch("a record", other)),
-        _ => {
-            put_key(out, tag, wire_type(ty));
-            put_scalar(schema, ty, value, out)
+        match (ty, value) {
+            (Type::List(_) | Type::Map(..), _) => {
+                put_key(out, tag, LEN);
+                put_delimited(out, |out| self.field(1, ty, value, out, depth + 1))
+            }
+            (Type::Message(index), Value::Record(record)) => {
+                put_key(out, tag, LEN);
+                let def = &self.schema.messages[*index];
+                put_delimited(out, |out| self.record(def, record, out, depth + 1))
+            }
+            (Type::Message(_), other) => Err(mismatch("a record", other)),
+            _ => {
+                put_key(out, tag, wire_type(ty));
+                put_scalar(self.schema, ty, value, out)
+            }
         }
     }
 }
@@ -446,7 +468,7 @@ fn decode_record(
         return Err(DecodeError::new(DecodeReason::TooDeep));
     }
     let mut input = Input { data: bytes };
-    let mut record = Record::new();
+    let mut record = Record::with_capacity(def.fields.len());
     while !input.data.is_empty() {
         let (tag, wire) = input.key().map_err(|e| e.within(&def.name, "?"))?;
         let Some(field) = def.field_by_tag(tag) else {
@@ -457,7 +479,7 @@ fn decode_record(
         decode_field(schema, &field.ty, wire, &mut input, &mut slot, depth)
             .map_err(|e| e.within(&def.name, &field.name))?;
         if let Some(value) = slot {
-            record.set_shared(&field.name, value);
+            record.push_absent(&field.name, value);
         }
     }
     if record.len() < def.fields.len() {
@@ -475,7 +497,7 @@ fn decode_record(
                 }
                 (_, None) => continue,
             };
-            record.set_shared(&field.name, value);
+            record.push_absent(&field.name, value);
         }
     }
     Ok(record)

@@ -1,6 +1,9 @@
 //! What Raft nodes store in their logs and send each other.
 
+use crate::encoding::typed::encode_message;
+use crate::encoding::{DecodeError, Message, Record, Value};
 use crate::node::{NodeId, Op, RequestId};
+use crate::protocols::codec::nested;
 use serde::{Deserialize, Serialize};
 
 /// What a log entry carries.
@@ -26,7 +29,10 @@ pub struct Entry {
 impl Entry {
     /// Digest of the entry's payload alone (what `Apply` facts carry).
     pub fn command_digest(&self) -> u64 {
-        let bytes = serde_json::to_vec(&self.payload).expect("payload serialises");
+        // Always the version-1 encoding, so nodes on different schema versions agree.
+        let mut bytes = Vec::with_capacity(64);
+        encode_message(super::storage::schema(1), &self.payload, &mut bytes)
+            .expect("payloads fit the schema");
         super::checksum(&bytes)
     }
 
@@ -44,6 +50,51 @@ impl Entry {
                 32 + (op.key().len() + value_bytes) as u64
             }
         }
+    }
+}
+
+/// A payload as the `Payload` message of `schemas/raft-v1.toml`.
+impl Message for Payload {
+    const NAME: &'static str = "Payload";
+
+    fn to_record(&self) -> Record {
+        match self {
+            Payload::Noop => Record::new().with("kind", Value::variant("noop")),
+            Payload::Command { id, op } => Record::new()
+                .with("kind", Value::variant("command"))
+                .with("request", id.to_record().into())
+                .with("op", op.to_record().into()),
+            Payload::Config { voters } => Record::new()
+                .with("kind", Value::variant("config"))
+                .with("voters", Value::List(voters.iter().map(|v| Value::from(*v)).collect())),
+        }
+    }
+
+    fn from_record(mut record: Record) -> Result<Self, DecodeError> {
+        Ok(match record.variant("kind")?.as_str() {
+            "noop" => Payload::Noop,
+            "command" => Payload::Command {
+                id: nested(&mut record, "request")?,
+                op: nested(&mut record, "op")?,
+            },
+            "config" => Payload::Config { voters: record.list("voters")? },
+            other => unreachable!("PayloadKind has no variant `{other}` in the schemas"),
+        })
+    }
+}
+
+/// An entry as the `Entry` message.
+impl Message for Entry {
+    const NAME: &'static str = "Entry";
+
+    fn to_record(&self) -> Record {
+        Record::new()
+            .with("term", self.term.into())
+            .with("payload", self.payload.to_record().into())
+    }
+
+    fn from_record(mut record: Record) -> Result<Self, DecodeError> {
+        Ok(Entry { term: record.field("term")?, payload: nested(&mut record, "payload")? })
     }
 }
 

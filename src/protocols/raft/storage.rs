@@ -7,8 +7,9 @@
 //!   A node writes only the slot that does *not* hold its latest durable record, and has at
 //!   most one meta write in flight, so a torn write never destroys the durable state.
 //! - `log.0` / `log.1` (the one named by `log_gen % 2`): append-only records
-//!   `len: u32, checksum: u64, json{index, term, digest, payload}`; the checksum covers the
-//!   length and the payload. Conflicting suffixes are cut with `truncate`. Records at or below
+//!   `len: u32, checksum: u64, LogRecord` (the `LogRecord` message of `schemas/raft-v1.toml`,
+//!   in the schema encoding of `crate::encoding`); the checksum covers the length and the
+//!   payload. A record that passes its checksum but does not decode counts as corruption. Conflicting suffixes are cut with `truncate`. Records at or below
 //!   the snapshot index are stale and skipped; the file is rewritten into the other name (and
 //!   `log_gen` bumped in `meta`) when the stale prefix dominates.
 //! - `snapshot.0` / `snapshot.1`: one record each, `len: u32, checksum: u64, index, term,
@@ -21,8 +22,25 @@
 
 use super::checksum;
 use super::messages::{Entry, SnapshotData};
+use crate::encoding::typed::{decode_message, encode_message};
+use crate::encoding::{DecodeError, Message, Record as Fields, Schema};
 use crate::node::{Disk, DiskError, NodeId};
-use serde::{Deserialize, Serialize};
+use crate::protocols::codec::{builtin_schema, nested};
+use std::sync::OnceLock;
+
+/// Schema versions this build knows (`schemas/raft-v1.toml`, ...).
+pub const SCHEMA_VERSIONS: [u32; 1] = [1];
+
+/// The log's schema, version `version` (one of [`SCHEMA_VERSIONS`]).
+pub fn schema(version: u32) -> &'static Schema {
+    static V1: OnceLock<Schema> = OnceLock::new();
+    match version {
+        1 => V1.get_or_init(|| {
+            builtin_schema("raft-v1.toml", include_str!("../../../schemas/raft-v1.toml"))
+        }),
+        other => panic!("no raft schema version {other} (known: {SCHEMA_VERSIONS:?})"),
+    }
+}
 
 /// The file holding term, vote and the log generation.
 pub const META_FILE: &str = "meta";
@@ -155,7 +173,7 @@ fn unframe(data: &[u8], offset: usize) -> Framed<'_> {
 }
 
 /// One log record as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// Log index of the entry.
     pub index: u64,
@@ -165,9 +183,31 @@ pub struct Record {
     pub entry: Entry,
 }
 
-/// Encodes a log record.
+/// A log record as the `LogRecord` message.
+impl Message for Record {
+    const NAME: &'static str = "LogRecord";
+
+    fn to_record(&self) -> Fields {
+        Fields::new()
+            .with("index", self.index.into())
+            .with("digest", self.digest.into())
+            .with("entry", self.entry.to_record().into())
+    }
+
+    fn from_record(mut fields: Fields) -> Result<Self, DecodeError> {
+        Ok(Record {
+            index: fields.field("index")?,
+            digest: fields.field("digest")?,
+            entry: nested(&mut fields, "entry")?,
+        })
+    }
+}
+
+/// Encodes a log record, framed.
 pub fn encode_record(record: &Record) -> Vec<u8> {
-    frame(&serde_json::to_vec(record).expect("record serialises"))
+    let mut payload = Vec::with_capacity(64);
+    encode_message(schema(1), record, &mut payload).expect("log records fit the schema");
+    frame(&payload)
 }
 
 /// What recovery found in a log file.
@@ -198,7 +238,7 @@ pub fn read_log(disk: &mut Disk<'_>, file: &str) -> LogRead {
     let mut offset = 0usize;
     while offset < data.len() {
         match unframe(&data, offset) {
-            Framed::Good(payload) => match serde_json::from_slice::<Record>(payload) {
+            Framed::Good(payload) => match decode_message::<Record>(schema(1), payload) {
                 Ok(record) => {
                     out.records.push((offset as u64, record));
                     offset += HEADER_BYTES as usize + payload.len();
