@@ -178,8 +178,9 @@ mod tests {
         registry.register(schema(1, A)).unwrap();
         registry.register(schema(1, A)).unwrap(); // unchanged: not a new version
         assert_eq!(registry.versions("M").len(), 1);
-        registry.register(schema(2, "")).unwrap(); // drops optional `a`
-                                                   // Tag 1 back with another type: version 2 alone would not notice, version 1 does.
+        // Version 2 drops the optional field `a`.
+        registry.register(schema(2, "")).unwrap();
+        // Tag 1 back with another type: version 2 alone would not notice, version 1 does.
         let back = "[[message.field]]\nname = \"a\"\ntag = 1\ntype = \"string\"\n";
         let Err(RegisterError::Incompatible(found)) = registry.register(schema(3, back)) else {
             panic!("tag 1 reused with another type must be refused");

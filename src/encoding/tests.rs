@@ -338,7 +338,10 @@ proptest! {
     }
 
     #[test]
-    fn random_bytes_never_panic(model in model(), bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+    fn random_bytes_never_panic(
+        model in model(),
+        bytes in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
         let schema = model.schema();
         for message in &schema.messages {
             let _ = decode(&schema, &message.name, &bytes);
@@ -353,7 +356,8 @@ fn widened(value: &Value, _ty: &Type) -> Value {
 
 fn one_field(ty: &str, extra: &str) -> Schema {
     Schema::parse(&format!(
-        "[[message]]\nname = \"M\"\n[[message.field]]\nname = \"a\"\ntag = 1\ntype = \"{ty}\"\n{extra}"
+        "[[message]]\nname = \"M\"\n[[message.field]]\nname = \"a\"\ntag = 1\n\
+         type = \"{ty}\"\n{extra}"
     ))
     .unwrap()
 }

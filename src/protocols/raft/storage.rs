@@ -9,9 +9,10 @@
 //! - `log.0` / `log.1` (the one named by `log_gen % 2`): append-only records
 //!   `len: u32, checksum: u64, LogRecord` (the `LogRecord` message of `schemas/raft-v1.toml`,
 //!   in the schema encoding of `crate::encoding`); the checksum covers the length and the
-//!   payload. A record that passes its checksum but does not decode counts as corruption. Conflicting suffixes are cut with `truncate`. Records at or below
-//!   the snapshot index are stale and skipped; the file is rewritten into the other name (and
-//!   `log_gen` bumped in `meta`) when the stale prefix dominates.
+//!   payload. A record that passes its checksum but does not decode counts as corruption.
+//!   Conflicting suffixes are cut with `truncate`. Records at or below the snapshot index
+//!   are stale and skipped; the file is rewritten into the other name (and `log_gen` bumped
+//!   in `meta`) when the stale prefix dominates.
 //! - `snapshot.0` / `snapshot.1`: one record each, `len: u32, checksum: u64, index, term,
 //!   digest, voters, state`; written alternately, recovery takes the valid one with the
 //!   highest index.
@@ -344,6 +345,21 @@ mod tests {
         disk.write("log.0", 20, &[0xff]);
         let read = read_log(&mut Disk::new(&mut disk), "log.0");
         assert_eq!((read.records.len(), read.torn, read.corrupt), (0, false, true));
+    }
+
+    #[test]
+    fn records_round_trip_and_are_far_smaller_than_their_json() {
+        let op = crate::node::Op::Put { key: "k1".into(), value: "v12".into() };
+        let id = crate::node::RequestId { client: 2, seq: 45 };
+        let entry = Entry { term: 3, payload: Payload::Command { id, op } };
+        let record = Record { index: 123, digest: 0x9e37_79b9_7f4a_7c15, entry: entry.clone() };
+        let framed = encode_record(&record);
+        let binary = &framed[HEADER_BYTES as usize..];
+        assert_eq!(decode_message::<Record>(schema(1), binary), Ok(record.clone()));
+        let json = serde_json::json!({"index": 123, "digest": record.digest, "entry": entry});
+        let json_bytes = serde_json::to_vec(&json).unwrap().len();
+        eprintln!("log record: {} bytes encoded, {json_bytes} bytes as JSON", binary.len());
+        assert!(binary.len() * 3 < json_bytes, "{} vs {json_bytes}", binary.len());
     }
 
     #[test]
