@@ -22,6 +22,7 @@
 //! Invariant: this module knows nothing else of sim (it is used by `protocols` and `cli`).
 
 pub mod compat;
+pub mod direct;
 pub mod registry;
 pub mod schema;
 pub mod typed;

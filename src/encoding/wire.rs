@@ -17,11 +17,11 @@ use super::value::{EnumValue, Record, Value};
 use super::DEPTH_MAX;
 use std::fmt;
 
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const LEN: u8 = 2;
-const ZIGZAG: u8 = 3;
-const FIXED32: u8 = 5;
+pub(crate) const VARINT: u8 = 0;
+pub(crate) const FIXED64: u8 = 1;
+pub(crate) const LEN: u8 = 2;
+pub(crate) const ZIGZAG: u8 = 3;
+pub(crate) const FIXED32: u8 = 5;
 
 /// Why a value could not be encoded: the path to the field and the reason.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,11 +107,11 @@ pub struct DecodeError {
 }
 
 impl DecodeError {
-    fn new(reason: DecodeReason) -> Self {
+    pub(crate) fn new(reason: DecodeReason) -> Self {
         DecodeError { path: String::new(), reason }
     }
 
-    fn within(mut self, message: &str, field: &str) -> Self {
+    pub(crate) fn within(mut self, message: &str, field: &str) -> Self {
         self.path = if self.path.is_empty() {
             format!("{message}.{field}")
         } else {
@@ -139,7 +139,7 @@ impl fmt::Display for DecodeError {
 impl std::error::Error for DecodeError {}
 
 /// The wire type a single value of `ty` is written with.
-fn wire_type(ty: &Type) -> u8 {
+pub(crate) fn wire_type(ty: &Type) -> u8 {
     match ty {
         Type::Bool | Type::Uint32 | Type::Uint64 | Type::Enum(_) => VARINT,
         Type::Int32 | Type::Int64 => ZIGZAG,
@@ -223,7 +223,7 @@ impl Writer<'_> {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut n: u64) {
     while n >= 0x80 {
         out.push((n as u8) | 0x80);
         n >>= 7;
@@ -231,22 +231,51 @@ fn put_varint(out: &mut Vec<u8>, mut n: u64) {
     out.push(n as u8);
 }
 
-fn put_key(out: &mut Vec<u8>, tag: u32, wire: u8) {
+pub(crate) fn put_key(out: &mut Vec<u8>, tag: u32, wire: u8) {
     put_varint(out, (u64::from(tag) << 3) | u64::from(wire));
 }
 
 /// Writes what `body` appends, prefixed by its length.
-fn put_delimited(
+pub(crate) fn put_delimited<E>(
     out: &mut Vec<u8>,
-    body: impl FnOnce(&mut Vec<u8>) -> Result<(), EncodeError>,
-) -> Result<(), EncodeError> {
-    let start = out.len();
+    body: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    let start = begin_delimited(out);
     body(out)?;
-    let len = out.len() - start;
-    let mut prefix = Vec::with_capacity(10);
-    put_varint(&mut prefix, len as u64);
-    out.splice(start..start, prefix);
+    end_delimited(out, start);
     Ok(())
+}
+
+/// Reserves one byte for a length prefix; returns where the body starts.
+pub(crate) fn begin_delimited(out: &mut Vec<u8>) -> usize {
+    out.push(0);
+    out.len()
+}
+
+/// Writes the length of the body that began at `start` (from [`begin_delimited`]) into its
+/// prefix, moving the body right when the length needs more than one byte (no allocation:
+/// the common short body costs nothing).
+pub(crate) fn end_delimited(out: &mut Vec<u8>, start: usize) {
+    assert!(start >= 1 && start <= out.len(), "a delimited body starts after its prefix byte");
+    let len = out.len() - start;
+    if len < 0x80 {
+        out[start - 1] = len as u8;
+        return;
+    }
+    let mut prefix = [0u8; 10];
+    let mut n = len as u64;
+    let mut width = 0;
+    while n >= 0x80 {
+        prefix[width] = (n as u8) | 0x80;
+        n >>= 7;
+        width += 1;
+    }
+    prefix[width] = n as u8;
+    width += 1;
+    let extra = width - 1;
+    out.resize(out.len() + extra, 0);
+    out.copy_within(start..start + len, start + extra);
+    out[start - 1..start - 1 + width].copy_from_slice(&prefix[..width]);
 }
 
 fn mismatch(ty: &str, value: &Value) -> EncodeError {
@@ -343,25 +372,12 @@ fn put_scalar(
             put_varint(out, zigzag(*n));
         }
         (Type::Int64, Value::Int(n)) => put_varint(out, zigzag(*n)),
-        (Type::Uint32, Value::Uint(n)) => {
-            u32::try_from(*n).map_err(|_| range(format!("{n} does not fit uint32")))?;
-            put_varint(out, *n);
+        (Type::Uint32 | Type::Uint64 | Type::Fixed32 | Type::Fixed64, Value::Uint(n)) => {
+            put_unsigned(ty, *n, out)?
         }
-        (Type::Uint64, Value::Uint(n)) => put_varint(out, *n),
-        (Type::Fixed32, Value::Uint(n)) => {
-            let n = u32::try_from(*n).map_err(|_| range(format!("{n} does not fit fixed32")))?;
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-        (Type::Fixed64, Value::Uint(n)) => out.extend_from_slice(&n.to_le_bytes()),
         (Type::Float64, Value::Float(x)) => out.extend_from_slice(&x.to_bits().to_le_bytes()),
-        (Type::Bytes, Value::Bytes(b)) => {
-            put_varint(out, b.len() as u64);
-            out.extend_from_slice(b);
-        }
-        (Type::String, Value::String(s)) => {
-            put_varint(out, s.len() as u64);
-            out.extend_from_slice(s.as_bytes());
-        }
+        (Type::Bytes, Value::Bytes(b)) => put_bytes(b, out),
+        (Type::String, Value::String(s)) => put_bytes(s.as_bytes(), out),
         (Type::Enum(index), Value::Enum(e)) => {
             let def = &schema.enums[*index];
             let number = match e {
@@ -377,6 +393,31 @@ fn put_scalar(
     Ok(())
 }
 
+/// The payload of an unsigned number as `ty` (`uint32`, `uint64`, `fixed32`, `fixed64`).
+pub(crate) fn put_unsigned(ty: &Type, n: u64, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+    let range = |what: String| EncodeError { path: String::new(), reason: what };
+    match ty {
+        Type::Uint32 => {
+            u32::try_from(n).map_err(|_| range(format!("{n} does not fit uint32")))?;
+            put_varint(out, n);
+        }
+        Type::Uint64 => put_varint(out, n),
+        Type::Fixed32 => {
+            let n = u32::try_from(n).map_err(|_| range(format!("{n} does not fit fixed32")))?;
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        Type::Fixed64 => out.extend_from_slice(&n.to_le_bytes()),
+        _ => unreachable!("put_unsigned is called for unsigned types only"),
+    }
+    Ok(())
+}
+
+/// The payload of `bytes` or a `string`: its length, then the bytes.
+pub(crate) fn put_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
 fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
 }
@@ -386,12 +427,12 @@ fn unzigzag(n: u64) -> i64 {
 }
 
 /// Bytes being decoded; every read is checked against what remains.
-struct Input<'a> {
-    data: &'a [u8],
+pub(crate) struct Input<'a> {
+    pub(crate) data: &'a [u8],
 }
 
 impl<'a> Input<'a> {
-    fn varint(&mut self) -> Result<u64, DecodeError> {
+    pub(crate) fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut n = 0u64;
         for (i, byte) in self.data.iter().enumerate().take(10) {
             if i == 9 && *byte > 1 {
@@ -411,7 +452,7 @@ impl<'a> Input<'a> {
         Err(DecodeError::new(reason))
     }
 
-    fn bytes(&mut self, n: u64) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn bytes(&mut self, n: u64) -> Result<&'a [u8], DecodeError> {
         if n > self.data.len() as u64 {
             return Err(DecodeError::new(DecodeReason::Truncated));
         }
@@ -420,12 +461,12 @@ impl<'a> Input<'a> {
         Ok(head)
     }
 
-    fn delimited(&mut self) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn delimited(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.varint()?;
         self.bytes(len)
     }
 
-    fn key(&mut self) -> Result<(u32, u8), DecodeError> {
+    pub(crate) fn key(&mut self) -> Result<(u32, u8), DecodeError> {
         let key = self.varint()?;
         let tag = key >> 3;
         let wire = (key & 7) as u8;
@@ -435,7 +476,7 @@ impl<'a> Input<'a> {
         Ok((tag as u32, wire))
     }
 
-    fn skip(&mut self, wire: u8) -> Result<(), DecodeError> {
+    pub(crate) fn skip(&mut self, wire: u8) -> Result<(), DecodeError> {
         match wire {
             VARINT | ZIGZAG => self.varint().map(|_| ()),
             FIXED64 => self.bytes(8).map(|_| ()),
@@ -503,7 +544,7 @@ fn decode_record(
     Ok(record)
 }
 
-fn wire_error(schema: &Schema, ty: &Type, found: u8) -> DecodeError {
+pub(crate) fn wire_error(schema: &Schema, ty: &Type, found: u8) -> DecodeError {
     DecodeError::new(DecodeReason::WireType { found, expected: schema.type_name(ty) })
 }
 
@@ -617,7 +658,7 @@ fn out_of_range(what: String) -> DecodeError {
 
 /// A number, bool, enum, string or bytes written with wire type `wire`; the reader's type
 /// accepts the wire types of the types that safely widen to it.
-fn decode_scalar(
+pub(crate) fn decode_scalar(
     schema: &Schema,
     ty: &Type,
     wire: u8,

@@ -1,7 +1,8 @@
 //! Small binary encoding helpers shared by the protocols' on-disk formats: length-prefixed,
 //! checksummed records, so a torn or corrupted record is detected on recovery.
 
-use crate::encoding::{DecodeError, Message, Record, Schema, Value};
+use crate::encoding::typed::{Sink, Source};
+use crate::encoding::{DecodeError, EncodeError, Message, Schema};
 use crate::node::{Op, RequestId};
 
 /// Checksum of a record's payload (FNV-1a, 64 bits). Detects torn writes and bit flips; it is
@@ -49,33 +50,32 @@ pub fn read_records(data: &[u8]) -> (Vec<&[u8]>, usize) {
 impl Message for Op {
     const NAME: &'static str = "Op";
 
-    fn to_record(&self) -> Record {
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
         let (kind, value, from) = match self {
             Op::Get { .. } => ("get", None, None),
             Op::Put { value, .. } => ("put", Some(value), None),
             Op::Cas { from, to, .. } => ("cas", Some(to), from.as_ref()),
             Op::Append { value, .. } => ("append", Some(value), None),
         };
-        let mut record = Record::new().with("kind", Value::variant(kind));
-        record.set("key", self.key().into());
+        sink.variant("kind", kind)?;
+        sink.string("key", self.key())?;
         if let Some(value) = value {
-            record.set("value", value.as_str().into());
+            sink.string("value", value)?;
         }
         if let Some(from) = from {
-            record.set("from", from.as_str().into());
+            sink.string("from", from)?;
         }
-        record
+        Ok(())
     }
 
-    fn from_record(mut record: Record) -> Result<Self, DecodeError> {
-        let key: String = record.field("key")?;
-        let kind = record.variant("kind")?;
-        Ok(match kind.as_str() {
-            "get" => Op::Get { key },
-            "put" => Op::Put { key, value: record.field("value")? },
-            "cas" => Op::Cas { key, from: record.optional("from")?, to: record.field("value")? },
-            "append" => Op::Append { key, value: record.field("value")? },
-            other => unreachable!("OpKind has no variant `{other}` in the schemas"),
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        let kind = source.variant("kind", &["get", "put", "cas", "append"])?;
+        let key = source.string("key")?;
+        Ok(match kind {
+            0 => Op::Get { key },
+            1 => Op::Put { key, value: source.string("value")? },
+            2 => Op::Cas { key, from: source.get_string("from")?, to: source.string("value")? },
+            _ => Op::Append { key, value: source.string("value")? },
         })
     }
 }
@@ -84,18 +84,14 @@ impl Message for Op {
 impl Message for RequestId {
     const NAME: &'static str = "RequestId";
 
-    fn to_record(&self) -> Record {
-        Record::new().with("client", self.client.into()).with("seq", self.seq.into())
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.uint("client", u64::from(self.client))?;
+        sink.uint("seq", self.seq)
     }
 
-    fn from_record(mut record: Record) -> Result<Self, DecodeError> {
-        Ok(RequestId { client: record.field("client")?, seq: record.field("seq")? })
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(RequestId { client: source.uint32("client")?, seq: source.uint("seq")? })
     }
-}
-
-/// Takes the nested message field `name` of `record` as a `T`.
-pub fn nested<T: Message>(record: &mut Record, name: &str) -> Result<T, DecodeError> {
-    T::from_record(record.field(name)?)
 }
 
 /// Parses a schema compiled into the binary; a schema that does not parse is a bug of this

@@ -19,11 +19,11 @@
 //! There is no failover: while the primary is down the register is unavailable. That is the
 //! point of this system: it shows what Raft (`system = "raft"`) adds.
 
-use super::codec::{builtin_schema, nested, put_record, read_records, RECORD_HEADER_BYTES};
+use super::codec::{builtin_schema, put_record, read_records, RECORD_HEADER_BYTES};
 use crate::check::linearizability::KvLinearizability;
 use crate::check::Checks;
-use crate::encoding::typed::{decode_message, encode_message};
-use crate::encoding::{DecodeError, Message, Record, Schema};
+use crate::encoding::typed::{decode_message, encode_message, Sink, Source};
+use crate::encoding::{DecodeError, EncodeError, Message, Schema};
 use crate::node::{
     apply_op, ClientId, Context, Fact, FsyncId, Key, KvApi, NoControl, Node, NodeId, Op, Reply,
     Request, RequestId, Value,
@@ -56,14 +56,13 @@ fn schema() -> &'static Schema {
 impl Message for Entry {
     const NAME: &'static str = "WalEntry";
 
-    fn to_record(&self) -> Record {
-        Record::new()
-            .with("request", self.request.to_record().into())
-            .with("op", self.op.to_record().into())
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.message("request", &self.request)?;
+        sink.message("op", &self.op)
     }
 
-    fn from_record(mut record: Record) -> Result<Self, DecodeError> {
-        Ok(Entry { request: nested(&mut record, "request")?, op: nested(&mut record, "op")? })
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(Entry { request: source.message("request")?, op: source.message("op")? })
     }
 }
 

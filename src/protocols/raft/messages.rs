@@ -1,9 +1,9 @@
 //! What Raft nodes store in their logs and send each other.
 
 use crate::encoding::typed::encode_message;
-use crate::encoding::{DecodeError, Message, Record, Value};
+use crate::encoding::typed::{Sink, Source};
+use crate::encoding::{DecodeError, EncodeError, Message};
 use crate::node::{NodeId, Op, RequestId};
-use crate::protocols::codec::nested;
 use serde::{Deserialize, Serialize};
 
 /// What a log entry carries.
@@ -57,28 +57,32 @@ impl Entry {
 impl Message for Payload {
     const NAME: &'static str = "Payload";
 
-    fn to_record(&self) -> Record {
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
         match self {
-            Payload::Noop => Record::new().with("kind", Value::variant("noop")),
-            Payload::Command { id, op } => Record::new()
-                .with("kind", Value::variant("command"))
-                .with("request", id.to_record().into())
-                .with("op", op.to_record().into()),
-            Payload::Config { voters } => Record::new()
-                .with("kind", Value::variant("config"))
-                .with("voters", Value::List(voters.iter().map(|v| Value::from(*v)).collect())),
+            Payload::Noop => sink.variant("kind", "noop"),
+            Payload::Command { id, op } => {
+                sink.variant("kind", "command")?;
+                sink.message("request", id)?;
+                sink.message("op", op)
+            }
+            Payload::Config { voters } => {
+                sink.variant("kind", "config")?;
+                sink.uints("voters", voters.iter().map(|v| u64::from(*v)))
+            }
         }
     }
 
-    fn from_record(mut record: Record) -> Result<Self, DecodeError> {
-        Ok(match record.variant("kind")?.as_str() {
-            "noop" => Payload::Noop,
-            "command" => Payload::Command {
-                id: nested(&mut record, "request")?,
-                op: nested(&mut record, "op")?,
-            },
-            "config" => Payload::Config { voters: record.list("voters")? },
-            other => unreachable!("PayloadKind has no variant `{other}` in the schemas"),
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(match source.variant("kind", &["noop", "command", "config"])? {
+            0 => Payload::Noop,
+            1 => Payload::Command { id: source.message("request")?, op: source.message("op")? },
+            _ => {
+                let voters = source.uints("voters")?;
+                let voters: Result<Vec<NodeId>, _> =
+                    voters.into_iter().map(NodeId::try_from).collect();
+                let voters = voters.map_err(|_| source.missing("voters", "node ids (u32)"))?;
+                Payload::Config { voters }
+            }
         })
     }
 }
@@ -87,14 +91,13 @@ impl Message for Payload {
 impl Message for Entry {
     const NAME: &'static str = "Entry";
 
-    fn to_record(&self) -> Record {
-        Record::new()
-            .with("term", self.term.into())
-            .with("payload", self.payload.to_record().into())
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.uint("term", self.term)?;
+        sink.message("payload", &self.payload)
     }
 
-    fn from_record(mut record: Record) -> Result<Self, DecodeError> {
-        Ok(Entry { term: record.field("term")?, payload: nested(&mut record, "payload")? })
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(Entry { term: source.uint("term")?, payload: source.message("payload")? })
     }
 }
 

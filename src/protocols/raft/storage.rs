@@ -23,10 +23,10 @@
 
 use super::checksum;
 use super::messages::{Entry, SnapshotData};
-use crate::encoding::typed::{decode_message, encode_message};
-use crate::encoding::{DecodeError, Message, Record as Fields, Schema};
+use crate::encoding::typed::{decode_message, encode_message, Sink, Source};
+use crate::encoding::{DecodeError, EncodeError, Message, Schema};
 use crate::node::{Disk, DiskError, NodeId};
-use crate::protocols::codec::{builtin_schema, nested};
+use crate::protocols::codec::builtin_schema;
 use std::sync::OnceLock;
 
 /// Schema versions this build knows (`schemas/raft-v1.toml`, ...).
@@ -188,18 +188,17 @@ pub struct Record {
 impl Message for Record {
     const NAME: &'static str = "LogRecord";
 
-    fn to_record(&self) -> Fields {
-        Fields::new()
-            .with("index", self.index.into())
-            .with("digest", self.digest.into())
-            .with("entry", self.entry.to_record().into())
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.uint("index", self.index)?;
+        sink.uint("digest", self.digest)?;
+        sink.message("entry", &self.entry)
     }
 
-    fn from_record(mut fields: Fields) -> Result<Self, DecodeError> {
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
         Ok(Record {
-            index: fields.field("index")?,
-            digest: fields.field("digest")?,
-            entry: nested(&mut fields, "entry")?,
+            index: source.uint("index")?,
+            digest: source.uint("digest")?,
+            entry: source.message("entry")?,
         })
     }
 }
@@ -385,5 +384,86 @@ mod tests {
         ) {
         }
         fn on_timer(&mut self, _: &mut crate::node::Context<'_, Self>, _: ()) {}
+    }
+}
+
+#[cfg(test)]
+mod both_paths {
+    //! The direct typed path and the dynamic `Value` path must agree byte for byte.
+    use super::*;
+    use crate::encoding::typed::{decode_message_dynamic, encode_message_dynamic};
+    use crate::node::{Op, RequestId};
+    use crate::protocols::raft::messages::Payload;
+    use proptest::prelude::*;
+
+    fn op() -> impl Strategy<Value = Op> {
+        let text = "[a-z0-9;]{0,200}";
+        prop_oneof![
+            text.prop_map(|key| Op::Get { key }),
+            (text, text).prop_map(|(key, value)| Op::Put { key, value }),
+            (text, proptest::option::of(text), text).prop_map(|(key, from, to)| Op::Cas {
+                key,
+                from,
+                to
+            }),
+            (text, text).prop_map(|(key, value)| Op::Append { key, value }),
+        ]
+    }
+
+    fn payload() -> impl Strategy<Value = Payload> {
+        prop_oneof![
+            Just(Payload::Noop),
+            (any::<u32>(), any::<u64>(), op()).prop_map(|(client, seq, op)| Payload::Command {
+                id: RequestId { client, seq },
+                op
+            }),
+            proptest::collection::vec(any::<u32>(), 0..40)
+                .prop_map(|voters| Payload::Config { voters }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn direct_and_dynamic_paths_give_the_same_bytes(
+            index in any::<u64>(),
+            digest in any::<u64>(),
+            term in any::<u64>(),
+            payload in payload(),
+        ) {
+            let record = Record { index, digest, entry: Entry { term, payload } };
+            let (mut direct, mut dynamic) = (Vec::new(), Vec::new());
+            encode_message(schema(1), &record, &mut direct).unwrap();
+            encode_message_dynamic(schema(1), &record, &mut dynamic).unwrap();
+            prop_assert_eq!(&direct, &dynamic);
+            prop_assert_eq!(decode_message::<Record>(schema(1), &direct), Ok(record.clone()));
+            prop_assert_eq!(decode_message_dynamic::<Record>(schema(1), &direct), Ok(record));
+            // Damage: both paths accept or refuse a truncated record alike (never a panic).
+            for cut in 0..direct.len() {
+                let fast = decode_message::<Record>(schema(1), &direct[..cut]).is_ok();
+                let slow = decode_message_dynamic::<Record>(schema(1), &direct[..cut]).is_ok();
+                prop_assert_eq!(fast, slow, "cut at {}", cut);
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_on_both_paths() {
+        let put_without_value = [0x08, 1, 0x12, 1, b'k'];
+        let schema = schema(1);
+        let fast = decode_message::<Op>(schema, &put_without_value).unwrap_err();
+        let slow = decode_message_dynamic::<Op>(schema, &put_without_value).unwrap_err();
+        assert_eq!(fast.to_string(), "Op.value: missing (want string)");
+        assert_eq!(slow.to_string(), fast.to_string());
+        // A required field left out by the writer, and a mistyped one.
+        let no_term = [0x12, 0x02, 0x08, 0x00]; // Entry with only a payload
+        let e = decode_message::<Entry>(schema, &no_term).unwrap_err();
+        assert_eq!(e.to_string(), "Entry.term: required field (tag 1) is missing");
+        let term_as_string = [0x0a, 0x01, b'x', 0x12, 0x02, 0x08, 0x00];
+        let e = decode_message::<Entry>(schema, &term_as_string).unwrap_err();
+        assert!(e.to_string().starts_with("Entry.term: wire type 2"), "{e}");
+        let long = Op::Put { key: "k".repeat(300), value: "v".into() };
+        let mut out = Vec::new();
+        encode_message(schema, &long, &mut out).unwrap();
+        assert_eq!(decode_message::<Op>(schema, &out), Ok(long), "a 2-byte length prefix");
     }
 }
