@@ -72,6 +72,7 @@ pub mod api;
 pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod encoding;
 pub mod engine;
 pub mod node;
 pub mod protocols;

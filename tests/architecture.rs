@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// Which top-level modules each module may use (besides itself). `*`: any.
 const RULES: &[(&str, &[&str])] = &[
     ("engine", &[]),
+    ("encoding", &[]),
     ("world", &["engine"]),
     ("api", &["engine"]),
     ("node", &["engine", "world", "api"]),
@@ -16,7 +17,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("check", &["engine", "api", "node", "workload", "scenario"]),
     ("system", &["engine", "api", "node", "check", "scenario"]),
     ("storage", &["node"]),
-    ("protocols", &["node", "api", "system", "check", "storage"]),
+    ("protocols", &["node", "api", "system", "check", "storage", "encoding"]),
     ("sim", &["engine", "world", "api", "node", "workload", "check", "scenario", "system"]),
     ("registry", &["engine", "api", "scenario", "sim", "system"]),
     ("systems", &["protocols", "registry"]),

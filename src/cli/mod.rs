@@ -17,6 +17,7 @@
 mod check;
 mod output;
 mod record;
+mod schema;
 mod shrink;
 mod sweep;
 
@@ -71,6 +72,9 @@ enum Command {
     Shrink(shrink::ShrinkArgs),
     /// Check a history file (sim's JSON Lines or Jepsen EDN) for linearizability.
     Check(check::CheckArgs),
+    /// Check schema files of the binary encoding: `sim schema check OLD NEW`.
+    #[command(subcommand)]
+    Schema(schema::SchemaCommand),
     /// List the systems a scenario can run.
     Systems,
 }
@@ -157,6 +161,7 @@ pub fn main_with(systems: &[Entry]) -> ExitCode {
         Command::Merge(args) => sweep::merge(args),
         Command::Shrink(args) => shrink::shrink(reg, args),
         Command::Check(args) => check::check(args),
+        Command::Schema(command) => schema::schema(command),
         Command::Systems => {
             for entry in reg.entries {
                 println!("{:<12} {}", entry.name, entry.about);

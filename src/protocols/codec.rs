@@ -1,7 +1,9 @@
 //! Small binary encoding helpers shared by the protocols' on-disk formats: length-prefixed,
 //! checksummed records, so a torn or corrupted record is detected on recovery.
 
-use crate::node::Op;
+use crate::encoding::typed::{Sink, Source};
+use crate::encoding::{DecodeError, EncodeError, Message, Schema};
+use crate::node::{Op, RequestId};
 
 /// Checksum of a record's payload (FNV-1a, 64 bits). Detects torn writes and bit flips; it is
 /// not cryptographic.
@@ -43,110 +45,59 @@ pub fn read_records(data: &[u8]) -> (Vec<&[u8]>, usize) {
     (records, at)
 }
 
-/// A cursor over a payload for decoding; every read is bounds-checked.
-pub struct Reader<'a> {
-    data: &'a [u8],
-}
+/// A client operation as the `Op` message of `schemas/raft-v1.toml` and
+/// `schemas/register-v1.toml`.
+impl Message for Op {
+    const NAME: &'static str = "Op";
 
-impl<'a> Reader<'a> {
-    /// Reads from `data`.
-    pub fn new(data: &'a [u8]) -> Self {
-        Reader { data }
-    }
-
-    /// The next `n` bytes.
-    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.data.len() < n {
-            return None;
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        let (kind, value, from) = match self {
+            Op::Get { .. } => ("get", None, None),
+            Op::Put { value, .. } => ("put", Some(value), None),
+            Op::Cas { from, to, .. } => ("cas", Some(to), from.as_ref()),
+            Op::Append { value, .. } => ("append", Some(value), None),
+        };
+        sink.variant("kind", kind)?;
+        sink.string("key", self.key())?;
+        if let Some(value) = value {
+            sink.string("value", value)?;
         }
-        let (head, tail) = self.data.split_at(n);
-        self.data = tail;
-        Some(head)
-    }
-
-    /// A little-endian u64.
-    pub fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.bytes(8)?.try_into().ok()?))
-    }
-
-    /// A byte.
-    pub fn u8(&mut self) -> Option<u8> {
-        Some(self.bytes(1)?[0])
-    }
-
-    /// A length-prefixed UTF-8 string.
-    pub fn string(&mut self) -> Option<String> {
-        let len = u32::from_le_bytes(self.bytes(4)?.try_into().ok()?) as usize;
-        String::from_utf8(self.bytes(len)?.to_vec()).ok()
-    }
-
-    /// An optional string (a presence byte, then the string).
-    pub fn opt_string(&mut self) -> Option<Option<String>> {
-        match self.u8()? {
-            0 => Some(None),
-            1 => Some(Some(self.string()?)),
-            _ => None,
+        if let Some(from) = from {
+            sink.string("from", from)?;
         }
+        Ok(())
     }
 
-    /// A client operation written by [`put_op`].
-    pub fn op(&mut self) -> Option<Op> {
-        Some(match self.u8()? {
-            0 => Op::Get { key: self.string()? },
-            1 => Op::Put { key: self.string()?, value: self.string()? },
-            2 => Op::Cas { key: self.string()?, from: self.opt_string()?, to: self.string()? },
-            3 => Op::Append { key: self.string()?, value: self.string()? },
-            _ => return None,
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        let kind = source.variant("kind", &["get", "put", "cas", "append"])?;
+        let key = source.string("key")?;
+        Ok(match kind {
+            0 => Op::Get { key },
+            1 => Op::Put { key, value: source.string("value")? },
+            2 => Op::Cas { key, from: source.get_string("from")?, to: source.string("value")? },
+            _ => Op::Append { key, value: source.string("value")? },
         })
     }
+}
 
-    /// True when everything was read.
-    pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+/// A request id as the `RequestId` message.
+impl Message for RequestId {
+    const NAME: &'static str = "RequestId";
+
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.uint("client", u64::from(self.client))?;
+        sink.uint("seq", self.seq)
+    }
+
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(RequestId { client: source.uint32("client")?, seq: source.uint("seq")? })
     }
 }
 
-/// Writes a length-prefixed string.
-pub fn put_string(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
-}
-
-/// Writes an optional string.
-pub fn put_opt_string(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        None => out.push(0),
-        Some(s) => {
-            out.push(1);
-            put_string(out, s);
-        }
-    }
-}
-
-/// Writes a client operation.
-pub fn put_op(out: &mut Vec<u8>, op: &Op) {
-    match op {
-        Op::Get { key } => {
-            out.push(0);
-            put_string(out, key);
-        }
-        Op::Put { key, value } => {
-            out.push(1);
-            put_string(out, key);
-            put_string(out, value);
-        }
-        Op::Cas { key, from, to } => {
-            out.push(2);
-            put_string(out, key);
-            put_opt_string(out, from.as_deref());
-            put_string(out, to);
-        }
-        Op::Append { key, value } => {
-            out.push(3);
-            put_string(out, key);
-            put_string(out, value);
-        }
-    }
+/// Parses a schema compiled into the binary; a schema that does not parse is a bug of this
+/// build (the unit tests parse every one).
+pub fn builtin_schema(file: &str, text: &str) -> Schema {
+    Schema::parse(text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
 #[cfg(test)]
@@ -169,7 +120,8 @@ mod tests {
     }
 
     #[test]
-    fn ops_round_trip() {
+    fn ops_round_trip_through_the_schema() {
+        let schema = builtin_schema("raft-v1", include_str!("../../schemas/raft-v1.toml"));
         let ops = [
             Op::Get { key: "k".into() },
             Op::Put { key: "k".into(), value: "v".into() },
@@ -179,11 +131,11 @@ mod tests {
         ];
         for op in ops {
             let mut out = Vec::new();
-            put_op(&mut out, &op);
-            let mut r = Reader::new(&out);
-            assert_eq!(r.op(), Some(op));
-            assert!(r.is_empty());
+            crate::encoding::typed::encode_message(&schema, &op, &mut out).unwrap();
+            assert_eq!(crate::encoding::typed::decode_message::<Op>(&schema, &out), Ok(op));
         }
-        assert_eq!(Reader::new(&[9]).op(), None);
+        let put_without_value = [0x08, 1, 0x12, 1, b'k'];
+        let e = crate::encoding::typed::decode_message::<Op>(&schema, &put_without_value);
+        assert_eq!(e.unwrap_err().to_string(), "Op.value: missing (want string)");
     }
 }

@@ -19,9 +19,11 @@
 //! There is no failover: while the primary is down the register is unavailable. That is the
 //! point of this system: it shows what Raft (`system = "raft"`) adds.
 
-use super::codec::{put_op, put_record, read_records, Reader};
+use super::codec::{builtin_schema, put_record, read_records, RECORD_HEADER_BYTES};
 use crate::check::linearizability::KvLinearizability;
 use crate::check::Checks;
+use crate::encoding::typed::{decode_message, encode_message, Sink, Source};
+use crate::encoding::{DecodeError, EncodeError, Message, Schema};
 use crate::node::{
     apply_op, ClientId, Context, Fact, FsyncId, Key, KvApi, NoControl, Node, NodeId, Op, Reply,
     Request, RequestId, Value,
@@ -40,6 +42,28 @@ pub struct Entry {
     pub request: RequestId,
     /// The write.
     pub op: Op,
+}
+
+/// The WAL's schema (`schemas/register-v1.toml`).
+fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        builtin_schema("register-v1.toml", include_str!("../../schemas/register-v1.toml"))
+    })
+}
+
+/// A WAL record as the `WalEntry` message.
+impl Message for Entry {
+    const NAME: &'static str = "WalEntry";
+
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.message("request", &self.request)?;
+        sink.message("op", &self.op)
+    }
+
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(Entry { request: source.message("request")?, op: source.message("op")? })
+    }
 }
 
 /// Messages between primary and backups.
@@ -161,18 +185,19 @@ impl Register {
             Ok(data) => data,
             Err(_) => return, // no log yet (or unreadable: start empty, the primary resends)
         };
-        let (records, valid) = read_records(&data);
+        let (records, mut valid) = read_records(&data);
+        let mut decoded_end = 0;
         for payload in records {
-            let mut r = Reader::new(payload);
-            let entry = (|| {
-                let client = r.u64()? as u32;
-                let seq = r.u64()?;
-                Some(Entry { request: RequestId { client, seq }, op: r.op()? })
-            })();
-            match entry {
-                Some(e) => self.entries.push(e),
-                None => break,
+            // A checksummed record that does not decode was written by an incompatible
+            // version: the log is cut there, like a corrupt tail.
+            match decode_message::<Entry>(schema(), payload) {
+                Ok(e) => self.entries.push(e),
+                Err(_) => {
+                    valid = decoded_end;
+                    break;
+                }
             }
+            decoded_end += RECORD_HEADER_BYTES + payload.len();
         }
         if valid < data.len() {
             ctx.disk().truncate(WAL, valid as u64);
@@ -188,9 +213,7 @@ impl Register {
     fn append(&mut self, ctx: &mut Context<'_, Self>, entry: Entry) {
         assert!(self.entries.len() < ENTRIES_MAX, "register log full");
         let mut payload = Vec::with_capacity(64);
-        payload.extend_from_slice(&u64::from(entry.request.client).to_le_bytes());
-        payload.extend_from_slice(&entry.request.seq.to_le_bytes());
-        put_op(&mut payload, &entry.op);
+        encode_message(schema(), &entry, &mut payload).expect("WAL entries fit their schema");
         let mut record = Vec::with_capacity(payload.len() + 12);
         put_record(&mut record, &payload);
         ctx.disk().append(WAL, &record);

@@ -1,5 +1,8 @@
 //! What Raft nodes store in their logs and send each other.
 
+use crate::encoding::typed::encode_message;
+use crate::encoding::typed::{Sink, Source};
+use crate::encoding::{DecodeError, EncodeError, Message};
 use crate::node::{NodeId, Op, RequestId};
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +29,10 @@ pub struct Entry {
 impl Entry {
     /// Digest of the entry's payload alone (what `Apply` facts carry).
     pub fn command_digest(&self) -> u64 {
-        let bytes = serde_json::to_vec(&self.payload).expect("payload serialises");
+        // Always the version-1 encoding, so nodes on different schema versions agree.
+        let mut bytes = Vec::with_capacity(64);
+        encode_message(super::storage::schema(1), &self.payload, &mut bytes)
+            .expect("payloads fit the schema");
         super::checksum(&bytes)
     }
 
@@ -44,6 +50,54 @@ impl Entry {
                 32 + (op.key().len() + value_bytes) as u64
             }
         }
+    }
+}
+
+/// A payload as the `Payload` message of `schemas/raft-v1.toml`.
+impl Message for Payload {
+    const NAME: &'static str = "Payload";
+
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        match self {
+            Payload::Noop => sink.variant("kind", "noop"),
+            Payload::Command { id, op } => {
+                sink.variant("kind", "command")?;
+                sink.message("request", id)?;
+                sink.message("op", op)
+            }
+            Payload::Config { voters } => {
+                sink.variant("kind", "config")?;
+                sink.uints("voters", voters.iter().map(|v| u64::from(*v)))
+            }
+        }
+    }
+
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(match source.variant("kind", &["noop", "command", "config"])? {
+            0 => Payload::Noop,
+            1 => Payload::Command { id: source.message("request")?, op: source.message("op")? },
+            _ => {
+                let voters = source.uints("voters")?;
+                let voters: Result<Vec<NodeId>, _> =
+                    voters.into_iter().map(NodeId::try_from).collect();
+                let voters = voters.map_err(|_| source.missing("voters", "node ids (u32)"))?;
+                Payload::Config { voters }
+            }
+        })
+    }
+}
+
+/// An entry as the `Entry` message.
+impl Message for Entry {
+    const NAME: &'static str = "Entry";
+
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.uint("term", self.term)?;
+        sink.message("payload", &self.payload)
+    }
+
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(Entry { term: source.uint("term")?, payload: source.message("payload")? })
     }
 }
 

@@ -353,9 +353,11 @@ impl<S: StateMachine> RaftNode<S> {
         }
         let mut end = 0;
         let mut chained = true;
-        for (offset, record) in &read.records {
+        for (at, (offset, record)) in read.records.iter().enumerate() {
+            // A record ends where the next begins (the last one at the end of the valid data).
+            let record_end = read.records.get(at + 1).map_or(read.end, |(next, _)| *next);
             if record.index <= self.log.base_index() {
-                end = offset + storage::encode_record(record).len() as u64;
+                end = record_end;
                 continue;
             }
             let command = record.entry.command_digest();
@@ -372,7 +374,7 @@ impl<S: StateMachine> RaftNode<S> {
             let (term, digest) = (record.entry.term, record.digest);
             self.fact(ctx, Fact::LogAppend { index, term, digest });
             self.disk.log_offsets.push(*offset);
-            end = offset + storage::encode_record(record).len() as u64;
+            end = record_end;
         }
         self.untrusted |= read.corrupt || !chained;
         if end < ctx.disk().len(&file) {

@@ -7,10 +7,12 @@
 //!   A node writes only the slot that does *not* hold its latest durable record, and has at
 //!   most one meta write in flight, so a torn write never destroys the durable state.
 //! - `log.0` / `log.1` (the one named by `log_gen % 2`): append-only records
-//!   `len: u32, checksum: u64, json{index, term, digest, payload}`; the checksum covers the
-//!   length and the payload. Conflicting suffixes are cut with `truncate`. Records at or below
-//!   the snapshot index are stale and skipped; the file is rewritten into the other name (and
-//!   `log_gen` bumped in `meta`) when the stale prefix dominates.
+//!   `len: u32, checksum: u64, LogRecord` (the `LogRecord` message of `schemas/raft-v1.toml`,
+//!   in the schema encoding of `crate::encoding`); the checksum covers the length and the
+//!   payload. A record that passes its checksum but does not decode counts as corruption.
+//!   Conflicting suffixes are cut with `truncate`. Records at or below the snapshot index
+//!   are stale and skipped; the file is rewritten into the other name (and `log_gen` bumped
+//!   in `meta`) when the stale prefix dominates.
 //! - `snapshot.0` / `snapshot.1`: one record each, `len: u32, checksum: u64, index, term,
 //!   digest, voters, state`; written alternately, recovery takes the valid one with the
 //!   highest index.
@@ -21,8 +23,25 @@
 
 use super::checksum;
 use super::messages::{Entry, SnapshotData};
+use crate::encoding::typed::{decode_message, encode_message, Sink, Source};
+use crate::encoding::{DecodeError, EncodeError, Message, Schema};
 use crate::node::{Disk, DiskError, NodeId};
-use serde::{Deserialize, Serialize};
+use crate::protocols::codec::builtin_schema;
+use std::sync::OnceLock;
+
+/// Schema versions this build knows (`schemas/raft-v1.toml`, ...).
+pub const SCHEMA_VERSIONS: [u32; 1] = [1];
+
+/// The log's schema, version `version` (one of [`SCHEMA_VERSIONS`]).
+pub fn schema(version: u32) -> &'static Schema {
+    static V1: OnceLock<Schema> = OnceLock::new();
+    match version {
+        1 => V1.get_or_init(|| {
+            builtin_schema("raft-v1.toml", include_str!("../../../schemas/raft-v1.toml"))
+        }),
+        other => panic!("no raft schema version {other} (known: {SCHEMA_VERSIONS:?})"),
+    }
+}
 
 /// The file holding term, vote and the log generation.
 pub const META_FILE: &str = "meta";
@@ -155,7 +174,7 @@ fn unframe(data: &[u8], offset: usize) -> Framed<'_> {
 }
 
 /// One log record as stored.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     /// Log index of the entry.
     pub index: u64,
@@ -165,9 +184,30 @@ pub struct Record {
     pub entry: Entry,
 }
 
-/// Encodes a log record.
+/// A log record as the `LogRecord` message.
+impl Message for Record {
+    const NAME: &'static str = "LogRecord";
+
+    fn write<S: Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.uint("index", self.index)?;
+        sink.uint("digest", self.digest)?;
+        sink.message("entry", &self.entry)
+    }
+
+    fn read<S: Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(Record {
+            index: source.uint("index")?,
+            digest: source.uint("digest")?,
+            entry: source.message("entry")?,
+        })
+    }
+}
+
+/// Encodes a log record, framed.
 pub fn encode_record(record: &Record) -> Vec<u8> {
-    frame(&serde_json::to_vec(record).expect("record serialises"))
+    let mut payload = Vec::with_capacity(64);
+    encode_message(schema(1), record, &mut payload).expect("log records fit the schema");
+    frame(&payload)
 }
 
 /// What recovery found in a log file.
@@ -198,7 +238,7 @@ pub fn read_log(disk: &mut Disk<'_>, file: &str) -> LogRead {
     let mut offset = 0usize;
     while offset < data.len() {
         match unframe(&data, offset) {
-            Framed::Good(payload) => match serde_json::from_slice::<Record>(payload) {
+            Framed::Good(payload) => match decode_message::<Record>(schema(1), payload) {
                 Ok(record) => {
                     out.records.push((offset as u64, record));
                     offset += HEADER_BYTES as usize + payload.len();
@@ -307,6 +347,21 @@ mod tests {
     }
 
     #[test]
+    fn records_round_trip_and_are_far_smaller_than_their_json() {
+        let op = crate::node::Op::Put { key: "k1".into(), value: "v12".into() };
+        let id = crate::node::RequestId { client: 2, seq: 45 };
+        let entry = Entry { term: 3, payload: Payload::Command { id, op } };
+        let record = Record { index: 123, digest: 0x9e37_79b9_7f4a_7c15, entry: entry.clone() };
+        let framed = encode_record(&record);
+        let binary = &framed[HEADER_BYTES as usize..];
+        assert_eq!(decode_message::<Record>(schema(1), binary), Ok(record.clone()));
+        let json = serde_json::json!({"index": 123, "digest": record.digest, "entry": entry});
+        let json_bytes = serde_json::to_vec(&json).unwrap().len();
+        eprintln!("log record: {} bytes encoded, {json_bytes} bytes as JSON", binary.len());
+        assert!(binary.len() * 3 < json_bytes, "{} vs {json_bytes}", binary.len());
+    }
+
+    #[test]
     fn snapshot_roundtrip() {
         let s = SnapshotData { index: 5, term: 2, digest: 77, voters: vec![0, 2], state: vec![1] };
         assert_eq!(decode_snapshot(&encode_snapshot(&s)), Some(s.clone()));
@@ -329,5 +384,86 @@ mod tests {
         ) {
         }
         fn on_timer(&mut self, _: &mut crate::node::Context<'_, Self>, _: ()) {}
+    }
+}
+
+#[cfg(test)]
+mod both_paths {
+    //! The direct typed path and the dynamic `Value` path must agree byte for byte.
+    use super::*;
+    use crate::encoding::typed::{decode_message_dynamic, encode_message_dynamic};
+    use crate::node::{Op, RequestId};
+    use crate::protocols::raft::messages::Payload;
+    use proptest::prelude::*;
+
+    fn op() -> impl Strategy<Value = Op> {
+        let text = "[a-z0-9;]{0,200}";
+        prop_oneof![
+            text.prop_map(|key| Op::Get { key }),
+            (text, text).prop_map(|(key, value)| Op::Put { key, value }),
+            (text, proptest::option::of(text), text).prop_map(|(key, from, to)| Op::Cas {
+                key,
+                from,
+                to
+            }),
+            (text, text).prop_map(|(key, value)| Op::Append { key, value }),
+        ]
+    }
+
+    fn payload() -> impl Strategy<Value = Payload> {
+        prop_oneof![
+            Just(Payload::Noop),
+            (any::<u32>(), any::<u64>(), op()).prop_map(|(client, seq, op)| Payload::Command {
+                id: RequestId { client, seq },
+                op
+            }),
+            proptest::collection::vec(any::<u32>(), 0..40)
+                .prop_map(|voters| Payload::Config { voters }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn direct_and_dynamic_paths_give_the_same_bytes(
+            index in any::<u64>(),
+            digest in any::<u64>(),
+            term in any::<u64>(),
+            payload in payload(),
+        ) {
+            let record = Record { index, digest, entry: Entry { term, payload } };
+            let (mut direct, mut dynamic) = (Vec::new(), Vec::new());
+            encode_message(schema(1), &record, &mut direct).unwrap();
+            encode_message_dynamic(schema(1), &record, &mut dynamic).unwrap();
+            prop_assert_eq!(&direct, &dynamic);
+            prop_assert_eq!(decode_message::<Record>(schema(1), &direct), Ok(record.clone()));
+            prop_assert_eq!(decode_message_dynamic::<Record>(schema(1), &direct), Ok(record));
+            // Damage: both paths accept or refuse a truncated record alike (never a panic).
+            for cut in 0..direct.len() {
+                let fast = decode_message::<Record>(schema(1), &direct[..cut]).is_ok();
+                let slow = decode_message_dynamic::<Record>(schema(1), &direct[..cut]).is_ok();
+                prop_assert_eq!(fast, slow, "cut at {}", cut);
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_on_both_paths() {
+        let put_without_value = [0x08, 1, 0x12, 1, b'k'];
+        let schema = schema(1);
+        let fast = decode_message::<Op>(schema, &put_without_value).unwrap_err();
+        let slow = decode_message_dynamic::<Op>(schema, &put_without_value).unwrap_err();
+        assert_eq!(fast.to_string(), "Op.value: missing (want string)");
+        assert_eq!(slow.to_string(), fast.to_string());
+        // A required field left out by the writer, and a mistyped one.
+        let no_term = [0x12, 0x02, 0x08, 0x00]; // Entry with only a payload
+        let e = decode_message::<Entry>(schema, &no_term).unwrap_err();
+        assert_eq!(e.to_string(), "Entry.term: required field (tag 1) is missing");
+        let term_as_string = [0x0a, 0x01, b'x', 0x12, 0x02, 0x08, 0x00];
+        let e = decode_message::<Entry>(schema, &term_as_string).unwrap_err();
+        assert!(e.to_string().starts_with("Entry.term: wire type 2"), "{e}");
+        let long = Op::Put { key: "k".repeat(300), value: "v".into() };
+        let mut out = Vec::new();
+        encode_message(schema, &long, &mut out).unwrap();
+        assert_eq!(decode_message::<Op>(schema, &out), Ok(long), "a 2-byte length prefix");
     }
 }
