@@ -423,7 +423,7 @@ fn report(out: &Path, summary: &SweepSummary, json: bool) {
         let kinds: Vec<String> =
             summary.failures_by_kind.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let note = if summary.failures_by_kind.iter().any(|(k, _)| k.as_str() == "liveness") {
-            " (liveness: no progress after repair, not a safety bug)"
+            " (a liveness failure: no progress after repair, not a safety bug)"
         } else {
             ""
         };
