@@ -5,6 +5,7 @@
 //! - [`fault_schedule`] is a proptest strategy for fault schedules; proptest shrinks a failing
 //!   schedule to a small one. [`run_with_faults`] runs a scenario with such a schedule and
 //!   [`assert_passed`] turns a failed run into a panic that names the replay command.
+//! - [`proptest_config`] makes a property test draw the same cases on every run.
 //! - `SIM_SEED=N` in the environment makes [`seeds`] (and so [`check_seeds`]) run only seed `N`.
 //!
 //! A failing run's scenario is written to `target/sim-failures/NAME-seedN.toml` (under
@@ -16,7 +17,7 @@
 //! use sim::testing::{assert_passed, fault_schedule, load, run_with_faults};
 //!
 //! proptest! {
-//!     #![proptest_config(ProptestConfig::with_cases(8))]
+//!     #![proptest_config(sim::testing::proptest_config(8))]
 //!     #[test]
 //!     fn register_survives_faults(faults in fault_schedule(3, 2_000_000_000)) {
 //!         let scenario = load("tests/fixtures/register-small.toml");
@@ -39,6 +40,25 @@ use std::path::{Path, PathBuf};
 pub const SEED_ENV: &str = "SIM_SEED";
 /// Most faults [`fault_schedule`] draws.
 pub const SCHEDULE_FAULTS_MAX: usize = 8;
+
+/// A proptest configuration that makes a property test deterministic: `cases` cases drawn from a
+/// fixed seed, so every `cargo test` (and CI) runs the same ones and a red run stays red.
+/// `PROPTEST_RNG_SEED=N` draws other cases and `PROPTEST_CASES=N` draws more: a search for new
+/// failures is an explicit act (`PROPTEST_RNG_SEED=$RANDOM PROPTEST_CASES=20000 cargo test`).
+/// Failures found are still persisted (`proptest-regressions/`) and replayed first.
+pub fn proptest_config(cases: u32) -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = cases;
+    }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(PROPTEST_SEED);
+    }
+    config
+}
+
+/// The seed [`proptest_config`] draws cases from unless `PROPTEST_RNG_SEED` is set.
+pub const PROPTEST_SEED: u64 = 0x5EED_D0D0;
 
 /// The seeds to run: `range`, or only `SIM_SEED` when that is set.
 ///

@@ -12,8 +12,8 @@ use sim::world::fault::{Fault, NodeRef, ScheduledFault};
 const SMALL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/register-small.toml");
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 6, failure_persistence: None,
-        ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { failure_persistence: None,
+        ..sim::testing::proptest_config(6) })]
     #[test]
     fn register_passes_under_any_fault_schedule(faults in fault_schedule(3, 2 * SECOND)) {
         let scenario = load(SMALL);
@@ -27,8 +27,8 @@ proptest! {
 const RAFT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/raft-small.toml");
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None,
-        ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { failure_persistence: None,
+        ..sim::testing::proptest_config(32) })]
     /// Raft's invariants (election safety, log matching, leader completeness, state machine
     /// safety), linearizability and liveness hold under any schedule of crashes, restarts,
     /// isolations, partitions, clock jumps and degraded links.

@@ -423,6 +423,8 @@ mod both_paths {
     }
 
     proptest! {
+        #![proptest_config(crate::testing::proptest_config(256))]
+
         #[test]
         fn direct_and_dynamic_paths_give_the_same_bytes(
             index in any::<u64>(),

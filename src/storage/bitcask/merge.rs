@@ -194,6 +194,23 @@ impl Bitcask {
             live.push((r.key.clone(), entry.seq));
         }
         let fallback: Vec<usize> = fallback.into_values().collect();
+        // Sequence numbers must keep increasing across a crash, and recovery takes the highest
+        // one on disk. So the newest tombstone stays unless a durable record newer than it
+        // survives the merge: outside the inputs, or among the copies.
+        let durable_outside = self
+            .segments
+            .iter()
+            .filter(|(n, s)| !inputs.contains(n) && s.seq_min > 0 && s.seq_min <= self.durable_seq)
+            .map(|(_, s)| s.seq_max.min(self.durable_seq))
+            .max()
+            .unwrap_or(0);
+        let copied_max = live.iter().map(|(_, seq)| *seq).max().unwrap_or(0);
+        let newest_dropped = dropped.iter().enumerate().max_by_key(|(_, (_, seq))| *seq);
+        if let Some((at, &(_, seq))) = newest_dropped {
+            if seq > durable_outside.max(copied_max) {
+                live.push(dropped.swap_remove(at));
+            }
+        }
         let mut by_index: Vec<Option<InputRecord>> = records.into_iter().map(Some).collect();
         let mut index_of: BTreeMap<(Vec<u8>, Seq), usize> = BTreeMap::new();
         for (index, r) in by_index.iter().enumerate() {
