@@ -75,6 +75,7 @@ pub mod cli;
 pub mod encoding;
 pub mod engine;
 pub mod node;
+pub mod property;
 pub mod protocols;
 pub mod registry;
 pub mod report;

@@ -41,24 +41,7 @@ pub const SEED_ENV: &str = "SIM_SEED";
 /// Most faults [`fault_schedule`] draws.
 pub const SCHEDULE_FAULTS_MAX: usize = 8;
 
-/// A proptest configuration that makes a property test deterministic: `cases` cases drawn from a
-/// fixed seed, so every `cargo test` (and CI) runs the same ones and a red run stays red.
-/// `PROPTEST_RNG_SEED=N` draws other cases and `PROPTEST_CASES=N` draws more: a search for new
-/// failures is an explicit act (`PROPTEST_RNG_SEED=$RANDOM PROPTEST_CASES=20000 cargo test`).
-/// Failures found are still persisted (`proptest-regressions/`) and replayed first.
-pub fn proptest_config(cases: u32) -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = cases;
-    }
-    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
-        config.rng_seed = proptest::test_runner::RngSeed::Fixed(PROPTEST_SEED);
-    }
-    config
-}
-
-/// The seed [`proptest_config`] draws cases from unless `PROPTEST_RNG_SEED` is set.
-pub const PROPTEST_SEED: u64 = 0x5EED_D0D0;
+pub use crate::property::{proptest_config, PROPTEST_SEED};
 
 /// The seeds to run: `range`, or only `SIM_SEED` when that is set.
 ///

@@ -35,6 +35,26 @@ pub fn print_human(scenario: &Scenario, output: &RunOutput, rerun: &str) {
         "network   {} sent, {} delivered, {} lost, {} blocked by partitions, {} cut in flight",
         n.sent, n.delivered, n.lost, n.blocked_by_partition, n.cut_in_flight
     );
+    if n.bytes_sent > 0 {
+        let seconds = r.virtual_ns as f64 / 1e9;
+        let per_second = if seconds > 0.0 { n.bytes_sent as f64 / seconds } else { 0.0 };
+        let peak = r.wire_bytes_per_second.iter().max().copied().unwrap_or(0);
+        let delay = if n.bandwidth_delay_ns > 0 {
+            let mean = n.bandwidth_delay_ns / n.sized_sent.max(1);
+            format!(", {} mean wait for the sender's link", format_nanos(mean))
+        } else {
+            String::new()
+        };
+        println!(
+            "wire      {} in {} messages ({} bytes each on average), {}/s mean, {}/s in the \
+             busiest second{delay}",
+            format_bytes(n.bytes_sent as f64),
+            n.sized_sent,
+            n.bytes_sent / n.sized_sent.max(1),
+            format_bytes(per_second),
+            format_bytes(peak as f64),
+        );
+    }
     print_faults(output);
     if !r.controls.is_empty() {
         let listed: Vec<String> =
@@ -170,4 +190,20 @@ pub fn write_run_dir(
     }
     written.map_err(|e| bad_input(format!("writing the report: {e}")))?;
     Ok(())
+}
+
+/// `n` bytes for people: `812 B`, `14.2 KiB`, `3.1 MiB`.
+fn format_bytes(n: f64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = n;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{value:.0} {}", UNITS[0])
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

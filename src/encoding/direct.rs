@@ -5,16 +5,17 @@
 //! The writer walks the schema's fields in declaration order alongside the type's calls (a
 //! merge of two ordered lists: each lookup usually hits the very next field), so it writes
 //! the fields in the order the dynamic encoder does and the bytes are the same. The reader
-//! finds a field by scanning the message's keys (messages are a handful of fields) and
-//! decodes only the payloads the type asks for; [`View::finish`] checks the whole message is
-//! well formed, so both paths reject the same damaged input of the fields they read.
+//! walks the message's keys once, checking each key and length and noting where each field
+//! lies, then decodes only the payloads the type asks for; [`View::finish`] checks required
+//! fields, so both paths reject the same damaged input of the fields they read.
 
 use super::schema::{Field, MessageDef, Schema, Type};
 use super::typed::{shape, variant_position, Message, Sink, Source};
 use super::value::{EnumValue, Value};
 use super::wire::{
     begin_delimited, decode_scalar, end_delimited, put_bytes, put_key, put_unsigned, put_varint,
-    wire_error, wire_type, DecodeError, DecodeReason, EncodeError, Input, LEN, VARINT,
+    wire_error, wire_type, DecodeError, DecodeReason, EncodeError, Input, FIXED32, FIXED64, LEN,
+    VARINT,
 };
 use super::DEPTH_MAX;
 
@@ -36,20 +37,19 @@ impl<'a> WireSink<'a> {
     }
 
     fn fail(&self, field: &str, reason: impl Into<String>) -> EncodeError {
-        EncodeError { path: format!("{}.{field}", self.def.name), reason: reason.into() }
+        EncodeError::at(format!("{}.{field}", self.def.name), reason.into())
     }
 
     /// The schema's field `name`, if this version declares it; passing over required fields
     /// the type did not write, or writing a field again or out of order, is an error.
-    fn slot(&mut self, name: &str) -> Result<Option<&'a Field>, EncodeError> {
+    fn slot(&mut self, name: &'static str) -> Result<Option<&'a Field>, EncodeError> {
         let fields = &self.def.fields;
-        let Some(offset) = fields[self.next..].iter().position(|f| &*f.name == name) else {
-            if fields[..self.next].iter().any(|f| &*f.name == name) {
-                return Err(self.fail(name, "written twice or out of the schema's order"));
-            }
+        let Some(at) = self.def.position_static(name, self.next) else {
             return Ok(None); // not in this version of the schema: left out
         };
-        let at = self.next + offset;
+        if at < self.next {
+            return Err(self.fail(name, "written twice or out of the schema's order"));
+        }
         if let Some(skipped) = fields[self.next..at].iter().find(|f| f.required) {
             return Err(self.fail(&skipped.name, "required, not set"));
         }
@@ -92,7 +92,7 @@ impl Sink for WireSink<'_> {
             return Err(self.mismatch(field, "unsigned integer"));
         }
         put_key(self.out, field.tag, wire_type(&field.ty));
-        put_unsigned(&field.ty, n, self.out).map_err(|e| self.fail(name, e.reason))
+        put_unsigned(&field.ty, n, self.out).map_err(|e| self.fail(name, e.reason.clone()))
     }
 
     fn boolean(&mut self, name: &'static str, b: bool) -> Result<(), EncodeError> {
@@ -158,7 +158,7 @@ impl Sink for WireSink<'_> {
         put_key(self.out, field.tag, LEN);
         let start = begin_delimited(self.out);
         for n in std::iter::once(first).chain(items) {
-            put_unsigned(elem, n, self.out).map_err(|e| self.fail(name, e.reason))?;
+            put_unsigned(elem, n, self.out).map_err(|e| self.fail(name, e.reason.clone()))?;
         }
         end_delimited(self.out, start);
         Ok(())
@@ -186,20 +186,95 @@ fn within_encode(def: &MessageDef, field: &Field, e: EncodeError) -> EncodeError
     if e.path.starts_with(&prefix) {
         return e; // raised about this very field
     }
-    EncodeError { path: format!("{prefix} > {}", e.path), ..e }
+    EncodeError::at(format!("{prefix} > {}", e.path), e.reason.clone())
 }
 
-/// A borrowed view of one encoded message, read field by field.
+/// How many of a message's fields (in declaration order) [`View`] indexes; a field past them
+/// is found by scanning the message, as a field that occurs more than once is.
+const INDEXED: usize = 32;
+
+/// Where a field's last occurrence lies in the message, and whether it occurs more than once,
+/// in one word: the payload's offset (just after the key) times 16, plus 8 if it repeats
+/// (a list written one element per key, or a scalar written twice), plus the wire type; 0 if
+/// absent (no payload starts at offset 0).
+#[derive(Clone, Copy, Default)]
+struct Seen(u32);
+
+/// What [`Seen`] says of a field.
+enum Occurs {
+    Never,
+    Once {
+        at: usize,
+        wire: u8,
+    },
+    /// More than once, or at an offset too large to note: scan for it.
+    Often,
+}
+
+impl Seen {
+    const OFTEN: u32 = 8;
+
+    fn noted(self, at: usize, wire: u8) -> Seen {
+        match u32::try_from(at) {
+            Ok(at) if self.0 == 0 && at < 1 << 28 => Seen(at << 4 | u32::from(wire)),
+            _ => Seen(Seen::OFTEN),
+        }
+    }
+
+    fn occurs(self) -> Occurs {
+        match self.0 {
+            0 => Occurs::Never,
+            n if n & Seen::OFTEN != 0 => Occurs::Often,
+            n => Occurs::Once { at: (n >> 4) as usize, wire: (n & 7) as u8 },
+        }
+    }
+}
+
+/// A borrowed view of one encoded message, read field by field. [`View::new`] walks the
+/// message once, checking every key and payload length and noting where each field lies, so a
+/// read of a field is a lookup, not a scan.
 pub struct View<'a> {
     schema: &'a Schema,
     def: &'a MessageDef,
     bytes: &'a [u8],
     depth: usize,
+    seen: [Seen; INDEXED],
+    /// The field after the last one read: a type reads fields in about the schema's order, so
+    /// the next name asked for is most often this one.
+    next: usize,
 }
 
 impl<'a> View<'a> {
-    /// A view of `bytes` as message number `index` of `schema`, `depth` records deep.
+    /// A view of `bytes` as message number `index` of `schema`, `depth` records deep; an error
+    /// if a key is malformed or a payload runs past the end.
     pub fn new(
+        schema: &'a Schema,
+        index: usize,
+        bytes: &'a [u8],
+        depth: usize,
+    ) -> Result<Self, DecodeError> {
+        let mut view = View::unwalked(schema, index, bytes, depth)?;
+        view.walk()?;
+        Ok(view)
+    }
+
+    /// Reads an `M` from `bytes` as message number `index` of `schema`, `depth` records deep,
+    /// and checks its required fields: [`View::new`], [`Message::read`] and
+    /// [`View::finish`] with the view kept in place (it is a few hundred bytes).
+    pub fn read<M: Message>(
+        schema: &'a Schema,
+        index: usize,
+        bytes: &'a [u8],
+        depth: usize,
+    ) -> Result<M, DecodeError> {
+        let mut view = View::unwalked(schema, index, bytes, depth)?;
+        view.walk()?;
+        let value = M::read(&mut view)?;
+        view.finish()?;
+        Ok(value)
+    }
+
+    fn unwalked(
         schema: &'a Schema,
         index: usize,
         bytes: &'a [u8],
@@ -209,23 +284,39 @@ impl<'a> View<'a> {
         if depth >= DEPTH_MAX {
             return Err(DecodeError::new(DecodeReason::TooDeep));
         }
-        Ok(View { schema, def: &schema.messages[index], bytes, depth })
+        let def = &schema.messages[index];
+        Ok(View { schema, def, bytes, depth, seen: [Seen::default(); INDEXED], next: 0 })
+    }
+
+    /// Walks the message once: checks every key and length, notes where each field lies.
+    fn walk(&mut self) -> Result<(), DecodeError> {
+        let (def, bytes) = (self.def, self.bytes);
+        let mut input = Input { data: bytes };
+        while !input.data.is_empty() {
+            let (tag, wire) = input.key().map_err(|e| e.within(&def.name, "?"))?;
+            let position = def.position_by_tag(tag);
+            let at = bytes.len() - input.data.len();
+            input.skip(wire).map_err(|e| match position {
+                Some(p) => e.within(&def.name, &def.fields[p].name),
+                None => e.within(&def.name, "?"),
+            })?;
+            if let Some(seen) = position.and_then(|p| self.seen.get_mut(p)) {
+                *seen = seen.noted(at, wire);
+            }
+        }
+        Ok(())
     }
 
     fn error(&self, field: &Field, e: DecodeError) -> DecodeError {
         e.within(&self.def.name, &field.name)
     }
 
-    /// Checks the whole message is well formed: every key valid, every payload within the
-    /// bytes; required fields present (or defaulted).
+    /// Checks that every required field is present (or defaulted); the keys and lengths were
+    /// checked by [`View::new`].
     pub fn finish(&self) -> Result<(), DecodeError> {
-        let mut input = Input { data: self.bytes };
-        while !input.data.is_empty() {
-            let (_, wire) = input.key().map_err(|e| e.within(&self.def.name, "?"))?;
-            input.skip(wire).map_err(|e| e.within(&self.def.name, "?"))?;
-        }
-        for field in self.def.fields.iter().filter(|f| f.required && f.default.is_none()) {
-            if !self.present(field)? {
+        let required = self.def.fields.iter().enumerate().filter(|(_, f)| f.required);
+        for (position, field) in required.filter(|(_, f)| f.default.is_none()) {
+            if !self.present(position, field)? {
                 let reason = DecodeReason::MissingRequired { tag: field.tag };
                 return Err(self.error(field, DecodeError::new(reason)));
             }
@@ -233,24 +324,38 @@ impl<'a> View<'a> {
         Ok(())
     }
 
-    fn present(&self, field: &Field) -> Result<bool, DecodeError> {
+    fn present(&self, position: usize, field: &Field) -> Result<bool, DecodeError> {
+        if let Some(seen) = self.seen.get(position) {
+            return Ok(!matches!(seen.occurs(), Occurs::Never));
+        }
         let mut found = false;
-        self.each(field, |_, _| {
+        self.each(position, field, |_, _| {
             found = true;
             Ok(())
         })?;
         Ok(found)
     }
 
-    /// Calls `each` with the wire type and the payload of every occurrence of `field`.
+    /// Calls `each` with the wire type and the payload of every occurrence of `field` (at
+    /// `position` in the schema), oldest first.
     fn each(
         &self,
+        position: usize,
         field: &Field,
         mut each: impl FnMut(u8, &mut Input<'a>) -> Result<(), DecodeError>,
     ) -> Result<(), DecodeError> {
+        match self.seen.get(position).map(|s| s.occurs()) {
+            Some(Occurs::Never) => return Ok(()),
+            Some(Occurs::Once { at, wire }) => {
+                let mut payload = Input { data: &self.bytes[at..] };
+                return each(wire, &mut payload).map_err(|e| self.error(field, e));
+            }
+            _ => {}
+        }
+        // Keys and lengths are known good: `new` walked them.
         let mut input = Input { data: self.bytes };
         while !input.data.is_empty() {
-            let (tag, wire) = input.key().map_err(|e| e.within(&self.def.name, "?"))?;
+            let (tag, wire) = input.key().map_err(|e| self.error(field, e))?;
             if tag == field.tag {
                 let mut payload = Input { data: input.data };
                 each(wire, &mut payload).map_err(|e| self.error(field, e))?;
@@ -260,17 +365,20 @@ impl<'a> View<'a> {
         Ok(())
     }
 
-    /// The schema's field `name` (`None`: this version does not declare it).
-    fn field(&self, name: &str) -> Option<&'a Field> {
-        self.def.fields.iter().find(|f| &*f.name == name)
+    /// The schema's field `name` and its position (`None`: this version does not declare it).
+    fn field(&mut self, name: &'static str) -> Option<(usize, &'a Field)> {
+        // A type that reads fields in the schema's order finds each at or after the cursor.
+        let position = self.def.position_static(name, self.next)?;
+        self.next = position + 1;
+        Some((position, &self.def.fields[position]))
     }
 
     /// The last occurrence of scalar field `name`, decoded, or its default; `None` if absent
     /// and without a default (a required one is an error).
-    fn scalar(&self, name: &str) -> Result<Option<(&'a Field, Value)>, DecodeError> {
-        let Some(field) = self.field(name) else { return Ok(None) };
+    fn scalar(&mut self, name: &'static str) -> Result<Option<(&'a Field, Value)>, DecodeError> {
+        let Some((position, field)) = self.field(name) else { return Ok(None) };
         let mut last = None;
-        self.each(field, |wire, payload| {
+        self.each(position, field, |wire, payload| {
             last = Some(decode_scalar(self.schema, &field.ty, wire, payload)?);
             Ok(())
         })?;
@@ -299,24 +407,21 @@ impl<'a> View<'a> {
 
     /// A typed-layer error about `field` of this message.
     fn typed(&self, field: &Field, reason: String) -> DecodeError {
-        DecodeError {
-            path: format!("{}.{}", self.def.name, field.name),
-            reason: DecodeReason::Typed(reason),
-        }
+        DecodeError::at(format!("{}.{}", self.def.name, field.name), DecodeReason::Typed(reason))
     }
 
-    /// Calls `each` with every element of list field `name` (packed or one per field).
+    /// Calls `each` with every element of list field `found` (packed or one per field).
     fn list(
         &self,
-        name: &str,
+        found: Option<(usize, &'a Field)>,
         mut each: impl FnMut(&Type, u8, &mut Input<'a>) -> Result<(), DecodeError>,
     ) -> Result<(), DecodeError> {
-        let Some(field) = self.field(name) else { return Ok(()) };
+        let Some((position, field)) = found else { return Ok(()) };
         let Type::List(elem) = &field.ty else {
             let kind = self.schema.type_name(&field.ty);
             return Err(self.typed(field, format!("is a {kind}, want a list")));
         };
-        self.each(field, |wire, payload| {
+        self.each(position, field, |wire, payload| {
             if wire == LEN && elem.is_packable() {
                 let mut packed = Input { data: payload.delimited()? };
                 while !packed.data.is_empty() {
@@ -340,15 +445,63 @@ impl<'a> View<'a> {
         if wire != LEN {
             return Err(wire_error(self.schema, ty, wire));
         }
-        let mut view = View::new(self.schema, index, payload.delimited()?, self.depth + 1)?;
-        let value = M::read(&mut view)?;
-        view.finish()?;
-        Ok(value)
+        View::read(self.schema, index, payload.delimited()?, self.depth + 1)
+    }
+}
+
+/// What [`View::quick`] found.
+enum Quick<T> {
+    /// The field's value (`None`: absent, optional, no default).
+    Done(Option<T>),
+    /// Not the common case: the general path decodes it (and words any error).
+    Slow,
+}
+
+impl<'a> View<'a> {
+    /// The common case of a scalar read, with no [`Value`] in between: field `name` occurs at
+    /// most once and `read` takes its type and wire type (or `from_default` its default).
+    fn quick<T>(
+        &mut self,
+        name: &'static str,
+        read: impl FnOnce(&Type, u8, &mut Input<'a>) -> Option<T>,
+        from_default: impl FnOnce(&Value) -> Option<T>,
+    ) -> Quick<T> {
+        let Some((position, field)) = self.field(name) else { return Quick::Done(None) };
+        let found = match self.seen.get(position).map(|s| s.occurs()) {
+            Some(Occurs::Once { at, wire }) => {
+                read(&field.ty, wire, &mut Input { data: &self.bytes[at..] })
+            }
+            Some(Occurs::Never) => match &field.default {
+                None if !field.required => return Quick::Done(None),
+                Some(default) => from_default(default),
+                None => None,
+            },
+            _ => None,
+        };
+        found.map_or(Quick::Slow, |value| Quick::Done(Some(value)))
+    }
+}
+
+/// An unsigned number of type `ty` written with `wire`, if that is a pair that needs no check
+/// beyond its range.
+fn quick_unsigned(ty: &Type, wire: u8, input: &mut Input<'_>) -> Option<u64> {
+    match (ty, wire) {
+        (Type::Uint64, VARINT) => input.varint().ok(),
+        (Type::Uint32, VARINT) => input.varint().ok().filter(|n| *n <= u64::from(u32::MAX)),
+        (Type::Fixed32 | Type::Fixed64, FIXED32) => {
+            Some(u64::from(u32::from_le_bytes(input.bytes(4).ok()?.try_into().ok()?)))
+        }
+        (Type::Fixed64, FIXED64) => Some(u64::from_le_bytes(input.bytes(8).ok()?.try_into().ok()?)),
+        _ => None,
     }
 }
 
 impl Source for View<'_> {
     fn get_uint(&mut self, name: &'static str) -> Result<Option<u64>, DecodeError> {
+        let uint = |v: &Value| if let Value::Uint(n) = v { Some(*n) } else { None };
+        if let Quick::Done(found) = self.quick(name, quick_unsigned, uint) {
+            return Ok(found);
+        }
         match self.scalar(name)? {
             None => Ok(None),
             Some((_, Value::Uint(n))) => Ok(Some(n)),
@@ -357,6 +510,14 @@ impl Source for View<'_> {
     }
 
     fn get_bool(&mut self, name: &'static str) -> Result<Option<bool>, DecodeError> {
+        let read = |ty: &Type, wire, input: &mut Input<'_>| match (ty, wire) {
+            (Type::Bool, VARINT) => input.varint().ok().filter(|n| *n <= 1).map(|n| n == 1),
+            _ => None,
+        };
+        let flag = |v: &Value| if let Value::Bool(b) = v { Some(*b) } else { None };
+        if let Quick::Done(found) = self.quick(name, read, flag) {
+            return Ok(found);
+        }
         match self.scalar(name)? {
             None => Ok(None),
             Some((_, Value::Bool(b))) => Ok(Some(b)),
@@ -365,6 +526,16 @@ impl Source for View<'_> {
     }
 
     fn get_string(&mut self, name: &'static str) -> Result<Option<String>, DecodeError> {
+        let read = |ty: &Type, wire, input: &mut Input<'_>| match (ty, wire) {
+            (Type::String, LEN) => {
+                std::str::from_utf8(input.delimited().ok()?).ok().map(str::to_string)
+            }
+            _ => None,
+        };
+        let text = |v: &Value| if let Value::String(s) = v { Some(s.clone()) } else { None };
+        if let Quick::Done(found) = self.quick(name, read, text) {
+            return Ok(found);
+        }
         match self.scalar(name)? {
             None => Ok(None),
             Some((_, Value::String(s))) => Ok(Some(s)),
@@ -385,14 +556,14 @@ impl Source for View<'_> {
         name: &'static str,
         variants: &[&str],
     ) -> Result<Option<usize>, DecodeError> {
-        let Some(field) = self.field(name) else { return Ok(None) };
+        let Some((position, field)) = self.field(name) else { return Ok(None) };
         let Type::Enum(index) = field.ty else {
             let kind = self.schema.type_name(&field.ty);
             return Err(self.typed(field, format!("is a {kind}, want an enum")));
         };
         let def = &self.schema.enums[index];
         let mut number = None;
-        self.each(field, |wire, payload| {
+        self.each(position, field, |wire, payload| {
             if wire != VARINT {
                 return Err(wire_error(self.schema, &field.ty, wire));
             }
@@ -411,14 +582,16 @@ impl Source for View<'_> {
             (None, Some(Value::Enum(EnumValue::Named(variant)))) => variant.as_str(),
             (None, _) => return self.or_default(field, None).map(|_| None),
         };
-        variant_position(name, variant, variants)
-            .map_err(|e| DecodeError { path: format!("{}.{}", self.def.name, e.path), ..e })
+        variant_position(name, variant, variants).map_err(|e| {
+            let path = format!("{}.{}", self.def.name, e.path);
+            e.with_path(path)
+        })
     }
 
     fn get_message<M: Message>(&mut self, name: &'static str) -> Result<Option<M>, DecodeError> {
-        let Some(field) = self.field(name) else { return Ok(None) };
+        let Some((position, field)) = self.field(name) else { return Ok(None) };
         let mut last = None;
-        self.each(field, |wire, payload| {
+        self.each(position, field, |wire, payload| {
             last = Some((wire, payload.data));
             Ok(())
         })?;
@@ -430,7 +603,8 @@ impl Source for View<'_> {
 
     fn uints(&mut self, name: &'static str) -> Result<Vec<u64>, DecodeError> {
         let mut out = Vec::new();
-        self.list(name, |elem, wire, payload| {
+        let found = self.field(name);
+        self.list(found, |elem, wire, payload| {
             match decode_scalar(self.schema, elem, wire, payload)? {
                 Value::Uint(n) => out.push(n),
                 other => return Err(shape("", format!("holds a {}", other.kind()))),
@@ -442,7 +616,8 @@ impl Source for View<'_> {
 
     fn messages<M: Message>(&mut self, name: &'static str) -> Result<Vec<M>, DecodeError> {
         let mut out = Vec::new();
-        self.list(name, |elem, wire, payload| {
+        let found = self.field(name);
+        self.list(found, |elem, wire, payload| {
             out.push(self.nested(elem, wire, payload)?);
             Ok(())
         })?;
@@ -451,6 +626,7 @@ impl Source for View<'_> {
 
     fn missing(&self, name: &'static str, want: &str) -> DecodeError {
         let e = shape(name, format!("missing (want {want})"));
-        DecodeError { path: format!("{}.{}", self.def.name, e.path), ..e }
+        let path = format!("{}.{}", self.def.name, e.path);
+        e.with_path(path)
     }
 }

@@ -34,6 +34,7 @@ use super::{FIELDS_MAX, TAG_MAX};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The type of a field.
@@ -105,20 +106,142 @@ pub struct MessageDef {
     pub fields: Vec<Field>,
     /// `(tag, index into fields)`, sorted by tag, for the decoder's lookup.
     by_tag: Vec<(u32, usize)>,
+    /// Position + 1 of the field with each tag below its length (0: none), when the tags are
+    /// small: a decoder looks a key up with one index.
+    dense: Vec<u8>,
+    /// [`name_key`] of each field, by position: the typed layer finds fields by name, and
+    /// comparing numbers is cheaper than comparing strings.
+    name_keys: Vec<u64>,
+    /// Positions the typed layer looked up, by the address of the `&'static str` it named.
+    memo: NameMemo,
+}
+
+/// A memo of [`MessageDef::position_static`]: the typed layer names fields with string
+/// literals, the same few per type, so a lookup by the literal's address and length replaces
+/// a search by its bytes. Each slot is one atomic word (address in the low 48 bits, length in
+/// the next 8, position + 1 in the top 8, 255 for "not in this schema"), so threads running
+/// seeds side by side share it without a lock and can only ever read a whole entry; a slot two
+/// names share just holds the later one. It changes how fast a lookup is, never its answer
+/// (two literals with the same address and length have the same bytes).
+#[derive(Default)]
+struct NameMemo([AtomicU64; MEMO_SLOTS]);
+
+const MEMO_SLOTS: usize = 32;
+const MEMO_ABSENT: u64 = 255;
+
+impl NameMemo {
+    /// The slot for `name` and the entry that would say `position` for it, if it fits one.
+    fn entry(name: &'static str, position: Option<usize>) -> Option<(usize, u64)> {
+        let address = name.as_ptr() as usize as u64;
+        let len = u64::try_from(name.len()).ok().filter(|n| *n < 256)?;
+        let code = match position {
+            Some(p) => u64::try_from(p + 1).ok().filter(|p| *p < MEMO_ABSENT)?,
+            None => MEMO_ABSENT,
+        };
+        if address >> 48 != 0 {
+            return None;
+        }
+        let slot = (address.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 59) as usize % MEMO_SLOTS;
+        Some((slot, address | len << 48 | code << 56))
+    }
+
+    /// `Some(answer)` if the memo holds `name`.
+    fn get(&self, name: &'static str) -> Option<Option<usize>> {
+        let (slot, probe) = NameMemo::entry(name, None)?;
+        let held = self.0[slot].load(Ordering::Relaxed);
+        if held & ((1 << 56) - 1) != probe & ((1 << 56) - 1) {
+            return None;
+        }
+        match held >> 56 {
+            MEMO_ABSENT => Some(None),
+            code => Some(Some(code as usize - 1)),
+        }
+    }
+
+    fn put(&self, name: &'static str, position: Option<usize>) {
+        if let Some((slot, entry)) = NameMemo::entry(name, position) {
+            self.0[slot].store(entry, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Clone for NameMemo {
+    fn clone(&self) -> Self {
+        NameMemo::default() // a memo of this definition's own lookups; the clone learns anew
+    }
+}
+
+impl PartialEq for NameMemo {
+    fn eq(&self, _: &Self) -> bool {
+        true // not part of the definition
+    }
+}
+
+impl std::fmt::Debug for NameMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NameMemo")
+    }
 }
 
 impl MessageDef {
     /// The field with tag `tag`.
     pub fn field_by_tag(&self, tag: u32) -> Option<&Field> {
+        self.position_by_tag(tag).map(|at| &self.fields[at])
+    }
+
+    /// The position in [`Self::fields`] of the field with tag `tag`.
+    pub fn position_by_tag(&self, tag: u32) -> Option<usize> {
+        if let Some(&slot) = self.dense.get(tag as usize) {
+            return usize::from(slot).checked_sub(1);
+        }
+        if !self.dense.is_empty() {
+            return None; // dense covers every tag there is
+        }
         let at = self.by_tag.binary_search_by_key(&tag, |(t, _)| *t).ok()?;
-        Some(&self.fields[self.by_tag[at].1])
+        Some(self.by_tag[at].1)
     }
 
     /// The field named `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
-        self.fields.iter().find(|f| &*f.name == name)
+        self.position(name, 0).map(|at| &self.fields[at])
+    }
+
+    /// [`MessageDef::position`] for a name the program spells as a literal, remembered.
+    pub fn position_static(&self, name: &'static str, from: usize) -> Option<usize> {
+        if let Some(answer) = self.memo.get(name) {
+            return answer;
+        }
+        let answer = self.position(name, from);
+        self.memo.put(name, answer);
+        answer
+    }
+
+    /// The position of the field named `name`, looking from position `from` on first, then
+    /// from the start (a reader or writer that goes through the fields in order finds each one
+    /// at once).
+    pub fn position(&self, name: &str, from: usize) -> Option<usize> {
+        let key = name_key(name);
+        let from = from.min(self.name_keys.len());
+        let is = |at: &usize| {
+            self.name_keys[*at] == key && (name.len() < 8 || *self.fields[*at].name == *name)
+        };
+        (from..self.name_keys.len()).find(is).or_else(|| (0..from).find(is))
     }
 }
+
+/// A name packed into a number: its length and its first seven bytes. Names with different
+/// keys differ; names shorter than eight bytes with equal keys are equal.
+fn name_key(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut key = (bytes.len().min(255) as u64) << 56;
+    for (i, b) in bytes.iter().take(7).enumerate() {
+        key |= u64::from(*b) << (8 * i);
+    }
+    key
+}
+
+/// Messages whose tags are all below this get a direct tag-to-field table.
+const DENSE_TAGS: usize = 256;
 
 /// One enum type.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,6 +354,9 @@ impl Schema {
                 version: 1,
                 fields: Vec::new(),
                 by_tag: Vec::new(),
+                dense: Vec::new(),
+                name_keys: Vec::new(),
+                memo: NameMemo::default(),
             });
         }
         for (i, e) in enums.iter().enumerate() {
@@ -247,6 +373,14 @@ impl Schema {
             def.version = version;
             def.by_tag = fields.iter().enumerate().map(|(at, f)| (f.tag, at)).collect();
             def.by_tag.sort_unstable();
+            let tag_max = def.by_tag.last().map_or(0, |(t, _)| *t as usize);
+            if tag_max < DENSE_TAGS && fields.len() < usize::from(u8::MAX) {
+                def.dense = vec![0; tag_max + 1];
+                for (at, f) in fields.iter().enumerate() {
+                    def.dense[f.tag as usize] = at as u8 + 1;
+                }
+            }
+            def.name_keys = fields.iter().map(|f| name_key(&f.name)).collect();
             def.fields = fields;
         }
         Ok(schema)

@@ -255,7 +255,7 @@ fn evolve(old: &Model, drop: &[bool], added_type: &str) -> Model {
 }
 
 proptest! {
-    #![proptest_config(crate::testing::proptest_config(256))]
+    #![proptest_config(crate::property::proptest_config(256))]
 
     #[test]
     fn random_values_of_random_schemas_round_trip((model, record) in with_record()) {

@@ -139,14 +139,10 @@ pub fn encode_message<T: Message>(
 /// Decodes a `T` written with any compatible version of `schema`, from a borrowed view of
 /// `bytes` (no [`Value`] tree).
 pub fn decode_message<T: Message>(schema: &Schema, bytes: &[u8]) -> Result<T, DecodeError> {
-    let index = schema.message_index(T::NAME).ok_or_else(|| DecodeError {
-        path: String::new(),
-        reason: DecodeReason::UnknownMessage(T::NAME.to_string()),
-    })?;
-    let mut view = View::new(schema, index, bytes, 0)?;
-    let value = T::read(&mut view)?;
-    view.finish()?;
-    Ok(value)
+    let index = schema
+        .message_index(T::NAME)
+        .ok_or_else(|| DecodeError::new(DecodeReason::UnknownMessage(T::NAME.to_string())))?;
+    View::read(schema, index, bytes, 0)
 }
 
 /// [`encode_message`] through a [`Record`] and the dynamic encoder: the same bytes, slower.
@@ -161,24 +157,23 @@ pub fn encode_message_dynamic<T: Message>(
 
 /// [`decode_message`] through the dynamic decoder and a [`Record`].
 pub fn decode_message_dynamic<T: Message>(schema: &Schema, bytes: &[u8]) -> Result<T, DecodeError> {
-    let index = schema.message_index(T::NAME).ok_or_else(|| DecodeError {
-        path: String::new(),
-        reason: DecodeReason::UnknownMessage(T::NAME.to_string()),
-    })?;
+    let index = schema
+        .message_index(T::NAME)
+        .ok_or_else(|| DecodeError::new(DecodeReason::UnknownMessage(T::NAME.to_string())))?;
     T::from_record(decode_index(schema, index, bytes)?).map_err(|e| {
         // A field the typed layer rejects is named within its message.
         if e.path.contains('.') {
             e
         } else {
-            DecodeError { path: format!("{}.{}", T::NAME, e.path), ..e }
+            let path = format!("{}.{}", T::NAME, e.path);
+            e.with_path(path)
         }
     })
 }
 
 fn message_index<T: Message>(schema: &Schema) -> Result<usize, EncodeError> {
-    schema.message_index(T::NAME).ok_or_else(|| EncodeError {
-        path: T::NAME.to_string(),
-        reason: "no such message type in the schema".into(),
+    schema.message_index(T::NAME).ok_or_else(|| {
+        EncodeError::at(T::NAME.to_string(), "no such message type in the schema".into())
     })
 }
 
@@ -313,7 +308,7 @@ from_value!(EnumValue, "enum", Value::Enum(e) => Some(e));
 
 /// A typed-layer error about field `field` (a path the caller completes).
 pub(crate) fn shape(field: &str, reason: String) -> DecodeError {
-    DecodeError { path: field.to_string(), reason: DecodeReason::Typed(reason) }
+    DecodeError::at(field.to_string(), DecodeReason::Typed(reason))
 }
 
 impl Record {

@@ -23,13 +23,33 @@ pub(crate) const LEN: u8 = 2;
 pub(crate) const ZIGZAG: u8 = 3;
 pub(crate) const FIXED32: u8 = 5;
 
-/// Why a value could not be encoded: the path to the field and the reason.
+/// Why a value could not be encoded: the path to the field and the reason. Boxed like
+/// [`DecodeError`]; its parts read through `Deref` (`e.path`, `e.reason`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EncodeError {
+pub struct EncodeError(Box<EncodeErrorParts>);
+
+/// What an [`EncodeError`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodeErrorParts {
     /// `Message.field > Nested.field`.
     pub path: String,
     /// What is wrong with the value.
     pub reason: String,
+}
+
+impl EncodeError {
+    /// An error about the field at `path`.
+    pub fn at(path: String, reason: String) -> Self {
+        EncodeError(Box::new(EncodeErrorParts { path, reason }))
+    }
+}
+
+impl std::ops::Deref for EncodeError {
+    type Target = EncodeErrorParts;
+
+    fn deref(&self) -> &EncodeErrorParts {
+        &self.0
+    }
 }
 
 impl fmt::Display for EncodeError {
@@ -97,18 +117,49 @@ impl fmt::Display for DecodeReason {
     }
 }
 
-/// Why bytes could not be decoded: where (`Message.field > Nested.field`) and why.
+/// Why bytes could not be decoded: where (`Message.field > Nested.field`) and why. Boxed, so
+/// that a decoder's `Result`s stay two words and the path that succeeds moves little; its
+/// parts read through `Deref` (`e.path`, `e.reason`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecodeError {
+pub struct DecodeError(Box<DecodeErrorParts>);
+
+/// What a [`DecodeError`] holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeErrorParts {
     /// The fields from the outermost record in, `Message.field` each, joined by ` > `.
     pub path: String,
     /// What went wrong.
     pub reason: DecodeReason,
 }
 
+impl std::ops::Deref for DecodeError {
+    type Target = DecodeErrorParts;
+
+    fn deref(&self) -> &DecodeErrorParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for DecodeError {
+    fn deref_mut(&mut self) -> &mut DecodeErrorParts {
+        &mut self.0
+    }
+}
+
 impl DecodeError {
     pub(crate) fn new(reason: DecodeReason) -> Self {
-        DecodeError { path: String::new(), reason }
+        DecodeError::at(String::new(), reason)
+    }
+
+    /// An error at `path` (`Message.field > Nested.field`).
+    pub fn at(path: String, reason: DecodeReason) -> Self {
+        DecodeError(Box::new(DecodeErrorParts { path, reason }))
+    }
+
+    /// This error with its path replaced.
+    pub(crate) fn with_path(mut self, path: String) -> Self {
+        self.path = path;
+        self
     }
 
     pub(crate) fn within(mut self, message: &str, field: &str) -> Self {
@@ -151,9 +202,8 @@ pub(crate) fn wire_type(ty: &Type) -> u8 {
 
 /// Encodes `record` as message `message` of `schema`.
 pub fn encode(schema: &Schema, message: &str, record: &Record) -> Result<Vec<u8>, EncodeError> {
-    let index = schema.message_index(message).ok_or_else(|| EncodeError {
-        path: message.to_string(),
-        reason: "no such message type in the schema".into(),
+    let index = schema.message_index(message).ok_or_else(|| {
+        EncodeError::at(message.to_string(), "no such message type in the schema".into())
     })?;
     let mut out = Vec::with_capacity(64);
     let writer = Writer { schema, strict: true };
@@ -189,10 +239,8 @@ impl Writer<'_> {
         out: &mut Vec<u8>,
         depth: usize,
     ) -> Result<(), EncodeError> {
-        let fail = |field: &str, reason: String| EncodeError {
-            path: format!("{}.{field}", def.name),
-            reason,
-        };
+        let fail =
+            |field: &str, reason: String| EncodeError::at(format!("{}.{field}", def.name), reason);
         if depth >= DEPTH_MAX {
             return Err(fail("", format!("nested deeper than {DEPTH_MAX}")));
         }
@@ -214,7 +262,7 @@ impl Writer<'_> {
                         } else {
                             format!("{}.{} > {}", def.name, field.name, e.path)
                         };
-                        EncodeError { path, ..e }
+                        EncodeError::at(path, e.reason.clone())
                     })?
                 }
             }
@@ -279,7 +327,7 @@ pub(crate) fn end_delimited(out: &mut Vec<u8>, start: usize) {
 }
 
 fn mismatch(ty: &str, value: &Value) -> EncodeError {
-    EncodeError { path: String::new(), reason: format!("expected {ty}, got {}", value.kind()) }
+    EncodeError::at(String::new(), format!("expected {ty}, got {}", value.kind()))
 }
 
 impl Writer<'_> {
@@ -333,10 +381,7 @@ impl Writer<'_> {
         depth: usize,
     ) -> Result<(), EncodeError> {
         if depth >= DEPTH_MAX {
-            return Err(EncodeError {
-                path: String::new(),
-                reason: format!("nested deeper than {DEPTH_MAX}"),
-            });
+            return Err(EncodeError::at(String::new(), format!("nested deeper than {DEPTH_MAX}")));
         }
         match (ty, value) {
             (Type::List(_) | Type::Map(..), _) => {
@@ -364,7 +409,7 @@ fn put_scalar(
     value: &Value,
     out: &mut Vec<u8>,
 ) -> Result<(), EncodeError> {
-    let range = |what: String| EncodeError { path: String::new(), reason: what };
+    let range = |what: String| EncodeError::at(String::new(), what);
     match (ty, value) {
         (Type::Bool, Value::Bool(b)) => out.push(u8::from(*b)),
         (Type::Int32, Value::Int(n)) => {
@@ -395,7 +440,7 @@ fn put_scalar(
 
 /// The payload of an unsigned number as `ty` (`uint32`, `uint64`, `fixed32`, `fixed64`).
 pub(crate) fn put_unsigned(ty: &Type, n: u64, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    let range = |what: String| EncodeError { path: String::new(), reason: what };
+    let range = |what: String| EncodeError::at(String::new(), what);
     match ty {
         Type::Uint32 => {
             u32::try_from(n).map_err(|_| range(format!("{n} does not fit uint32")))?;
@@ -433,6 +478,12 @@ pub(crate) struct Input<'a> {
 
 impl<'a> Input<'a> {
     pub(crate) fn varint(&mut self) -> Result<u64, DecodeError> {
+        if let Some((&byte, rest)) = self.data.split_first() {
+            if byte < 0x80 {
+                self.data = rest; // the common case: a key, a small number, a short length
+                return Ok(u64::from(byte));
+            }
+        }
         let mut n = 0u64;
         for (i, byte) in self.data.iter().enumerate().take(10) {
             if i == 9 && *byte > 1 {
@@ -470,7 +521,8 @@ impl<'a> Input<'a> {
         let key = self.varint()?;
         let tag = key >> 3;
         let wire = (key & 7) as u8;
-        if tag == 0 || tag > u64::from(super::TAG_MAX) || ![0, 1, 2, 3, 5].contains(&wire) {
+        // Wire types 0, 1, 2, 3 and 5, as a bit set.
+        if tag == 0 || tag > u64::from(super::TAG_MAX) || 0b10_1111 & (1 << wire) == 0 {
             return Err(DecodeError::new(DecodeReason::BadKey(key)));
         }
         Ok((tag as u32, wire))

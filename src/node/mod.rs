@@ -53,6 +53,14 @@ pub trait Node: 'static {
     /// serde; [`NoControl`] for a system without any.
     type Control: Clone + Debug + serde::de::DeserializeOwned + 'static;
 
+    /// How many bytes `msg` takes on the wire: the network counts them (bytes sent, per
+    /// second) and charges them against `[network] bandwidth`. 0, the default, says the
+    /// protocol's messages have no encoded form: they cost no bandwidth and are not counted.
+    fn wire_bytes(msg: &Self::Msg) -> u64 {
+        let _ = msg;
+        0
+    }
+
     /// The node boots (first boot, or restart after a crash: read the disk to recover).
     fn on_start(&mut self, ctx: &mut Context<'_, Self>)
     where

@@ -6,6 +6,7 @@
 //!   shaded fault windows (Jepsen's latency-raw plot);
 //! - `throughput`: completed operations per second by outcome;
 //! - `quantiles`: p50, p90, p99 and max latency of `ok` operations per time bucket;
+//! - `wire` (when the protocol reports message sizes): bytes sent per second of virtual time;
 //! - `sequence`: the message sequence diagram of a short window, read from the trace: around
 //!   what the failed check names, for a failed run (see [`focus`]);
 //! - `timeline.html`: the history, one lane per client, faults as bands, and for a
@@ -63,7 +64,7 @@ use figure::save;
 use std::fmt;
 use std::path::{Path, PathBuf};
 #[cfg(feature = "plots")]
-use timeline::{LatencyChart, QuantileChart, RunView, ThroughputChart};
+use timeline::{LatencyChart, QuantileChart, RunView, ThroughputChart, WireChart};
 
 /// A report file that could not be read or written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,6 +151,9 @@ pub fn write_run_with(
     let mut files = save(&LatencyChart(&view), dir, "latency")?;
     files.extend(save(&ThroughputChart(&view), dir, "throughput")?);
     files.extend(save(&QuantileChart(&view), dir, "quantiles")?);
+    if !r.wire_bytes_per_second.is_empty() {
+        files.extend(save(&WireChart(&view, &r.wire_bytes_per_second), dir, "wire")?);
+    }
     let window = sequence_window(options, focus.as_ref(), &view.windows)?;
     let kept = match (trace, options.trace) {
         (None, _) => None,

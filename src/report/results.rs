@@ -64,6 +64,7 @@ mod tests {
             expected_failures: Vec::new(),
             passed: false,
             network: Default::default(),
+            wire_bytes_per_second: Vec::new(),
             disk: Default::default(),
         };
         let text = results_edn(&report);

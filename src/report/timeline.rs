@@ -1,5 +1,5 @@
-//! Time charts of a run's client history: latency per operation, throughput, latency quantiles.
-//! Each shades the run's fault windows.
+//! Time charts of a run: latency per operation, throughput, latency quantiles (from the client
+//! history) and bytes on the wire per second. Each shades the run's fault windows.
 
 use super::figure::{
     fault_legend, legend, outcome_colour, shade_faults, time_builder, time_chart_areas, DrawResult,
@@ -185,6 +185,46 @@ impl Figure for ThroughputChart<'_> {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
+        fault_legend(&mut chart, &view.windows, left_out)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}
+
+/// Bytes the nodes sent each second of virtual time (`RunReport::wire_bytes_per_second`), in
+/// KiB/s, over the fault windows: what a partition or a catch-up burst does to the traffic.
+pub struct WireChart<'a>(pub &'a RunView<'a>, pub &'a [u64]);
+
+impl Figure for WireChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (view, per_second) = (self.0, self.1);
+        root.fill(&WHITE)?;
+        let kib = |b: u64| b as f64 / 1024.0;
+        let y_hi = per_second.iter().map(|b| kib(*b)).fold(1.0, f64::max) * 1.15;
+        let total: u64 = per_second.iter().sum();
+        let title = format!(
+            "{}: bytes on the wire (KiB sent per second; {:.1} KiB in all)",
+            view.name,
+            kib(total)
+        );
+        let (strip, area) = time_chart_areas(root, &title)?;
+        let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), 0.0..y_hi)?;
+        chart
+            .configure_mesh()
+            .x_desc("send time (s, virtual)")
+            .y_desc("KiB sent per second")
+            .axis_desc_style((FONT, 16))
+            .draw()?;
+        let left_out = shade_faults(&strip, &mut chart, &view.windows, 0.0, y_hi)?;
+        let colour = RGBColor(31, 119, 180);
+        let line: Vec<(f64, f64)> =
+            per_second.iter().enumerate().map(|(s, b)| (s as f64 + 0.5, kib(*b))).collect();
+        chart
+            .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
+            .label("all nodes")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
         fault_legend(&mut chart, &view.windows, left_out)?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)
     }

@@ -63,6 +63,65 @@ impl<'de> Deserialize<'de> for Duration {
     }
 }
 
+/// A link speed, written for people (`"10MB/s"`, `"1Gbit/s"`, `"512KiB/s"`) or
+/// `"unlimited"`; held in bytes per second (0: unlimited).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bandwidth(pub u64);
+
+impl Bandwidth {
+    /// Parses `text`: a number, then B/s, KB/s, MB/s, GB/s (powers of 1000), KiB/s, MiB/s,
+    /// GiB/s (powers of 1024) or kbit/s, Mbit/s, Gbit/s; or `unlimited`.
+    pub fn parse(text: &str) -> Result<Bandwidth, String> {
+        let text = text.trim();
+        if text == "unlimited" {
+            return Ok(Bandwidth(0));
+        }
+        let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let scale: f64 = match unit.trim() {
+            "B/s" => 1.0,
+            "KB/s" | "kB/s" => 1e3,
+            "MB/s" => 1e6,
+            "GB/s" => 1e9,
+            "KiB/s" => 1024.0,
+            "MiB/s" => 1024.0 * 1024.0,
+            "GiB/s" => 1024.0 * 1024.0 * 1024.0,
+            "kbit/s" => 1e3 / 8.0,
+            "Mbit/s" => 1e6 / 8.0,
+            "Gbit/s" => 1e9 / 8.0,
+            "" => return Err(format!("`{text}` has no unit (write e.g. `10MB/s`, `1Gbit/s`)")),
+            other => {
+                return Err(format!(
+                    "unknown bandwidth unit `{other}` (use B/s, KB/s, MB/s, GB/s, KiB/s, \
+                     MiB/s, GiB/s, kbit/s, Mbit/s, Gbit/s, or write `unlimited`)"
+                ))
+            }
+        };
+        let n: f64 = number.parse().map_err(|_| format!("`{text}` has no number"))?;
+        let bytes = (n * scale).round();
+        if !(1.0..=1e15).contains(&bytes) {
+            return Err(format!("`{text}` is out of range (1 B/s to 1000 TB/s, or `unlimited`)"));
+        }
+        Ok(Bandwidth(bytes as u64))
+    }
+}
+
+impl Serialize for Bandwidth {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            0 => s.serialize_str("unlimited"),
+            n => s.serialize_str(&format!("{n}B/s")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Bandwidth {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Bandwidth::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A whole scenario.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -139,6 +198,10 @@ pub struct NetworkSettings {
     pub reorder: Probability,
     /// `"drop"` or `"deliver"`: the fate of messages in flight on a link when it is cut.
     pub in_flight_on_cut: InFlightSetting,
+    /// Each host's outgoing link speed (`"10MB/s"`; default `"unlimited"`): messages queue
+    /// behind each other and take their size over it to leave. Only messages whose protocol
+    /// reports their encoded size (`Node::wire_bytes`, as Raft does) are charged.
+    pub bandwidth: Bandwidth,
 }
 
 impl Default for NetworkSettings {
@@ -151,6 +214,7 @@ impl Default for NetworkSettings {
             duplicate: Probability(0),
             reorder: Probability(0),
             in_flight_on_cut: InFlightSetting::Drop,
+            bandwidth: Bandwidth(0),
         }
     }
 }

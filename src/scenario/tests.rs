@@ -129,3 +129,25 @@ fn fault_errors_name_the_files_own_index_and_the_key() {
     assert_eq!(e.key.as_deref(), Some("duration"), "{e}");
     assert!(e.reason.contains("negative") && e.reason.contains("line 4"), "{e}");
 }
+
+#[test]
+fn bandwidth_reads_units_and_names_a_bad_one() {
+    for (text, want) in [
+        ("unlimited", 0),
+        ("10MB/s", 10_000_000),
+        ("1.5KB/s", 1_500),
+        ("2KiB/s", 2_048),
+        ("1Gbit/s", 125_000_000),
+        ("800 kbit/s", 100_000),
+    ] {
+        assert_eq!(Bandwidth::parse(text), Ok(Bandwidth(want)), "{text}");
+    }
+    for bad in ["10", "10MB", "fast", "0B/s", "-1MB/s"] {
+        assert!(Bandwidth::parse(bad).is_err(), "{bad}");
+    }
+    let e = parse(&format!("{MINIMAL}\n[network]\nbandwidth = \"9 parsecs\"\n")).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("network.bandwidth"), "{e}");
+    assert!(e.reason.contains("unknown bandwidth unit"), "{e}");
+    let s = parse(&format!("{MINIMAL}\n[network]\nbandwidth = \"1MB/s\"\n")).unwrap();
+    assert_eq!(s.network.bandwidth, Bandwidth(1_000_000));
+}

@@ -239,7 +239,9 @@ impl<'s, S: System> Sim<'s, S> {
             InFlightSetting::Deliver => InFlight::Deliver,
         };
         let hosts = (n + scenario.clients.count) as usize;
-        let network = Network::new(hosts, base_link, in_flight, SimRng::new(seed, stream::NETWORK));
+        let mut network =
+            Network::new(hosts, base_link, in_flight, SimRng::new(seed, stream::NETWORK));
+        network.set_bandwidth(scenario.network.bandwidth.0);
         let end = scenario.duration.0;
         let issue_until = end.saturating_sub(scenario.clients.deadline.0).max(end / 2);
         let workload = Workload::new(&scenario.clients, n, issue_until, seed);
@@ -549,7 +551,11 @@ impl<'s, S: System> Sim<'s, S> {
     }
 
     fn send(&mut self, at: Nanos, from: HostId, to: HostId, payload: PayloadOf<S::Node>) {
-        let transit = self.network.send(at, from, to);
+        let bytes = match &payload {
+            Payload::Peer(m) => S::Node::wire_bytes(m),
+            Payload::Request(_) | Payload::Reply(..) => 0,
+        };
+        let transit = self.network.send_bytes(at, from, to, bytes);
         self.hash.add(u64::from(from) << 32 | u64::from(to));
         if self.trace.is_some() {
             let (name, msg) = Self::payload_text(&payload);
@@ -700,6 +706,7 @@ impl<'s, S: System> Sim<'s, S> {
             fault_log: self.fault_log,
             controls: self.control_log,
             network: self.network.stats(),
+            wire_bytes_per_second: self.network.bytes_per_second().0.clone(),
             disks,
             trace_error,
         })

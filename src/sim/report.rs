@@ -91,6 +91,10 @@ pub struct RunReport {
     pub passed: bool,
     /// Network counters.
     pub network: NetworkStats,
+    /// Bytes sent in each second of virtual time (empty if the protocol's messages have no
+    /// encoded size).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wire_bytes_per_second: Vec<u64>,
     /// Disk counters summed over nodes.
     pub disk: DiskStats,
 }
@@ -140,6 +144,7 @@ pub(super) struct Parts<'a> {
     pub fault_log: Vec<AppliedFault>,
     pub controls: Vec<AppliedControl>,
     pub network: NetworkStats,
+    pub wire_bytes_per_second: Vec<u64>,
     pub disks: Vec<DiskStats>,
     pub trace_error: Option<std::io::Error>,
 }
@@ -193,6 +198,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         expected_failures: expected.clone(),
         passed,
         network: parts.network,
+        wire_bytes_per_second: parts.wire_bytes_per_second,
         disk,
     };
     RunOutput { report, history: parts.history }

@@ -52,7 +52,7 @@ impl<S: StateMachine> RaftNode<S> {
         let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
         let term = self.term + 1;
         for to in self.other_voters() {
-            ctx.send(to, Msg::Vote { pre: true, term, last_index, last_term });
+            self.send(ctx, to, &Msg::Vote { pre: true, term, last_index, last_term });
         }
         if self.votes.len() >= self.quorum() {
             self.start_campaign(ctx);
@@ -68,7 +68,7 @@ impl<S: StateMachine> RaftNode<S> {
         self.persist_meta(ctx);
         let (last_index, last_term) = (self.log.last_index(), self.log.last_term());
         for to in self.other_voters() {
-            ctx.send(to, Msg::Vote { pre: false, term: self.term, last_index, last_term });
+            self.send(ctx, to, &Msg::Vote { pre: false, term: self.term, last_index, last_term });
         }
         // The candidate counts its own vote only once the vote is durable.
         let gate = self.gate(0);
@@ -120,7 +120,7 @@ impl<S: StateMachine> RaftNode<S> {
                 && !self.untrusted
                 && self.log_up_to_date(last_index, last_term);
             let reply_term = if grant { term } else { self.term };
-            ctx.send(from, Msg::VoteReply { pre: true, term: reply_term, granted: grant });
+            self.send(ctx, from, &Msg::VoteReply { pre: true, term: reply_term, granted: grant });
             return;
         }
         if term > self.term && sticky {
@@ -135,7 +135,7 @@ impl<S: StateMachine> RaftNode<S> {
             && !self.untrusted
             && self.log_up_to_date(last_index, last_term);
         if !grant {
-            ctx.send(from, Msg::VoteReply { pre: false, term: self.term, granted: false });
+            self.send(ctx, from, &Msg::VoteReply { pre: false, term: self.term, granted: false });
             return;
         }
         if self.vote.is_none() {

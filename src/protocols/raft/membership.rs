@@ -12,6 +12,12 @@ use crate::node::{Context, Fact};
 
 impl<S: StateMachine> RaftNode<S> {
     pub(super) fn on_control_action(&mut self, ctx: &mut Context<'_, Self>, action: Control) {
+        if let Control::Upgrade { node, version } = action {
+            if node == self.id {
+                self.begin_upgrade(ctx, version);
+            }
+            return;
+        }
         if self.controls.len() >= CONTROLS_MAX {
             self.controls.pop_front();
         }
@@ -23,6 +29,7 @@ impl<S: StateMachine> RaftNode<S> {
         match action {
             Control::AddMember { node } => self.is_voter(node),
             Control::RemoveMember { node } => !self.is_voter(node),
+            Control::Upgrade { .. } => true, // not a membership change
         }
     }
 
@@ -58,6 +65,7 @@ impl<S: StateMachine> RaftNode<S> {
                     self.propose(ctx, Payload::Config { voters });
                 }
             }
+            Control::Upgrade { .. } => unreachable!("in effect: never queued"),
         }
     }
 

@@ -28,6 +28,8 @@ mod persist;
 mod replication;
 pub mod storage;
 pub mod system;
+mod upgrade;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -40,7 +42,7 @@ pub use system::Raft;
 use crate::node::{Nanos, NodeId, MILLISECOND};
 
 /// An operator action on a Raft cluster (`[[controls]]` in a scenario): a single-server
-/// membership change.
+/// membership change, or a rolling-upgrade step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Control {
@@ -48,6 +50,11 @@ pub enum Control {
     AddMember { node: NodeId },
     /// Remove `node` from the voters.
     RemoveMember { node: NodeId },
+    /// Restart `node` running schema version `version` (of `schemas/raft-v*.toml`, embedded):
+    /// it installs the version through its registry (refused if incompatible: the node keeps
+    /// running its version and records `schema_upgrade_refused`), waits until everything it
+    /// wrote is durable, and restarts from disk as after a crash.
+    Upgrade { node: NodeId, version: u32 },
 }
 
 /// How a leader serves reads.
@@ -74,16 +81,20 @@ pub struct Bugs {
     pub no_read_index: bool,
     /// `raft.lease_reads`: lease reads with no clock-drift margin.
     pub lease_reads: bool,
+    /// `encoding.skip_compat_check`: the schema registry installs a version without checking
+    /// it against the installed ones (an incompatible version goes in).
+    pub skip_compat_check: bool,
 }
 
 impl Bugs {
     /// Every knob's name, as written in a scenario.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "raft.commit_previous_term",
         "raft.vote_without_log_check",
         "raft.skip_fsync",
         "raft.no_read_index",
         "raft.lease_reads",
+        "encoding.skip_compat_check",
     ];
 
     /// Switches on the knob called `name`; an unknown name is an error naming it.
@@ -94,6 +105,7 @@ impl Bugs {
             "raft.skip_fsync" => self.skip_fsync = true,
             "raft.no_read_index" => self.no_read_index = true,
             "raft.lease_reads" => self.lease_reads = true,
+            "encoding.skip_compat_check" => self.skip_compat_check = true,
             _ => return Err(format!("unknown bug `{name}` (known: {})", Bugs::NAMES.join(", "))),
         }
         Ok(())

@@ -4,6 +4,8 @@ use super::kv::{KvStore, Replica, StateMachine};
 use super::log::Log;
 use super::messages::{Msg, SnapshotData};
 use super::persist::DiskState;
+use super::upgrade::Upgrade;
+use super::wire::{self, Frame, Versions};
 use super::{Control, RaftConfig};
 use crate::node::{
     ClientId, Context, Fact, FsyncId, KvApi, Nanos, Node, NodeId, Op, Request, RequestId,
@@ -152,6 +154,12 @@ pub struct RaftNode<S: StateMachine = KvStore> {
     /// Recovery found corruption in the middle of the log: no voting or campaigning until a
     /// leader has brought this node up to its commit index.
     pub(super) untrusted: bool,
+    /// The schema versions installed and the one the node runs (encodes and decodes with).
+    pub(super) versions: Versions,
+    /// A rolling-upgrade restart waiting for the node's writes to become durable.
+    pub(super) upgrade: Option<Upgrade>,
+    /// The schema version each peer said it runs (version 2 and up send it), as last heard.
+    pub(super) peer_versions: BTreeMap<NodeId, u32>,
 }
 
 impl<S: StateMachine> RaftNode<S> {
@@ -159,6 +167,7 @@ impl<S: StateMachine> RaftNode<S> {
     pub fn new(config: RaftConfig, id: NodeId, initial_voters: Vec<NodeId>) -> Self {
         assert!(!initial_voters.is_empty(), "a cluster needs at least one voter");
         assert!(config.timeout_election_min_ns <= config.timeout_election_max_ns);
+        let config_skip = config.bugs.skip_compat_check;
         RaftNode {
             config,
             id,
@@ -182,6 +191,9 @@ impl<S: StateMachine> RaftNode<S> {
             lead: None,
             controls: VecDeque::new(),
             untrusted: false,
+            versions: Versions::new(config_skip),
+            upgrade: None,
+            peer_versions: BTreeMap::new(),
         }
     }
 
@@ -247,20 +259,69 @@ impl<S: StateMachine> RaftNode<S> {
     pub(super) fn fact(&self, ctx: &mut Context<'_, Self>, fact: Fact) {
         ctx.fact(fact);
     }
+
+    /// The schema version the node runs.
+    pub fn schema_version(&self) -> u32 {
+        self.versions.running()
+    }
+
+    /// Sends `msg` to `to`, encoded with the schema version this node runs.
+    pub(super) fn send(&self, ctx: &mut Context<'_, Self>, to: NodeId, msg: &Msg) {
+        ctx.send(to, wire::encode(self.versions.running(), msg));
+    }
+
+    /// Decodes a frame from `from` with this node's version; a frame that does not decode is
+    /// dropped and recorded (`decode_failed`: writer and reader versions, the message type's
+    /// number and the field's tag in the reader's schema, which the `wire_decodes` check
+    /// turns back into names).
+    fn receive(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, frame: &Frame) -> Option<Msg> {
+        let reader = self.versions.running();
+        match wire::decode(reader, frame) {
+            Ok((msg, sender_version)) => {
+                if reader >= 2
+                    && self.peer_versions.insert(from, sender_version) != Some(sender_version)
+                {
+                    let values = vec![u64::from(from), u64::from(sender_version)];
+                    ctx.fact(Fact::Custom {
+                        name: "peer_version".into(),
+                        values,
+                        text: String::new(),
+                    });
+                }
+                Some(msg)
+            }
+            Err(e) => {
+                let (message, tag) = wire::locate(reader, &e);
+                let values = vec![u64::from(frame.version), u64::from(reader), message, tag];
+                ctx.fact(Fact::Custom {
+                    name: "decode_failed".into(),
+                    values,
+                    text: e.to_string(),
+                });
+                None
+            }
+        }
+    }
 }
 
 impl<S: StateMachine> Node for RaftNode<S> {
-    type Msg = Msg;
+    type Msg = Frame;
     type Timer = Timer;
     type Api = KvApi;
     type Control = Control;
 
+    fn wire_bytes(frame: &Frame) -> u64 {
+        frame.bytes.len() as u64
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
+        self.recover_version(ctx);
         self.recover(ctx);
         self.reset_election_deadline(ctx);
     }
 
-    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, msg: Msg) {
+    fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, frame: Frame) {
+        let Some(msg) = self.receive(ctx, from, &frame) else { return };
         match msg {
             Msg::Vote { pre, term, last_index, last_term } => {
                 self.on_vote(ctx, from, pre, term, (last_index, last_term))
@@ -295,6 +356,7 @@ impl<S: StateMachine> Node for RaftNode<S> {
 
     fn on_fsync(&mut self, ctx: &mut Context<'_, Self>, fsync: FsyncId) {
         self.on_fsync_done(ctx, fsync);
+        self.upgrade_on_fsync(ctx, fsync);
     }
 
     fn on_control(&mut self, ctx: &mut Context<'_, Self>, action: Control) {

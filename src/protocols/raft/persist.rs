@@ -58,6 +58,15 @@ pub(super) struct DiskState {
     deferred: Vec<(Gate, u64, Deferred)>,
 }
 
+impl DiskState {
+    /// True when no write of the node waits for its fsync (everything written is durable).
+    pub(super) fn idle(&self) -> bool {
+        self.meta_inflight.is_none()
+            && self.log_fsyncs.is_empty()
+            && self.snapshot_inflight.is_none()
+    }
+}
+
 impl<S: StateMachine> RaftNode<S> {
     /// The gate for a reply that depends on the current meta and log up to `log_index`.
     pub(super) fn gate(&self, log_index: u64) -> Gate {
@@ -94,7 +103,7 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn run_deferred(&mut self, ctx: &mut Context<'_, Self>, action: Deferred) {
         match action {
-            Deferred::Send { to, msg } => ctx.send(to, msg),
+            Deferred::Send { to, msg } => self.send(ctx, to, &msg),
             Deferred::SelfVote => self.on_self_vote(ctx),
         }
     }

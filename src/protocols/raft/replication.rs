@@ -87,7 +87,7 @@ impl<S: StateMachine> RaftNode<S> {
             commit: self.commit_index,
             read_round: lead.round,
         };
-        ctx.send(peer, msg);
+        self.send(ctx, peer, &msg);
     }
 
     fn send_snapshot(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
@@ -99,7 +99,7 @@ impl<S: StateMachine> RaftNode<S> {
         p.round_sent = lead.round;
         let msg =
             Msg::Snapshot { term: self.term, snapshot: Box::new(snapshot), read_round: lead.round };
-        ctx.send(peer, msg);
+        self.send(ctx, peer, &msg);
     }
 
     /// The leader's tick: CheckQuorum, a new heartbeat round, one message per follower.
@@ -187,7 +187,7 @@ impl<S: StateMachine> RaftNode<S> {
         read_round: u64,
     ) {
         if term < self.term {
-            ctx.send(from, self.append_reject(read_round, 0, None));
+            self.send(ctx, from, &self.append_reject(read_round, 0, None));
             return;
         }
         self.follow(ctx, term, from);
@@ -198,7 +198,7 @@ impl<S: StateMachine> RaftNode<S> {
             let skip = (base - prev_index).min(entries.len() as u64);
             entries.drain(..skip as usize);
             if entries.is_empty() {
-                ctx.send(from, self.append_accept(read_round, prev_index + skip));
+                self.send(ctx, from, &self.append_accept(read_round, prev_index + skip));
                 return;
             }
             (prev_index, prev_term) = (base, self.log.base_term());
@@ -211,7 +211,7 @@ impl<S: StateMachine> RaftNode<S> {
                     self.append_reject(read_round, first, Some(t))
                 }
             };
-            ctx.send(from, reject);
+            self.send(ctx, from, &reject);
             return;
         }
         let matched = prev_index + entries.len() as u64;
@@ -362,13 +362,13 @@ impl<S: StateMachine> RaftNode<S> {
         read_round: u64,
     ) {
         if term < self.term {
-            ctx.send(from, Msg::SnapshotReply { term: self.term, index: 0, read_round });
+            self.send(ctx, from, &Msg::SnapshotReply { term: self.term, index: 0, read_round });
             return;
         }
         self.follow(ctx, term, from);
         let index = snapshot.index;
         if index <= self.commit_index {
-            ctx.send(from, Msg::SnapshotReply { term: self.term, index, read_round });
+            self.send(ctx, from, &Msg::SnapshotReply { term: self.term, index, read_round });
             return;
         }
         if !self.snapshot_write_idle() {

@@ -26,21 +26,31 @@ use super::messages::{Entry, SnapshotData};
 use crate::encoding::typed::{decode_message, encode_message, Sink, Source};
 use crate::encoding::{DecodeError, EncodeError, Message, Schema};
 use crate::node::{Disk, DiskError, NodeId};
-use crate::protocols::codec::builtin_schema;
-use std::sync::OnceLock;
 
-/// Schema versions this build knows (`schemas/raft-v1.toml`, ...).
-pub const SCHEMA_VERSIONS: [u32; 1] = [1];
-
-/// The log's schema, version `version` (one of [`SCHEMA_VERSIONS`]).
+/// The log's schema, version `version` (one of [`super::wire::SCHEMA_VERSIONS`]). Log
+/// records are written with version 1 on every node: `LogRecord` is the same in every version
+/// so far, so a node reads its own log after an upgrade.
 pub fn schema(version: u32) -> &'static Schema {
-    static V1: OnceLock<Schema> = OnceLock::new();
-    match version {
-        1 => V1.get_or_init(|| {
-            builtin_schema("raft-v1.toml", include_str!("../../../schemas/raft-v1.toml"))
-        }),
-        other => panic!("no raft schema version {other} (known: {SCHEMA_VERSIONS:?})"),
-    }
+    super::wire::schema(version)
+}
+
+/// The file holding the schema version the node runs (4 bytes, little-endian, then their
+/// checksum), written before an upgrade restarts the node, so a crash after it does not bring
+/// the old version back.
+pub const VERSION_FILE: &str = "schema_version";
+
+/// The version file's contents for `version`.
+pub fn encode_version(version: u32) -> Vec<u8> {
+    let mut out = version.to_le_bytes().to_vec();
+    out.extend_from_slice(&checksum(&version.to_le_bytes()).to_le_bytes());
+    out
+}
+
+/// The version in a version file, if it is whole and intact.
+pub fn decode_version(data: &[u8]) -> Option<u32> {
+    let bytes: [u8; 4] = data.get(..4)?.try_into().ok()?;
+    let sum = u64::from_le_bytes(data.get(4..12)?.try_into().ok()?);
+    (checksum(&bytes) == sum).then(|| u32::from_le_bytes(bytes))
 }
 
 /// The file holding term, vote and the log generation.
@@ -423,7 +433,7 @@ mod both_paths {
     }
 
     proptest! {
-        #![proptest_config(crate::testing::proptest_config(256))]
+        #![proptest_config(crate::property::proptest_config(256))]
 
         #[test]
         fn direct_and_dynamic_paths_give_the_same_bytes(

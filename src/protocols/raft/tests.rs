@@ -2,6 +2,7 @@
 
 use super::messages::{Entry, Msg, Payload};
 use super::storage::{self, Record};
+use super::wire;
 use super::Control;
 use super::{Bugs, RaftConfig, RaftNode, Role, StateMachine};
 use crate::node::testing::Harness;
@@ -46,13 +47,24 @@ fn settle_with(
     settle(h, effects)
 }
 
+/// The messages sent, decoded (with the schema version each was written with).
 fn sends(effects: &Effects) -> Vec<(NodeId, Msg)> {
     effects
         .iter()
-        .filter_map(
-            |e| if let Effect::Send { to, msg } = e { Some((*to, msg.clone())) } else { None },
-        )
+        .filter_map(|e| if let Effect::Send { to, msg } = e { Some((*to, msg)) } else { None })
+        .map(|(to, frame)| (to, wire::decode(frame.version, frame).expect("decodes").0))
         .collect()
+}
+
+/// Delivering a typed message: encoded with version 1, as a version-1 peer sends it.
+trait DeliverMsg {
+    fn msg(&mut self, from: NodeId, msg: Msg) -> Effects;
+}
+
+impl DeliverMsg for Harness<RaftNode> {
+    fn msg(&mut self, from: NodeId, msg: Msg) -> Effects {
+        self.message(from, wire::encode(1, &msg))
+    }
 }
 
 fn facts(effects: &Effects) -> Vec<Fact> {
@@ -84,8 +96,8 @@ fn elect(h: &mut Harness<RaftNode>) -> Effects {
     let mut all = h.fire_next_timer().expect("election timer");
     let term = h.node.term() + 1;
     if h.node.voters().len() > 1 {
-        all.extend(h.message(1, vote_reply(term, true)));
-        all.extend(h.message(1, vote_reply(term, false)));
+        all.extend(h.msg(1, vote_reply(term, true)));
+        all.extend(h.msg(1, vote_reply(term, false)));
     }
     let all = settle(h, all);
     assert_eq!(h.node.role(), Role::Leader);
@@ -120,12 +132,12 @@ fn election_needs_votes_and_a_durable_self_vote() {
     assert_eq!(pre.len(), 2);
     assert!(pre.iter().all(|(_, m)| matches!(m, Msg::Vote { pre: true, term: 1, .. })));
     assert_eq!(h.node.term(), 0, "a PreVote changes no term");
-    let effects = h.message(1, vote_reply(1, true));
+    let effects = h.msg(1, vote_reply(1, true));
     assert_eq!(h.node.role(), Role::Candidate);
     assert_eq!(h.node.term(), 1);
     let campaign_fsync = fsyncs(&effects);
     assert_eq!(campaign_fsync.len(), 1, "term and vote are written");
-    h.message(1, vote_reply(1, false));
+    h.msg(1, vote_reply(1, false));
     assert_eq!(h.node.role(), Role::Candidate, "own vote counts only once durable");
     let effects = h.complete_fsync(campaign_fsync[0]);
     assert_eq!(h.node.role(), Role::Leader);
@@ -137,14 +149,14 @@ fn election_needs_votes_and_a_durable_self_vote() {
 fn vote_is_durable_before_it_is_granted() {
     let mut h = harness(1, &[0, 1, 2], RaftConfig::default());
     let vote = Msg::Vote { pre: false, term: 1, last_index: 0, last_term: 0 };
-    let effects = h.message(0, vote.clone());
+    let effects = h.msg(0, vote.clone());
     assert!(sends(&effects).is_empty(), "no reply before the fsync");
     let effects = settle(&mut h, effects);
     assert_eq!(sends(&effects), vec![(0, vote_reply(1, false))]);
     // The vote survives a crash: another candidate of term 1 is refused.
     h.crash_and_restart(RaftNode::new(RaftConfig::default(), 1, vec![0, 1, 2]));
     assert_eq!(h.node.term(), 1);
-    let effects = h.message(2, Msg::Vote { pre: false, term: 1, last_index: 9, last_term: 1 });
+    let effects = h.msg(2, Msg::Vote { pre: false, term: 1, last_index: 9, last_term: 1 });
     let refused = Msg::VoteReply { pre: false, term: 1, granted: false };
     assert_eq!(sends(&effects), vec![(2, refused)]);
 }
@@ -152,7 +164,7 @@ fn vote_is_durable_before_it_is_granted() {
 #[test]
 fn a_vote_lost_in_a_crash_was_never_granted() {
     let mut h = harness(1, &[0, 1, 2], RaftConfig::default());
-    let effects = h.message(0, Msg::Vote { pre: false, term: 1, last_index: 0, last_term: 0 });
+    let effects = h.msg(0, Msg::Vote { pre: false, term: 1, last_index: 0, last_term: 0 });
     assert!(sends(&effects).is_empty());
     h.crash_and_restart(RaftNode::new(RaftConfig::default(), 1, vec![0, 1, 2]));
     assert_eq!(h.node.term(), 0, "the unsynced term was lost, and no grant was sent");
@@ -162,23 +174,23 @@ fn a_vote_lost_in_a_crash_was_never_granted() {
 fn skip_fsync_bug_grants_before_durability() {
     let bugs = Bugs { skip_fsync: true, ..Bugs::default() };
     let mut h = harness(1, &[0, 1, 2], config(bugs));
-    let effects = h.message(0, Msg::Vote { pre: false, term: 1, last_index: 0, last_term: 0 });
+    let effects = h.msg(0, Msg::Vote { pre: false, term: 1, last_index: 0, last_term: 0 });
     assert_eq!(sends(&effects), vec![(0, vote_reply(1, false))]);
 }
 
 #[test]
 fn follower_rejects_with_conflict_hints_and_truncates() {
     let mut h = harness(0, &[0, 1, 2], RaftConfig::default());
-    settle_with(&mut h, |h| h.message(1, append(1, (0, 0), &[1, 1], 0)));
-    settle_with(&mut h, |h| h.message(2, append(2, (2, 1), &[2, 2, 2], 0)));
+    settle_with(&mut h, |h| h.msg(1, append(1, (0, 0), &[1, 1], 0)));
+    settle_with(&mut h, |h| h.msg(2, append(2, (2, 1), &[2, 2, 2], 0)));
     assert_eq!(log_terms(&h), vec![1, 1, 2, 2, 2]);
-    let effects = settle_with(&mut h, |h| h.message(1, append(3, (5, 3), &[3], 0)));
+    let effects = settle_with(&mut h, |h| h.msg(1, append(3, (5, 3), &[3], 0)));
     let reject = sends(&effects);
     assert!(matches!(
         reject[..],
         [(1, Msg::AppendReply { success: false, conflict_index: 3, conflict_term: Some(2), .. })]
     ));
-    let effects = h.message(1, append(3, (2, 1), &[3, 3, 3], 0));
+    let effects = h.msg(1, append(3, (2, 1), &[3, 3, 3], 0));
     assert!(facts(&effects).contains(&Fact::LogTruncate { index: 3 }));
     assert_eq!(log_terms(&h), vec![1, 1, 3, 3, 3]);
     assert!(sends(&effects).is_empty(), "ack waits for the fsync");
@@ -188,7 +200,7 @@ fn follower_rejects_with_conflict_hints_and_truncates() {
         [(1, Msg::AppendReply { success: true, match_index: 5, .. })]
     ));
     // Too short a log: the hint is its length + 1.
-    let effects = h.message(1, append(3, (9, 3), &[], 0));
+    let effects = h.msg(1, append(3, (9, 3), &[], 0));
     assert!(matches!(
         sends(&effects)[..],
         [(1, Msg::AppendReply { success: false, conflict_index: 6, conflict_term: None, .. })]
@@ -212,7 +224,7 @@ fn leader_skips_a_conflicting_term_with_the_hints() {
         conflict_term: Some(7),
         read_round: 0,
     };
-    let effects = h.message(2, reject);
+    let effects = h.msg(2, reject);
     assert!(matches!(sends(&effects)[..], [(2, Msg::Append { prev_index: 1, .. })]), "{effects:?}");
     // A conflict in a term the leader holds: resume after its last entry of that term.
     let reject = Msg::AppendReply {
@@ -224,7 +236,7 @@ fn leader_skips_a_conflicting_term_with_the_hints() {
         read_round: 0,
     };
     h.fire_next_timer(); // a tick lets the probe go out again
-    let effects = h.message(2, reject);
+    let effects = h.msg(2, reject);
     let to_2: Vec<_> = sends(&effects).into_iter().filter(|(to, _)| *to == 2).collect();
     assert!(matches!(to_2[..], [(2, Msg::Append { prev_index: 5, .. })]), "{to_2:?}");
 }
@@ -232,7 +244,7 @@ fn leader_skips_a_conflicting_term_with_the_hints() {
 /// Node 0 holds an entry of term 1 at index 1 (from leader 1), then leads term 2.
 fn figure8_leader(bugs: Bugs) -> (Harness<RaftNode>, Effects) {
     let mut h = harness(0, &[0, 1, 2], config(bugs));
-    settle_with(&mut h, |h| h.message(1, append(1, (0, 0), &[1], 0)));
+    settle_with(&mut h, |h| h.msg(1, append(1, (0, 0), &[1], 0)));
     let mut effects = elect(&mut h);
     assert_eq!(log_terms(&h), vec![1, 2]);
     // Node 1 holds index 1 (term 1) but not yet the leader's no-op.
@@ -244,7 +256,7 @@ fn figure8_leader(bugs: Bugs) -> (Harness<RaftNode>, Effects) {
         conflict_term: None,
         read_round: 0,
     };
-    effects.extend(h.message(1, ack));
+    effects.extend(h.msg(1, ack));
     (h, effects)
 }
 
@@ -265,7 +277,7 @@ fn figure8_bug_commits_a_previous_term_entry() {
 
 fn durable_follower_with_three_entries() -> Harness<RaftNode> {
     let mut h = harness(0, &[0, 1, 2], RaftConfig::default());
-    settle_with(&mut h, |h| h.message(1, append(1, (0, 0), &[1, 1, 1], 0)));
+    settle_with(&mut h, |h| h.msg(1, append(1, (0, 0), &[1, 1, 1], 0)));
     h
 }
 
@@ -293,7 +305,7 @@ fn recovery_cuts_a_torn_last_record() {
     let appends = announced.iter().filter(|f| matches!(f, Fact::LogAppend { .. })).count();
     assert_eq!(appends, 3);
     // The torn bytes are gone: new records follow the last good one.
-    settle_with(&mut h, |h| h.message(1, append(1, (3, 1), &[1], 0)));
+    settle_with(&mut h, |h| h.msg(1, append(1, (3, 1), &[1], 0)));
     restart(&mut h);
     assert_eq!(log_terms(&h), vec![1, 1, 1, 1]);
 }
@@ -313,12 +325,12 @@ fn corruption_in_the_middle_cuts_the_log_and_withholds_votes() {
     restart(&mut h);
     assert_eq!(log_terms(&h), vec![1]);
     assert!(h.node.untrusted());
-    let effects = h.message(2, Msg::Vote { pre: false, term: 5, last_index: 9, last_term: 4 });
+    let effects = h.msg(2, Msg::Vote { pre: false, term: 5, last_index: 9, last_term: 4 });
     assert!(sends(&effects)
         .iter()
         .all(|(_, m)| matches!(m, Msg::VoteReply { granted: false, .. })));
     // Catching up with a leader restores trust.
-    settle_with(&mut h, |h| h.message(1, append(5, (1, 1), &[1, 1], 3)));
+    settle_with(&mut h, |h| h.msg(1, append(5, (1, 1), &[1, 1], 3)));
     assert!(!h.node.untrusted());
 }
 
@@ -343,7 +355,7 @@ fn snapshot_compacts_and_installs_on_a_lagging_follower() {
     // A lagging follower installs it; its ack waits for the snapshot to be durable.
     let mut f = harness(1, &[0], config.clone());
     let msg = Msg::Snapshot { term: 1, snapshot: Box::new(snapshot.clone()), read_round: 0 };
-    let effects = f.message(0, msg);
+    let effects = f.msg(0, msg);
     assert!(sends(&effects).is_empty());
     let effects = settle(&mut f, effects);
     let acked = Msg::SnapshotReply { term: 1, index: snapshot.index, read_round: 0 };
@@ -390,11 +402,11 @@ fn read_index_waits_for_a_confirmed_round() {
         conflict_term: None,
         read_round: round,
     };
-    settle_with(&mut h, |h| h.message(1, ack(0)));
+    settle_with(&mut h, |h| h.msg(1, ack(0)));
     assert_eq!(h.node.commit_index(), 1, "the no-op committed");
     let effects = h.request(7, get(7, 1, "k"));
     assert!(replies(&effects).is_empty());
-    let effects = h.message(1, ack(0));
+    let effects = h.msg(1, ack(0));
     assert!(replies(&effects).is_empty(), "an ack of an older round confirms nothing");
     let tick = h.fire_next_timer().unwrap();
     let round = sends(&tick)
@@ -403,7 +415,7 @@ fn read_index_waits_for_a_confirmed_round() {
             |(_, m)| if let Msg::Append { read_round, .. } = m { Some(*read_round) } else { None },
         )
         .unwrap();
-    let effects = h.message(2, ack(round));
+    let effects = h.msg(2, ack(round));
     assert_eq!(
         replies(&effects),
         vec![(RequestId { client: 7, seq: 1 }, Reply::Ok { value: None })]
@@ -422,7 +434,7 @@ fn no_read_index_bug_reads_at_once() {
 #[test]
 fn followers_redirect_clients() {
     let mut h = harness(0, &[0, 1, 2], RaftConfig::default());
-    settle_with(&mut h, |h| h.message(2, append(1, (0, 0), &[1], 0)));
+    settle_with(&mut h, |h| h.msg(2, append(1, (0, 0), &[1], 0)));
     let effects = h.request(1, put(1, 1, "k", "v"));
     assert_eq!(
         replies(&effects),
@@ -446,7 +458,7 @@ fn a_member_is_added_after_catching_up() {
         conflict_term: None,
         read_round: 0,
     };
-    let effects = settle_with(&mut h, |h| h.message(1, ack));
+    let effects = settle_with(&mut h, |h| h.msg(1, ack));
     assert!(facts(&effects).contains(&Fact::Membership { members: vec![0, 1] }));
     assert_eq!(h.node.voters(), &[0, 1]);
     assert_eq!(h.node.commit_index(), last, "the config entry needs node 1 now");
@@ -464,13 +476,13 @@ fn a_removed_leader_steps_down_once_the_removal_commits() {
         conflict_term: None,
         read_round: 0,
     };
-    settle_with(&mut h, |h| h.message(1, ack(1)));
+    settle_with(&mut h, |h| h.msg(1, ack(1)));
     let effects = settle_with(&mut h, |h| h.control(Control::RemoveMember { node: 0 }));
     assert!(facts(&effects).contains(&Fact::Membership { members: vec![1, 2] }));
     assert_eq!(h.node.role(), Role::Leader);
-    let effects = h.message(1, ack(2));
+    let effects = h.msg(1, ack(2));
     assert!(facts(&effects).is_empty(), "the new config needs both 1 and 2");
-    let effects = h.message(2, ack(2));
+    let effects = h.msg(2, ack(2));
     assert!(facts(&effects).contains(&Fact::SteppedDown { term: 1 }));
     assert_eq!(h.node.role(), Role::Follower);
 }
@@ -479,4 +491,45 @@ fn a_removed_leader_steps_down_once_the_removal_commits() {
 fn state_machine_is_pluggable() {
     fn uses<S: StateMachine>(_: &RaftNode<S>) {}
     uses(&RaftNode::<super::KvStore>::new(RaftConfig::default(), 0, vec![0]));
+}
+
+#[test]
+fn upgrade_restarts_on_the_new_version_and_the_registry_refuses_an_incompatible_one() {
+    let mut h = harness(0, &[0, 1, 2], config(Bugs::default()));
+    let effects = settle_with(&mut h, |h| h.control(Control::Upgrade { node: 0, version: 2 }));
+    assert_eq!(h.node.schema_version(), 2);
+    let upgraded = facts(&effects);
+    assert!(upgraded.iter().any(|f| f.name() == "schema_upgraded"), "{upgraded:?}");
+    // It sends with version 2 now: `sender_version` is on the wire.
+    let effects = elect(&mut h);
+    let Some(Effect::Send { msg, .. }) = effects.iter().find(|e| matches!(e, Effect::Send { .. }))
+    else {
+        panic!("a vote request")
+    };
+    assert_eq!(msg.version, 2);
+    assert_eq!(wire::decode(2, msg).unwrap().1, 2);
+    // Version 3 is incompatible: refused, the node keeps running version 2.
+    let refused = facts(&h.control(Control::Upgrade { node: 0, version: 3 }));
+    assert!(refused.iter().any(|f| f.name() == "schema_upgrade_refused"), "{refused:?}");
+    assert_eq!(h.node.schema_version(), 2);
+    // A controls for another node changes nothing here.
+    assert!(facts(&h.control(Control::Upgrade { node: 1, version: 2 })).is_empty());
+}
+
+#[test]
+fn with_the_knob_an_incompatible_version_goes_in_and_its_messages_do_not_decode() {
+    let bugs = Bugs { skip_compat_check: true, ..Bugs::default() };
+    let mut h = harness(1, &[0, 1, 2], config(bugs));
+    settle_with(&mut h, |h| h.control(Control::Upgrade { node: 1, version: 2 }));
+    settle_with(&mut h, |h| h.control(Control::Upgrade { node: 1, version: 3 }));
+    assert_eq!(h.node.schema_version(), 3);
+    // A heartbeat from a version-2 leader: `commit` has another wire type in version 3.
+    let heartbeat = append(1, (0, 0), &[], 0);
+    let effects = h.message(0, wire::encode(2, &heartbeat));
+    let failed: Vec<Fact> =
+        facts(&effects).into_iter().filter(|f| f.name() == "decode_failed").collect();
+    let [Fact::Custom { values, .. }] = &failed[..] else { panic!("{effects:?}") };
+    let (message, field) = wire::names(3, values[2], values[3]);
+    assert_eq!((message.as_str(), field.as_str(), values[3]), ("RaftMessage", "commit", 10));
+    assert!(sends(&effects).is_empty(), "an undecodable message is dropped");
 }

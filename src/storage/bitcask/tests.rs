@@ -564,8 +564,11 @@ fn op() -> impl Strategy<Value = Op> {
 fn run_model(ops: Vec<Op>, seed: u64) -> Result<(), TestCaseError> {
     let torn = DiskConfig { torn_write_ppm: 1_000_000, ..DiskConfig::default() };
     let mut h = DiskHarness::with_config(torn, seed);
-    let config = BitcaskConfig { segment_bytes_max: 160, merge_trigger_segments: 2,
-        ..BitcaskConfig::default() };
+    let config = BitcaskConfig {
+        segment_bytes_max: 160,
+        merge_trigger_segments: 2,
+        ..BitcaskConfig::default()
+    };
     let mut engine = open(&mut h, &config, Bugs::default());
     let mut model = Model::default();
     for op in ops {
@@ -600,8 +603,12 @@ fn run_model(ops: Vec<Op>, seed: u64) -> Result<(), TestCaseError> {
                 let durable = engine.durable_seq();
                 h.crash();
                 engine = open(&mut h, &config, Bugs::default());
-                prop_assert!(engine.last_seq() >= durable, "lost durable writes: {} < {durable}: {}",
-                    engine.last_seq(), engine.describe());
+                prop_assert!(
+                    engine.last_seq() >= durable,
+                    "lost durable writes: {} < {durable}: {}",
+                    engine.last_seq(),
+                    engine.describe()
+                );
                 prop_assert!(engine.damage().is_empty());
                 model.truncate(engine.last_seq());
                 model.check(&mut engine, &mut h, "after a crash");
@@ -615,14 +622,31 @@ fn run_model(ops: Vec<Op>, seed: u64) -> Result<(), TestCaseError> {
 #[test]
 fn regression_durable_write_survives_a_merge_and_a_crash() {
     use Op::*;
-    let ops = vec![Put(0, 8), Sync, Put(3, 26), CompleteOne, Put(0, 49), Delete(3), Put(3, 34),
-        CompleteOne, Put(0, 0), CompleteOne, CompleteOne, Delete(3), CompleteOne, CompleteOne,
-        CompleteOne, Put(0, 23), CompleteAll, Crash];
+    let ops = vec![
+        Put(0, 8),
+        Sync,
+        Put(3, 26),
+        CompleteOne,
+        Put(0, 49),
+        Delete(3),
+        Put(3, 34),
+        CompleteOne,
+        Put(0, 0),
+        CompleteOne,
+        CompleteOne,
+        Delete(3),
+        CompleteOne,
+        CompleteOne,
+        CompleteOne,
+        Put(0, 23),
+        CompleteAll,
+        Crash,
+    ];
     run_model(ops, 0).unwrap();
 }
 
 proptest! {
-    #![proptest_config(crate::testing::proptest_config(256))]
+    #![proptest_config(crate::property::proptest_config(256))]
 
     #[test]
     fn matches_a_model_across_crashes(

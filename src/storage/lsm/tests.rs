@@ -574,7 +574,7 @@ fn run_model_with(style: CompactionStyle, ops: &[Op], bugs: Bugs) {
 }
 
 proptest! {
-    #![proptest_config(crate::testing::proptest_config(48))]
+    #![proptest_config(crate::property::proptest_config(48))]
 
     #[test]
     fn random_operations_keep_durable_writes_leveled(ops in prop::collection::vec(op(), 1..400)) {

@@ -124,6 +124,30 @@ pub struct NetworkStats {
     pub cut_in_flight: u64,
     pub duplicated: u64,
     pub reordered: u64,
+    /// Bytes of the messages sent, as their protocol encodes them (0 if it does not say).
+    #[serde(default)]
+    pub bytes_sent: u64,
+    /// Messages sent whose size the protocol told (the ones `bytes_sent` counts).
+    #[serde(default)]
+    pub sized_sent: u64,
+    /// Nanoseconds messages spent leaving their sender's link under `[network] bandwidth`
+    /// (queueing behind earlier messages, then transmission), summed.
+    #[serde(default)]
+    pub bandwidth_delay_ns: u64,
+}
+
+/// Bytes sent in each second of virtual time (by the time they were sent), for plots.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BytesPerSecond(pub Vec<u64>);
+
+impl BytesPerSecond {
+    fn add(&mut self, at: Nanos, bytes: u64) {
+        let second = (at / 1_000_000_000) as usize;
+        if self.0.len() <= second {
+            self.0.resize(second + 1, 0);
+        }
+        self.0[second] += bytes;
+    }
 }
 
 /// All links between `hosts` hosts.
@@ -146,6 +170,11 @@ pub struct Network {
     clock: Nanos,
     rng: SimRng,
     stats: NetworkStats,
+    per_second: BytesPerSecond,
+    /// Each host's outgoing link speed in bytes per second (0: unlimited), and when each
+    /// host's link is free again (empty while unlimited).
+    bandwidth: u64,
+    link_free_at: Vec<Nanos>,
 }
 
 impl Network {
@@ -162,7 +191,23 @@ impl Network {
             clock: 0,
             rng,
             stats: NetworkStats::default(),
+            per_second: BytesPerSecond::default(),
+            bandwidth: 0,
+            link_free_at: Vec::new(),
         }
+    }
+
+    /// Limits every host's outgoing link to `bytes_per_second` (0: unlimited): a message of
+    /// `b` bytes leaves `b / bandwidth` after the previous one from the same host has left, so
+    /// a sender that outpaces its link queues (a message of unknown size, 0 bytes, does not).
+    pub fn set_bandwidth(&mut self, bytes_per_second: u64) {
+        self.bandwidth = bytes_per_second;
+        self.link_free_at = if bytes_per_second == 0 { Vec::new() } else { vec![0; self.hosts] };
+    }
+
+    /// Bytes sent per second of virtual time.
+    pub fn bytes_per_second(&self) -> &BytesPerSecond {
+        &self.per_second
     }
 
     /// Number of hosts.
@@ -173,8 +218,23 @@ impl Network {
     /// Decides the fate of a message sent from `from` to `to` at `now`.
     #[inline]
     pub fn send(&mut self, now: Nanos, from: HostId, to: HostId) -> Transit {
+        self.send_bytes(now, from, to, 0)
+    }
+
+    /// Decides the fate of a message of `bytes` bytes sent from `from` to `to` at `now`: it
+    /// first waits for the sender's link under a bandwidth limit, and is counted.
+    #[inline]
+    pub fn send_bytes(&mut self, now: Nanos, from: HostId, to: HostId, bytes: u64) -> Transit {
         debug_assert!((from as usize) < self.hosts && (to as usize) < self.hosts);
         self.stats.sent += 1;
+        let now = if bytes == 0 {
+            now
+        } else {
+            self.stats.bytes_sent += bytes;
+            self.stats.sized_sent += 1;
+            self.per_second.add(now, bytes);
+            self.leave(now, from, bytes)
+        };
         if self.cuts.any() && self.cuts.blocks(from, to) {
             self.stats.blocked_by_partition += 1;
             return Transit::Dropped(DropReason::Partition);
@@ -193,6 +253,17 @@ impl Network {
             None
         };
         Transit::Arrives { first, duplicate, epoch: self.cuts.generation() }
+    }
+
+    /// When a message of `bytes` bytes sent by `from` at `now` has left its link.
+    fn leave(&mut self, now: Nanos, from: HostId, bytes: u64) -> Nanos {
+        let Some(free_at) = self.link_free_at.get_mut(from as usize) else { return now };
+        let start = now.max(*free_at);
+        let transmit = (u128::from(bytes) * 1_000_000_000).div_ceil(u128::from(self.bandwidth));
+        let done = start.saturating_add(u64::try_from(transmit).unwrap_or(u64::MAX));
+        self.stats.bandwidth_delay_ns += done - now;
+        *free_at = done;
+        done
     }
 
     #[inline]

@@ -397,3 +397,49 @@ fn two_thousand_nodes_fit_in_kilobytes() {
     }
     assert!(n.heap_bytes() <= 512 << 10, "after 2M messages: {} bytes", n.heap_bytes());
 }
+
+#[test]
+fn bandwidth_queues_a_senders_messages_and_counts_their_bytes() {
+    let fixed = LinkConfig { latency: 1_000_000, jitter: 0, ..LinkConfig::default() };
+    let arrivals = |bandwidth: u64| {
+        let mut n = net(3, fixed);
+        n.set_bandwidth(bandwidth);
+        // Host 0 sends ten 1,000-byte messages at t = 0; host 1 one at t = 0.
+        let mut at: Vec<Nanos> = (0..10)
+            .map(|_| match n.send_bytes(0, 0, 2, 1_000) {
+                Transit::Arrives { first, .. } => first,
+                Transit::Dropped(why) => panic!("dropped: {why:?}"),
+            })
+            .collect();
+        let other = match n.send_bytes(0, 1, 2, 1_000) {
+            Transit::Arrives { first, .. } => first,
+            Transit::Dropped(why) => panic!("dropped: {why:?}"),
+        };
+        at.push(other);
+        (at, n.stats())
+    };
+    let (unlimited, stats) = arrivals(0);
+    assert!(unlimited.iter().all(|t| *t == 1_000_000), "{unlimited:?}");
+    assert_eq!((stats.bytes_sent, stats.sized_sent, stats.bandwidth_delay_ns), (11_000, 11, 0));
+    // 1 MB/s: each 1,000-byte message takes 1 ms to leave, behind the ones before it.
+    let (limited, stats) = arrivals(1_000_000);
+    let want: Vec<Nanos> = (1..=10).map(|k| k * 1_000_000 + 1_000_000).collect();
+    assert_eq!(&limited[..10], &want[..]);
+    assert_eq!(limited[10], 2_000_000, "another host's link is its own");
+    assert_eq!(stats.bandwidth_delay_ns, (1..=10).sum::<u64>() * 1_000_000 + 1_000_000);
+    // A message of unknown size (0 bytes) neither waits nor is counted.
+    let mut n = net(2, fixed);
+    n.set_bandwidth(1);
+    assert!(matches!(n.send(5, 0, 1), Transit::Arrives { first: 1_000_005, .. }));
+    assert_eq!(n.stats().bytes_sent, 0);
+    assert_eq!(n.bytes_per_second().0, Vec::<u64>::new());
+}
+
+#[test]
+fn bytes_are_counted_by_the_second_they_were_sent() {
+    let mut n = net(2, LinkConfig::default());
+    n.send_bytes(10, 0, 1, 5);
+    n.send_bytes(999_999_999, 0, 1, 7);
+    n.send_bytes(2_500_000_000, 1, 0, 100);
+    assert_eq!(n.bytes_per_second().0, vec![12, 0, 100]);
+}
