@@ -357,6 +357,46 @@ impl From<f64> for Figure {
     }
 }
 
+/// Round trips per second (encode, then decode) of `f`: the median of five runs of 20,000.
+fn round_trips(f: impl Fn() -> usize) -> f64 {
+    median_rate(5, || {
+        let mut sink = 0;
+        for _ in 0..20_000 {
+            sink += f();
+        }
+        std::hint::black_box(sink);
+        20_000
+    })
+}
+
+/// The schema encoding's round trips of an Append with 8 puts, against JSON and postcard of
+/// the same fields (`cargo xtask encoding` has the sizes).
+fn encoding_round_trips() -> Figure {
+    let msg = crate::encoding::append(8);
+    let schema = round_trips(|| crate::encoding::round_trip_schema(&msg));
+    let form = crate::encoding::serde_form(&msg);
+    let json = round_trips(|| crate::encoding::round_trip_json(&form));
+    let postcard = round_trips(|| crate::encoding::round_trip_postcard(&form));
+    Figure {
+        value: schema,
+        note: format!(
+            "Append with 8 puts; JSON {json:.0}/s ({:.2}x), postcard {postcard:.0}/s ({:.2}x)",
+            schema / json,
+            schema / postcard
+        ),
+    }
+}
+
+/// A log record's round trips through the schema's direct path.
+fn encoding_record_round_trips() -> f64 {
+    let record = sim::protocols::raft::storage::Record {
+        index: 1042,
+        digest: 7,
+        entry: crate::encoding::put(1042),
+    };
+    round_trips(|| crate::encoding::round_trip_record(&record))
+}
+
 /// A benchmark: its name, its unit, and the function that measures it.
 type Bench = (&'static str, &'static str, fn() -> Figure);
 
@@ -376,6 +416,8 @@ pub fn run(names: &[String]) -> ExitCode {
         ("storage_lsm_tiered_ops", "ops/s", || storage_engine_ops(1).into()),
         ("storage_bitcask_ops", "ops/s", || storage_engine_ops(2).into()),
         ("storage_fjall_ops", "ops/s", fjall_ops),
+        ("encoding_round_trips", "msg/s", encoding_round_trips),
+        ("encoding_record_round_trips", "rec/s", || encoding_record_round_trips().into()),
     ];
     for (name, unit, f) in benches {
         if names.is_empty() || names.iter().any(|n| n == name) {

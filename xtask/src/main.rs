@@ -1,7 +1,8 @@
-//! Project automation: `cargo xtask bench`, `cargo xtask reports`.
+//! Project automation: `cargo xtask bench`, `reports`, `storage`, `encoding`.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // xtask times things with the wall clock
 
 mod bench;
+mod encoding;
 mod reports;
 mod storage;
 
@@ -12,7 +13,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   bench      run the benchmarks; prints one line per benchmark: `bench NAME VALUE UNIT`
   reports    regenerate reports/ (every scenario at seed 1); `reports --check` verifies it
-  storage    regenerate reports/storage/ (engine figures); `storage --check` verifies it";
+  storage    regenerate reports/storage/ (engine figures); `storage --check` verifies it
+  encoding   regenerate reports/encoding/ (sizes against JSON and postcard); `--check` verifies";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,6 +22,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("reports") => reports::run(&args[1..]),
         Some("storage") => storage::run(&args[1..]),
+        Some("encoding") => encoding::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             ExitCode::SUCCESS
