@@ -50,7 +50,8 @@ impl<'a> WireSink<'a> {
         if at < self.next {
             return Err(self.fail(name, "written twice or out of the schema's order"));
         }
-        if let Some(skipped) = fields[self.next..at].iter().find(|f| f.required) {
+        if self.def.requires_any(self.next, at) {
+            let skipped = fields[self.next..at].iter().find(|f| f.required).expect("one is");
             return Err(self.fail(&skipped.name, "required, not set"));
         }
         self.next = at + 1;
@@ -59,6 +60,9 @@ impl<'a> WireSink<'a> {
 
     /// Checks that no required field was left out.
     pub fn finish(self) -> Result<(), EncodeError> {
+        if !self.def.requires_any(self.next, self.def.fields.len()) {
+            return Ok(());
+        }
         match self.def.fields[self.next..].iter().find(|f| f.required) {
             Some(field) => Err(self.fail(&field.name, "required, not set")),
             None => Ok(()),
@@ -314,6 +318,9 @@ impl<'a> View<'a> {
     /// Checks that every required field is present (or defaulted); the keys and lengths were
     /// checked by [`View::new`].
     pub fn finish(&self) -> Result<(), DecodeError> {
+        if !self.def.requires_any(0, self.def.fields.len()) {
+            return Ok(());
+        }
         let required = self.def.fields.iter().enumerate().filter(|(_, f)| f.required);
         for (position, field) in required.filter(|(_, f)| f.default.is_none()) {
             if !self.present(position, field)? {

@@ -114,6 +114,9 @@ pub struct MessageDef {
     name_keys: Vec<u64>,
     /// Positions the typed layer looked up, by the address of the `&'static str` it named.
     memo: NameMemo,
+    /// How many of the fields before each position are required (one more entry than
+    /// fields): a writer checks it skipped none in one subtraction.
+    required_before: Vec<u32>,
 }
 
 /// A memo of [`MessageDef::position_static`]: the typed layer names fields with string
@@ -204,6 +207,16 @@ impl MessageDef {
     /// The field named `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.position(name, 0).map(|at| &self.fields[at])
+    }
+
+    /// True if a field in positions `from..to` is required.
+    pub fn requires_any(&self, from: usize, to: usize) -> bool {
+        match (self.required_before.get(from), self.required_before.get(to)) {
+            (Some(a), Some(b)) => b > a,
+            _ => self.fields.get(from..to.min(self.fields.len())).is_some_and(|f| {
+                f.iter().any(|f| f.required) // a definition built by hand, without the table
+            }),
+        }
     }
 
     /// [`MessageDef::position`] for a name the program spells as a literal, remembered.
@@ -357,6 +370,7 @@ impl Schema {
                 dense: Vec::new(),
                 name_keys: Vec::new(),
                 memo: NameMemo::default(),
+                required_before: Vec::new(),
             });
         }
         for (i, e) in enums.iter().enumerate() {
@@ -381,6 +395,12 @@ impl Schema {
                 }
             }
             def.name_keys = fields.iter().map(|f| name_key(&f.name)).collect();
+            def.required_before = std::iter::once(0)
+                .chain(fields.iter().scan(0, |n, f| {
+                    *n += u32::from(f.required);
+                    Some(*n)
+                }))
+                .collect();
             def.fields = fields;
         }
         Ok(schema)

@@ -4,7 +4,7 @@
 use super::compat::{check, Mode, Rule};
 use super::schema::{Schema, Type};
 use super::value::{EnumValue, Record, Value};
-use super::wire::{decode, encode, DecodeReason};
+use super::wire::{decode, encode, DecodeError, DecodeReason, EncodeError};
 use proptest::prelude::*;
 use std::fmt::Write as _;
 
@@ -466,4 +466,89 @@ fn each_rule_is_named_with_message_field_and_tag() {
     assert_eq!(check(&dropped, &with_default, Mode::Full), vec![]);
     let optional = one_field("uint64", "");
     assert_eq!(check(&optional, &base, Mode::Backward)[0].rule, Rule::BecameRequired);
+}
+
+/// A type for the direct path that writes field `b` of `R` only if it has one.
+#[derive(Debug, PartialEq)]
+struct Pair {
+    a: u64,
+    b: Option<u64>,
+}
+
+impl crate::encoding::Message for Pair {
+    const NAME: &'static str = "R";
+
+    fn write<S: crate::encoding::typed::Sink>(&self, sink: &mut S) -> Result<(), EncodeError> {
+        sink.uint("a", self.a)?;
+        match self.b {
+            Some(b) => sink.uint("b", b),
+            None => Ok(()),
+        }
+    }
+
+    fn read<S: crate::encoding::typed::Source>(source: &mut S) -> Result<Self, DecodeError> {
+        Ok(Pair { a: source.uint("a")?, b: source.get_uint("b")? })
+    }
+}
+
+#[test]
+fn the_direct_path_holds_required_fields_on_both_sides() {
+    use crate::encoding::typed::{decode_message, encode_message};
+    let schema = |b: &str| {
+        Schema::parse(&format!(
+            "[[message]]\nname = \"R\"\n[[message.field]]\nname = \"a\"\ntag = 1\n\
+             type = \"uint64\"\n[[message.field]]\nname = \"b\"\ntag = 2\ntype = \"uint64\"\n{b}"
+        ))
+        .unwrap()
+    };
+    let (optional, required, defaulted) =
+        (schema(""), schema("required = true"), schema("required = true\ndefault = 7"));
+    let mut bytes = Vec::new();
+    encode_message(&optional, &Pair { a: 1, b: None }, &mut bytes).unwrap();
+    assert_eq!(decode_message::<Pair>(&optional, &bytes).unwrap(), Pair { a: 1, b: None });
+    // A writer that leaves out a required field is refused, naming it.
+    let e = encode_message(&required, &Pair { a: 1, b: None }, &mut Vec::new()).unwrap_err();
+    assert_eq!(e.to_string(), "R.b: required, not set");
+    // A reader that requires what the writer left out fails, unless it has a default.
+    let e = decode_message::<Pair>(&required, &bytes).unwrap_err();
+    assert_eq!(e.to_string(), "R.b: required field (tag 2) is missing");
+    assert_eq!(decode_message::<Pair>(&defaulted, &bytes).unwrap(), Pair { a: 1, b: Some(7) });
+    let mut full = Vec::new();
+    encode_message(&required, &Pair { a: 1, b: Some(2) }, &mut full).unwrap();
+    assert_eq!(decode_message::<Pair>(&required, &full).unwrap(), Pair { a: 1, b: Some(2) });
+    // A field written twice: the last occurrence wins, as in the dynamic decoder.
+    let twice = [0x08, 1, 0x10, 2, 0x10, 5];
+    assert_eq!(decode_message::<Pair>(&optional, &twice).unwrap(), Pair { a: 1, b: Some(5) });
+    assert_eq!(decode(&optional, "R", &twice).unwrap().get("b"), Some(&Value::Uint(5)));
+}
+
+#[test]
+fn the_name_memo_answers_as_the_search_does() {
+    // 60 fields, more names than the memo has slots, so slots are shared and overwritten.
+    let mut toml = String::from("[[message]]\nname = \"M\"\n");
+    for tag in 1..=60 {
+        let _ = write!(
+            toml,
+            "[[message.field]]\nname = \"field_{tag}\"\ntag = {tag}\ntype = \"bool\"\n"
+        );
+    }
+    let schema = Schema::parse(&toml).unwrap();
+    let def = &schema.messages[0];
+    let names: Vec<&'static str> =
+        (0..=70).map(|i| &*Box::leak(format!("field_{i}").into_boxed_str())).collect();
+    for round in 0..3 {
+        for (i, name) in names.iter().enumerate() {
+            let want = (1..=60).contains(&i).then(|| i - 1);
+            assert_eq!(def.position_static(name, round * 7), want, "{name}, round {round}");
+            assert_eq!(def.position(name, 0), want);
+        }
+    }
+    // Names sharing a prefix of eight bytes or more are told apart.
+    let long = Schema::parse(
+        "[[message]]\nname = \"L\"\n[[message.field]]\nname = \"conflict_index\"\ntag = 1\n\
+         type = \"bool\"\n[[message.field]]\nname = \"conflict_term\"\ntag = 2\ntype = \"bool\"",
+    )
+    .unwrap();
+    assert_eq!(long.messages[0].position_static("conflict_term", 0), Some(1));
+    assert_eq!(long.messages[0].position_static("conflict_tern", 0), None);
 }
