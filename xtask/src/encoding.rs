@@ -281,29 +281,18 @@ fn readme(samples: &[Sample]) -> String {
 
 /// Runs the command: writes reports/encoding/, or with `--check` verifies figures.json.
 pub fn run(args: &[String]) -> ExitCode {
-    let check = args.iter().any(|a| a == "--check");
+    let check = match crate::check_flag("encoding", args) {
+        Ok(check) => check,
+        Err(code) => return code,
+    };
     let samples = samples();
     let json = figures_json(&samples);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/encoding");
-    let figures = dir.join("figures.json");
     if check {
-        return match std::fs::read_to_string(&figures) {
-            Ok(old) if old == json => {
-                println!("reports/encoding: figures.json is current");
-                ExitCode::SUCCESS
-            }
-            Ok(_) => {
-                eprintln!("reports/encoding: figures.json differs: run `cargo xtask encoding`");
-                ExitCode::FAILURE
-            }
-            Err(e) => {
-                eprintln!("reports/encoding: {}: {e}", figures.display());
-                ExitCode::FAILURE
-            }
-        };
+        return crate::check_figures("encoding", &dir, &json);
     }
     let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(&figures, &json))
+        .and_then(|()| std::fs::write(dir.join("figures.json"), &json))
         .and_then(|()| std::fs::write(dir.join("README.md"), readme(&samples)));
     match written {
         Ok(()) => {

@@ -33,3 +33,36 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Whether a figures command (`storage`, `encoding`) was given `--check`; exit 2 for anything
+/// else.
+fn check_flag(command: &str, args: &[String]) -> Result<bool, ExitCode> {
+    match args.first().map(String::as_str) {
+        None => Ok(false),
+        Some("--check") if args.len() == 1 => Ok(true),
+        Some(other) => {
+            eprintln!("xtask {command}: unknown argument `{other}` (expected nothing or --check)");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// `--check` of a figures command: `reports/FOLDER/figures.json` must hold `json` exactly.
+fn check_figures(command: &str, dir: &std::path::Path, json: &str) -> ExitCode {
+    let folder = format!("reports/{command}");
+    let figures = dir.join("figures.json");
+    match std::fs::read_to_string(&figures) {
+        Ok(old) if old == json => {
+            println!("{folder}: up to date");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            eprintln!("{folder}: figures.json differs: run `cargo xtask {command}`");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("{folder}: {}: {e}", figures.display());
+            ExitCode::FAILURE
+        }
+    }
+}

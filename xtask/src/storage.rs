@@ -274,13 +274,9 @@ fn verdict(amp: &[AmplificationPoint]) -> String {
 
 /// Runs the command: writes reports/storage/, or with `--check` verifies figures.json.
 pub fn run(args: &[String]) -> ExitCode {
-    let check = match args.first().map(String::as_str) {
-        None => false,
-        Some("--check") => true,
-        Some(other) => {
-            eprintln!("xtask storage: unknown argument `{other}` (expected nothing or --check)");
-            return ExitCode::from(2);
-        }
+    let check = match crate::check_flag("storage", args) {
+        Ok(check) => check,
+        Err(code) => return code,
     };
     let dir = root().join("reports").join("storage");
     let bloom = bloom_points();
@@ -292,20 +288,7 @@ pub fn run(args: &[String]) -> ExitCode {
         + "\n";
     let figures = dir.join("figures.json");
     if check {
-        return match std::fs::read_to_string(&figures) {
-            Ok(old) if old == json => {
-                println!("reports/storage: up to date");
-                ExitCode::SUCCESS
-            }
-            Ok(_) => {
-                eprintln!("reports/storage: figures.json differs: run `cargo xtask storage`");
-                ExitCode::FAILURE
-            }
-            Err(e) => {
-                eprintln!("reports/storage: {}: {e}", figures.display());
-                ExitCode::FAILURE
-            }
-        };
+        return crate::check_figures("storage", &dir, &json);
     }
     let written = std::fs::create_dir_all(&dir)
         .map_err(|e| e.to_string())
