@@ -418,6 +418,8 @@ impl HistoryChecker<StorageApi> for StorageDurability {
 pub struct StorageRecovers {
     opens: u64,
     down: u64,
+    /// Ranges of sequence numbers engines reported as possibly lost when they opened.
+    damaged: u64,
     failure: Option<String>,
 }
 
@@ -438,6 +440,7 @@ impl FactChecker for StorageRecovers {
         match name.as_str() {
             facts::OPENED => self.opens += 1,
             facts::DOWN => self.down += 1,
+            facts::DAMAGE => self.damaged += 1,
             facts::FILE_MISSING => {
                 let engine = values.first().copied().unwrap_or(0);
                 let detail = format!(
@@ -464,8 +467,8 @@ impl FactChecker for StorageRecovers {
                 RECOVERS,
                 format!(
                     "{} engine opens found every file their metadata named ({} engines down \
-                     for damage they detected)",
-                    self.opens, self.down
+                     for damage they detected; {} damaged ranges reported)",
+                    self.opens, self.down, self.damaged
                 ),
             ),
         };
