@@ -257,6 +257,9 @@ fn index_row(e: &GalleryEntry) -> String {
         .iter()
         .map(|p| format!("[![{p}]({0}/{p}.png)]({0}/{p}.svg)", r.scenario))
         .collect();
+    if !r.wire_bytes_per_second.is_empty() {
+        pictures.push(format!("[![wire]({0}/wire.png)]({0}/wire.svg)", r.scenario));
+    }
     if !e.left_out.iter().any(|f| f == "timeline.html") {
         pictures.push(format!("[timeline]({}/timeline.html)", r.scenario));
     }
