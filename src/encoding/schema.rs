@@ -209,14 +209,9 @@ impl MessageDef {
         self.position(name, 0).map(|at| &self.fields[at])
     }
 
-    /// True if a field in positions `from..to` is required.
+    /// True if a field in positions `from..to` (`from <= to <= fields.len()`) is required.
     pub fn requires_any(&self, from: usize, to: usize) -> bool {
-        match (self.required_before.get(from), self.required_before.get(to)) {
-            (Some(a), Some(b)) => b > a,
-            _ => self.fields.get(from..to.min(self.fields.len())).is_some_and(|f| {
-                f.iter().any(|f| f.required) // a definition built by hand, without the table
-            }),
-        }
+        self.required_before[to] > self.required_before[from]
     }
 
     /// [`MessageDef::position`] for a name the program spells as a literal, remembered.
