@@ -55,6 +55,15 @@ pub fn print_human(scenario: &Scenario, output: &RunOutput, rerun: &str) {
             format_bytes(peak as f64),
         );
     }
+    for (name, series) in output.gauges.iter() {
+        if let Some((node, at, peak)) = output.gauges.peak(name) {
+            println!(
+                "gauge     {name}: peak {peak} on n{node} at {} ({} nodes reported it)",
+                format_nanos(at),
+                series.len()
+            );
+        }
+    }
     print_faults(output);
     if !r.controls.is_empty() {
         let listed: Vec<String> =

@@ -161,6 +161,8 @@ pub enum Effect<M, R> {
     Read { id: ReadId, latency: Nanos },
     /// A fact for the checkers, about `group`.
     Fact { group: Group, fact: Fact },
+    /// The level of gauge `name` on this node is `value` from now on (for plots).
+    Gauge { name: &'static str, value: i64 },
 }
 
 /// A node's pending timers: slots reused through a free list, each with a generation so a
@@ -351,5 +353,13 @@ impl<'a, N: Node> Context<'a, N> {
     /// fault targets such as `leader@G` resolve within the group.
     pub fn fact_in(&mut self, group: Group, fact: Fact) {
         self.effects.push(Effect::Fact { group, fact });
+    }
+
+    /// Reports a level of this node that changes over time (locks held, transactions in
+    /// doubt, replication lag): the run keeps each change and `sim run --out` plots one line
+    /// per node (`gauge-NAME.png`). Report it when it changes; a crash drops it to 0 until the
+    /// node reports again. Gauges never change a run (they are not part of its trace hash).
+    pub fn gauge(&mut self, name: &'static str, value: i64) {
+        self.effects.push(Effect::Gauge { name, value });
     }
 }

@@ -7,6 +7,8 @@
 //! - `throughput`: completed operations per second by outcome;
 //! - `quantiles`: p50, p90, p99 and max latency of `ok` operations per time bucket;
 //! - `wire` (when the protocol reports message sizes): bytes sent per second of virtual time;
+//! - `gauge-NAME` (one per gauge the nodes reported, `Context::gauge`): the level per node
+//!   over time (locks held, transactions in doubt), over the fault windows;
 //! - `sequence`: the message sequence diagram of a short window, read from the trace: around
 //!   what the failed check names, for a failed run (see [`focus`]);
 //! - `timeline.html`: the history, one lane per client, faults as bands, and for a
@@ -64,7 +66,7 @@ use figure::save;
 use std::fmt;
 use std::path::{Path, PathBuf};
 #[cfg(feature = "plots")]
-use timeline::{LatencyChart, QuantileChart, RunView, ThroughputChart, WireChart};
+use timeline::{GaugeChart, LatencyChart, QuantileChart, RunView, ThroughputChart, WireChart};
 
 /// A report file that could not be read or written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,6 +155,9 @@ pub fn write_run_with(
     files.extend(save(&QuantileChart(&view), dir, "quantiles")?);
     if !r.wire_bytes_per_second.is_empty() {
         files.extend(save(&WireChart(&view, &r.wire_bytes_per_second), dir, "wire")?);
+    }
+    for (name, series) in output.gauges.iter() {
+        files.extend(save(&GaugeChart(&view, name, series), dir, &format!("gauge-{name}"))?);
     }
     let window = sequence_window(options, focus.as_ref(), &view.windows)?;
     let kept = match (trace, options.trace) {

@@ -200,6 +200,7 @@ impl<S: System> Sim<'_, S> {
         slot.disk.crash();
         slot.incarnation += 1;
         self.groups.crashed(n);
+        self.gauges.crashed(self.now, n);
         for checker in &mut self.fact_checkers {
             checker.checker.on_crash(self.now, n);
         }

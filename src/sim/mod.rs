@@ -7,6 +7,7 @@
 //! clock; fsyncs onto its disk; facts into the checkers) and become new events.
 
 mod faults;
+pub mod gauges;
 mod report;
 pub mod trace;
 
@@ -186,6 +187,7 @@ pub struct Sim<'s, S: System> {
     trace: Option<TraceWriter>,
     progress: Option<Box<dyn FnMut(RunProgress)>>,
     events: u64,
+    gauges: gauges::Gauges,
 }
 
 impl<'s, S: System> Sim<'s, S> {
@@ -291,6 +293,7 @@ impl<'s, S: System> Sim<'s, S> {
             trace: options.trace,
             progress: options.progress,
             events: 0,
+            gauges: gauges::Gauges::default(),
         }
     }
 
@@ -545,6 +548,7 @@ impl<'s, S: System> Sim<'s, S> {
                     self.queue.push(at, Event::Read { node: id, id: read, incarnation });
                 }
                 Effect::Fact { group, fact } => self.fact(id, group, fact),
+                Effect::Gauge { name, value } => self.gauges.record(self.now, id, name, value),
             }
         }
         self.effects = effects;
@@ -709,6 +713,7 @@ impl<'s, S: System> Sim<'s, S> {
             wire_bytes_per_second: self.network.bytes_per_second().0.clone(),
             disks,
             trace_error,
+            gauges: self.gauges,
         })
     }
 }

@@ -106,6 +106,8 @@ pub struct RunOutput {
     pub report: RunReport,
     /// The client history.
     pub history: History,
+    /// The levels nodes reported over time (`Context::gauge`), for plots.
+    pub gauges: super::gauges::Gauges,
 }
 
 impl RunOutput {
@@ -147,6 +149,7 @@ pub(super) struct Parts<'a> {
     pub wire_bytes_per_second: Vec<u64>,
     pub disks: Vec<DiskStats>,
     pub trace_error: Option<std::io::Error>,
+    pub gauges: super::gauges::Gauges,
 }
 
 pub(super) fn build(parts: Parts<'_>) -> RunOutput {
@@ -201,7 +204,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         wire_bytes_per_second: parts.wire_bytes_per_second,
         disk,
     };
-    RunOutput { report, history: parts.history }
+    RunOutput { report, history: parts.history, gauges: parts.gauges }
 }
 
 /// p50, p90, p99 and max of `latencies` (nearest-rank), in milliseconds with microsecond
