@@ -160,6 +160,8 @@ fn validate<S: System>(scenario: &Scenario, file: &Path) -> Result<(), ScenarioE
         let reason = format!("system `{}` needs at least {} nodes", S::NAME, S::nodes_min());
         return Err(error(file, "nodes", reason));
     }
+    S::validate_cluster(&config, &crate::system::cluster(scenario))
+        .map_err(|e| protocol_error(file, e))?;
     let ops = ApiOf::<S>::OPS;
     for name in scenario.clients.mix.keys() {
         if !ops.iter().any(|(op, _)| op == name) {

@@ -54,6 +54,12 @@ pub trait System: 'static {
         Ok(())
     }
 
+    /// Checks the settings against the cluster they run in (a shard count no larger than the
+    /// nodes, ...); the message names `protocol.KEY` and the reason, as [`System::validate`].
+    fn validate_cluster(_config: &Self::Config, _cluster: &Cluster) -> Result<(), String> {
+        Ok(())
+    }
+
     /// Builds node `id`: called at first boot and again at every restart (memory is fresh; the
     /// node recovers from its disk in `on_start`).
     fn node(config: &Self::Config, id: NodeId, cluster: &Cluster) -> Self::Node;

@@ -4,11 +4,16 @@
 use crate::protocols::raft::Raft;
 use crate::protocols::register::RegisterSystem;
 use crate::protocols::storage::StorageSystem;
+use crate::protocols::txn::TxnSystem;
 use crate::registry::{system, Entry, Registry};
 
 /// sim's own systems.
-pub const BUILTIN: &[Entry] =
-    &[system::<RegisterSystem>(), system::<Raft>(), system::<StorageSystem>()];
+pub const BUILTIN: &[Entry] = &[
+    system::<RegisterSystem>(),
+    system::<Raft>(),
+    system::<StorageSystem>(),
+    system::<TxnSystem>(),
+];
 
 /// A registry of sim's own systems.
 pub fn builtin() -> Registry<'static> {

@@ -8,3 +8,4 @@ pub mod codec;
 pub mod raft;
 pub mod register;
 pub mod storage;
+pub mod txn;
