@@ -115,6 +115,11 @@ impl Coordinator {
                 c.epoch = c.epoch.max(u64::from_le_bytes(bytes));
             } else if let Some(txn) = key_number(DECISION, &row.key) {
                 let d = Decision::decode(&row.value).expect("a decision record decodes");
+                // A decision record found is a commit decided, even one whose fsync had not
+                // completed when the coordinator crashed (the write reached the disk anyway).
+                let mut values = vec![txn, 1];
+                values.extend(d.shards.iter().map(|s| u64::from(*s)));
+                ctx.fact(custom(facts::DECIDE, values));
                 c.requests.insert((d.client, d.seq), txn);
                 c.committed.insert(txn, d);
             }
