@@ -143,11 +143,9 @@ pub(crate) fn list_append(ctx: &Ctx<'_>) -> Inferred {
         let mut first_read: BTreeMap<Key, &[i64]> = BTreeMap::new();
         for mop in txn.mops {
             match mop {
-                Mop::Append { key, .. } => {
-                    if appended.insert(*key) {
-                        if let Some(seen) = first_read.get(key) {
-                            lost.entry((*key, seen.to_vec())).or_default().push(id);
-                        }
+                Mop::Append { key, .. } if appended.insert(*key) => {
+                    if let Some(seen) = first_read.get(key) {
+                        lost.entry((*key, seen.to_vec())).or_default().push(id);
                     }
                 }
                 Mop::Read { key, value: Some(ReadValue::List(list)) } => {

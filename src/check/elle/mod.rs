@@ -55,6 +55,7 @@ mod graph;
 mod history;
 mod infer;
 pub mod models;
+pub mod parse;
 mod report;
 
 pub use report::{Anomaly, Report, Step, TxnRef, Validity};
