@@ -51,6 +51,7 @@
 //! assert_eq!(report.not, vec!["read-uncommitted".to_string()]);
 //! ```
 
+pub mod generate;
 mod graph;
 mod history;
 mod infer;
@@ -331,3 +332,6 @@ pub fn check(history: &[Op], model: Model, options: &Options) -> Report {
     anomalies.extend(graph::cycles(&graph, &ctx, &reportable, order));
     report::Report::new(anomalies, &prohibited, &reportable, txns.len(), graph.edge_count())
 }
+
+#[cfg(test)]
+mod tests;
