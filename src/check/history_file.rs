@@ -195,6 +195,13 @@ pub fn read_history_file_with(
     path: &Path,
     options: ReadOptions,
 ) -> Result<ParsedHistory, HistoryFileError> {
+    let (file, text) = read_text(path)?;
+    parse_history_with(&text, &file, options)
+}
+
+/// The text of a history file (at most [`HISTORY_FILE_BYTES_MAX`] bytes of UTF-8), and the
+/// file's name for errors.
+pub fn read_text(path: &Path) -> Result<(String, String), HistoryFileError> {
     let file = path.display().to_string();
     let error = |reason: String| HistoryFileError { file: file.clone(), line: None, reason };
     let metadata = std::fs::metadata(path).map_err(|e| error(format!("cannot read: {e}")))?;
@@ -206,7 +213,7 @@ pub fn read_history_file_with(
     let text = String::from_utf8(bytes).map_err(|e| {
         error(format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()))
     })?;
-    parse_history_with(&text, &file, options)
+    Ok((file, text))
 }
 
 /// Parses a history in either format; `file` names it in errors.
@@ -279,7 +286,7 @@ fn declared_nil_reads(text: &str, file: &str) -> Result<Option<NilReads>, Histor
     Ok(None)
 }
 
-fn is_comment_or_blank(line: &str) -> bool {
+pub(crate) fn is_comment_or_blank(line: &str) -> bool {
     line.is_empty()
         || line.starts_with(';')
         || line.starts_with("//")
@@ -290,7 +297,7 @@ fn is_comment_or_blank(line: &str) -> bool {
 
 /// The format of `text`, from its first significant line: `{"` is JSON, `{:`, `[`, `(` or `#`
 /// (a tagged record) is EDN.
-fn detect(text: &str) -> Option<HistoryFormat> {
+pub(crate) fn detect(text: &str) -> Option<HistoryFormat> {
     let line = text.lines().map(str::trim).find(|line| !is_comment_or_blank(line))?;
     let mut chars = line.chars();
     match chars.next()? {

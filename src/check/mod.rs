@@ -10,6 +10,7 @@
 //! Invariant: nothing here imports a protocol.
 
 mod edn;
+pub mod elle;
 pub mod history_file;
 pub mod linearizability;
 pub mod model;
