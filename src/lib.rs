@@ -86,6 +86,7 @@ pub mod storage;
 pub mod system;
 pub mod systems;
 pub mod testing;
+pub mod txn;
 pub mod workload;
 pub mod world;
 
