@@ -20,6 +20,7 @@ mod record;
 mod schema;
 mod shrink;
 mod sweep;
+mod txn_script;
 
 use crate::engine::TraceWriter;
 use crate::registry::{Entry, Registry};
@@ -75,6 +76,8 @@ enum Command {
     /// Check schema files of the binary encoding: `sim schema check OLD NEW`.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
+    /// Run a transaction script (scenarios/txn/) at one isolation level: each step's result.
+    TxnScript(txn_script::TxnScriptArgs),
     /// List the systems a scenario can run.
     Systems,
 }
@@ -162,6 +165,7 @@ pub fn main_with(systems: &[Entry]) -> ExitCode {
         Command::Shrink(args) => shrink::shrink(reg, args),
         Command::Check(args) => check::check(args),
         Command::Schema(command) => schema::schema(command),
+        Command::TxnScript(args) => txn_script::txn_script(args),
         Command::Systems => {
             for entry in reg.entries {
                 println!("{:<12} {}", entry.name, entry.about);

@@ -1,56 +1,136 @@
-//! An MVCC store of integer keys with versioned rows, at six isolation levels, for one node:
-//! the state machine of a shard and the participant of distributed transactions.
+//! Transactions (DDIA chapter 7): an in-memory multi-version store of integer keys whose
+//! transactions run at six isolation levels, from read uncommitted to serializable.
 //!
-//! Every row keeps its versions, each made by one transaction and stamped with that
-//! transaction's commit timestamp once it commits. A writer holds a row's write lock from its
-//! first write of the row to its end (no level allows dirty writes, G0). What differs is how
-//! reads see rows and what a commit must prove:
+//! [`Store`] is a pure data structure, sans-IO like everything else in sim: a caller (a
+//! script, a node of a distributed transaction system) begins a transaction, issues
+//! statements, and gets each statement's [`Outcome`] at once: `Done`, `Blocked` (the statement
+//! must wait for another transaction; it is parked, and when [`Store::woken`] names the
+//! transaction the caller issues the same call again) or `Failed` (the transaction is now
+//! aborted, with the reason: a serialization failure or a deadlock). Nothing waits inside the
+//! store; nothing here knows the rest of sim.
 //!
-//! - `read_uncommitted`: reads see the newest version, committed or not (dirty reads).
-//! - `read_committed`: each statement reads from a snapshot of its own (PostgreSQL's rule); a
-//!   writer that meets another's write lock waits, then applies its change to the version
-//!   committed meanwhile (a single-statement read-modify-write loses no update).
-//! - `repeatable_read`: lock-based, as Adya's PL-2.99 defines it: long read and write locks on
-//!   items, no predicate locks. Lock-based because PL-2.99 is a locking level: it prevents
-//!   lost update, read skew and item write skew, which an MVCC snapshot level would not all
-//!   prevent without becoming snapshot isolation (a different level, below).
-//! - `snapshot_isolation`: PostgreSQL's "repeatable read": the snapshot is taken at the first
-//!   statement; first-updater-wins (a write to a row another transaction updated since the
-//!   snapshot fails with a serialization failure; one still in flight is waited for).
-//! - `serializable`: SSI (Cahill, Röhm and Fekete; Ports and Grittner): snapshot isolation plus
-//!   SIREAD marks of what each transaction read, turning every write over another's read
-//!   into a read-write anti-dependency; a transaction with both an incoming and an outgoing
-//!   one (a pivot) cannot commit: the pivot aborts if it can, else the transaction that made
-//!   the structure. Conservative (it aborts some serializable schedules), never unsound.
-//! - `serializable_2pl`: strict two-phase locking: long read and write locks (reads wait for
-//!   writers and writers for readers), reads of the latest committed version.
+//! The store is generic over its [`Value`]: `i64` for scripts and read-write registers,
+//! `Vec<i64>` for a list-append workload. Predicates ([`Pred`]) look at [`Value::as_int`].
 //!
-//! Waits: a statement that must wait returns [`Outcome::Blocked`] and is parked; when a
-//! transaction it waits for ends, [`Store::woken`] names it and the caller issues the same
-//! statement again. A wait that would close a cycle of waits fails with
-//! [`TxnError::Deadlock`]. [`Store::prepare`] runs every commit-time validation, after which
-//! [`Store::commit`] cannot fail (two-phase commit's vote).
+//! # Rows, versions and locks
+//! Every key has a chain of versions, oldest first; a version is a value or a tombstone (the
+//! row was deleted), written by one transaction, and committed at a logical timestamp or not
+//! yet. A transaction's own uncommitted version is always the newest of its key: every write,
+//! at every level, takes a long exclusive lock on the row (held until commit or abort), so two
+//! transactions never have uncommitted versions of one row at once (no dirty writes, G0).
+//! Lock-based levels add shared item locks and predicate locks to the same table; multi-version
+//! levels read snapshots and take no read locks. A statement that meets a conflicting lock
+//! waits for its holder (the wait-for graph); a wait that would close a cycle fails the waiting
+//! statement with [`TxnError::Deadlock`], and its transaction is the victim.
 //!
-//! Invariant: this module knows nothing else of sim; it is a plain data structure.
+//! Statements are atomic: a statement checks every row it must lock before it changes any, so
+//! a blocked statement has changed nothing, and running it again is running it for the first
+//! time, except that read committed keeps the statement's snapshot across the wait (below).
+//!
+//! # The levels
+//! - [`Level::ReadUncommitted`]: reads see the newest version of each row, committed or not
+//!   (dirty reads, G1a and G1b, are possible) and take no locks; writes take long write locks,
+//!   so dirty writes (G0) are not.
+//! - [`Level::ReadCommitted`], as PostgreSQL's: each statement reads a fresh snapshot of what
+//!   has committed. A write to a row another transaction has locked waits; once the holder
+//!   ends, the statement keeps its snapshot and looks at the row's newest committed version
+//!   (PostgreSQL's EvalPlanQual): a row changed since the snapshot is re-checked against the
+//!   statement's predicate and skipped if it no longer matches, else the change is applied to
+//!   the new version. So concurrent increments are not lost, but a read-modify-write spread
+//!   over two statements is (P4), and so are read skew and write skew.
+//! - [`Level::RepeatableRead`]: Adya's PL-2.99, lock-based as in the textbook (Gray et al.'s
+//!   degrees of consistency): long shared locks on every item read (a key read, every row a
+//!   scan returns, a key an update found absent), long exclusive locks on every write, and
+//!   predicate locks only for the length of the statement (a scan waits for in-flight writes
+//!   that match its predicate, then forgets it). Lock-based, not multi-version, because that is
+//!   the definition: items are protected (no lost update, read skew or item write skew: those
+//!   block or deadlock) but predicates are not, so phantoms and predicate write skew (G2)
+//!   remain. A multi-version "repeatable read" is snapshot isolation, which is the next level.
+//! - [`Level::SnapshotIsolation`], as PostgreSQL's "repeatable read": the transaction's
+//!   snapshot is taken at its first statement (not at begin) and every read sees it plus the
+//!   transaction's own writes. First updater wins: a write to a row another transaction has
+//!   locked waits; if that transaction commits (or any transaction committed a version newer
+//!   than the snapshot) the write fails with [`TxnError::SerializationFailure`]; if it aborts,
+//!   the write proceeds. Write skew (G2-item, G2) remains.
+//! - [`Level::Serializable`]: serializable snapshot isolation (Cahill, Röhm and Fekete;
+//!   Ports and Grittner's PostgreSQL implementation). Snapshot isolation plus SIREAD marks:
+//!   every key a serializable transaction read, every row its scans matched and every
+//!   predicate it scanned with, kept after it commits for as long as a concurrent transaction
+//!   is alive. A read that skips a newer version (committed after its snapshot, or in flight)
+//!   and a write to something a concurrent transaction read each record a rw-antidependency
+//!   `reader -rw-> writer`. A transaction that would complete a dangerous structure
+//!   `T_in -rw-> pivot -rw-> T_out` in which `T_out` commits first fails with
+//!   serialization_failure when it prepares: the pivot if it is the one preparing (also when
+//!   `T_in` is still running), otherwise the one preparing, since a prepared transaction can
+//!   no longer be aborted. Read-only optimisation: when `T_in` wrote nothing, the structure is
+//!   dangerous only if `T_out` committed before `T_in`'s snapshot; this still catches the
+//!   read-only transaction anomaly (Fekete, O'Neil and O'Neil 2004).
+//! - [`Level::Serializable2pl`]: strict two-phase locking. Long shared locks on every item
+//!   read, long exclusive locks on every write, and long predicate locks for every scan and
+//!   every `update`/`delete ... where`: a predicate lock conflicts with a write by another
+//!   transaction whose old or new value matches the predicate (inserts included), and a
+//!   predicate read waits for in-flight writes that match it. Deadlocks are found in the
+//!   wait-for graph and the waiter that closes the cycle is the victim.
+//!
+//! Levels can be mixed in one store; the multi-version levels take no read locks, and only
+//! serializable transactions take part in SSI's tracking (as in PostgreSQL).
+//!
+//! # Two-phase commit and recovery
+//! [`Store::prepare`] runs every commit-time check (SSI's dangerous structures; first updater
+//! wins was checked at each write); after it returns `Done`, [`Store::commit`] cannot fail and
+//! the transaction keeps its locks until it commits or aborts. [`Store::write_set`] is what a
+//! participant logs at prepare. To recover a prepared transaction after a crash, begin a new
+//! one, [`Store::write`] each logged key and prepare it: that takes the same locks again.
+//!
+//! # Garbage collection
+//! [`Store::gc`] drops every version no snapshot can see any more (older than the newest
+//! version committed at or before the oldest snapshot in use) and forgets finished
+//! transactions no running transaction is concurrent with; [`Store::versions_alive`] counts
+//! the versions kept.
+//!
+//! # Bug knobs
+//! [`Bugs`] switches off one rule each, to show what it prevents: `no_first_committer_wins`
+//! lets snapshot isolation (and serializable) overwrite a row a concurrent transaction updated,
+//! computing the new value from its own snapshot (a lost update); `no_rw_tracking` makes
+//! serializable record no rw-antidependencies, so it behaves as snapshot isolation (write skew
+//! commits).
 
+pub mod script;
 mod store;
 #[cfg(test)]
 mod tests;
 
-pub use store::Store;
+pub use store::{Store, TxnState};
 
 use std::fmt;
+use std::str::FromStr;
 
-/// A key.
+/// A row's key.
 pub type Key = i64;
-/// A transaction of one store.
+
+/// A transaction's id: 1 for the first transaction a store begins, increasing.
 pub type TxnId = u64;
 
-/// What a row may hold.
-pub trait Value: Clone + PartialEq + fmt::Debug {}
-impl<T: Clone + PartialEq + fmt::Debug> Value for T {}
+/// What a store holds in a row. Predicates evaluate on [`Value::as_int`].
+pub trait Value: Clone + PartialEq + fmt::Debug {
+    /// The number predicates (`value = N`, `value % N = M`) look at.
+    fn as_int(&self) -> i64;
+}
 
-/// An isolation level.
+impl Value for i64 {
+    fn as_int(&self) -> i64 {
+        *self
+    }
+}
+
+/// A list (for list-append workloads): predicates see its length.
+impl Value for Vec<i64> {
+    fn as_int(&self) -> i64 {
+        self.len() as i64
+    }
+}
+
+/// An isolation level. Each one's mechanism is described in the module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
     ReadUncommitted,
@@ -72,7 +152,7 @@ impl Level {
         Level::Serializable2pl,
     ];
 
-    /// The level's name: `read_uncommitted`, ..., `serializable_2pl`.
+    /// The level's snake_case name, as scripts and reports spell it.
     pub fn name(self) -> &'static str {
         match self {
             Level::ReadUncommitted => "read_uncommitted",
@@ -84,19 +164,9 @@ impl Level {
         }
     }
 
-    /// Reads through a snapshot (rather than locks or the newest version).
-    fn snapshot(self) -> bool {
-        matches!(self, Level::ReadCommitted | Level::SnapshotIsolation | Level::Serializable)
-    }
-
-    /// Takes long read locks.
-    fn read_locks(self) -> bool {
+    /// Whether reads take shared locks (repeatable read, serializable 2PL).
+    fn lock_based(self) -> bool {
         matches!(self, Level::RepeatableRead | Level::Serializable2pl)
-    }
-
-    /// One snapshot for the whole transaction, with first-updater-wins.
-    fn transaction_snapshot(self) -> bool {
-        matches!(self, Level::SnapshotIsolation | Level::Serializable)
     }
 }
 
@@ -106,52 +176,214 @@ impl fmt::Display for Level {
     }
 }
 
-impl std::str::FromStr for Level {
+impl FromStr for Level {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         Level::ALL.into_iter().find(|l| l.name() == s).ok_or_else(|| {
             let names: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
-            format!("unknown isolation level `{s}` (levels: {})", names.join(", "))
+            format!("unknown level `{s}`: expected one of {}", names.join(", "))
         })
     }
 }
 
-/// Why a transaction was aborted by the store.
+/// A predicate over a row's value (its [`Value::as_int`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Pred {
+    /// Every row.
+    True,
+    /// `value = N`.
+    Eq(i64),
+    /// `value % n = m`, with SQL's remainder (its sign is the dividend's); `n` is never 0.
+    Mod { n: i64, m: i64 },
+}
+
+impl Pred {
+    /// Whether a value matches.
+    pub fn matches<V: Value>(&self, value: &V) -> bool {
+        self.matches_int(value.as_int())
+    }
+
+    /// Whether a number matches.
+    pub fn matches_int(&self, v: i64) -> bool {
+        match *self {
+            Pred::True => true,
+            Pred::Eq(n) => v == n,
+            // checked_rem: i64::MIN % -1 overflows; its remainder is 0.
+            Pred::Mod { n, m } => v.checked_rem(n).unwrap_or(0) == m,
+        }
+    }
+
+    /// Whether a row's value, or its absence (`None`: absent rows match nothing), matches.
+    pub fn matches_opt<V: Value>(&self, value: Option<&V>) -> bool {
+        value.is_some_and(|v| self.matches(v))
+    }
+}
+
+const PRED_FORMS: &str = r#"expected "true", "value = N" or "value % N = M""#;
+
+impl FromStr for Pred {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let int = |w: &str| w.parse::<i64>().map_err(|_| PRED_FORMS.to_string());
+        match words.as_slice() {
+            ["true"] => Ok(Pred::True),
+            ["value", "=", n] => Ok(Pred::Eq(int(n)?)),
+            ["value", "%", n, "=", m] => {
+                let n = int(n)?;
+                if n == 0 {
+                    return Err(format!("{PRED_FORMS}, with N not 0"));
+                }
+                Ok(Pred::Mod { n, m: int(m)? })
+            }
+            _ => Err(PRED_FORMS.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Pred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pred::True => f.write_str("true"),
+            Pred::Eq(n) => write!(f, "value = {n}"),
+            Pred::Mod { n, m } => write!(f, "value % {n} = {m}"),
+        }
+    }
+}
+
+/// A new value computed from a row's old one, for integer rows. Arithmetic wraps at the ends
+/// of `i64` rather than failing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expr {
+    /// `value = N`.
+    Set(i64),
+    /// `value + N`.
+    Add(i64),
+    /// `value - N`.
+    Sub(i64),
+    /// `value * N`.
+    Mul(i64),
+}
+
+impl Expr {
+    /// The new value.
+    pub fn apply(self, old: i64) -> i64 {
+        match self {
+            Expr::Set(n) => n,
+            Expr::Add(n) => old.wrapping_add(n),
+            Expr::Sub(n) => old.wrapping_sub(n),
+            Expr::Mul(n) => old.wrapping_mul(n),
+        }
+    }
+}
+
+const EXPR_FORMS: &str = r#"expected "value + N", "value - N" or "value * N""#;
+
+impl FromStr for Expr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let words: Vec<&str> = s.split_whitespace().collect();
+        let (op, n) = match words.as_slice() {
+            ["value", op, n] => (*op, n.parse::<i64>().map_err(|_| EXPR_FORMS.to_string())?),
+            _ => return Err(EXPR_FORMS.to_string()),
+        };
+        match op {
+            "+" => Ok(Expr::Add(n)),
+            "-" => Ok(Expr::Sub(n)),
+            "*" => Ok(Expr::Mul(n)),
+            _ => Err(EXPR_FORMS.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Set(n) => write!(f, "value = {n}"),
+            Expr::Add(n) => write!(f, "value + {n}"),
+            Expr::Sub(n) => write!(f, "value - {n}"),
+            Expr::Mul(n) => write!(f, "value * {n}"),
+        }
+    }
+}
+
+/// Which rows an `update` or `delete` touches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The row with this key, if there is one.
+    Key(Key),
+    /// Every row whose value matches.
+    Where(Pred),
+}
+
+/// Why a statement failed; its transaction is aborted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TxnError {
-    /// It could not be serialized (first-updater-wins, or an SSI dangerous structure).
+    /// The transaction could not be serialized with concurrent ones (a concurrent update
+    /// under first updater wins, or an SSI dangerous structure).
     SerializationFailure,
-    /// Its wait would have closed a cycle of waits: it is the victim.
+    /// Waiting would have closed a cycle of waiting transactions; this one is the victim.
     Deadlock,
+}
+
+impl TxnError {
+    /// The snake_case name scripts and reports print.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnError::SerializationFailure => "serialization_failure",
+            TxnError::Deadlock => "deadlock",
+        }
+    }
 }
 
 impl fmt::Display for TxnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TxnError::SerializationFailure => "serialization_failure",
-            TxnError::Deadlock => "deadlock",
-        })
+        f.write_str(self.name())
     }
 }
 
-/// What a statement did.
+/// What became of a statement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome<T> {
-    /// It ran.
+    /// It ran, with this result.
     Done(T),
-    /// It must wait for another transaction to end: issue it again once [`Store::woken`]
-    /// names this transaction.
+    /// It must wait for another transaction. It changed nothing; it is parked, and once
+    /// [`Store::woken`] names its transaction the caller issues the same call again.
     Blocked,
-    /// It failed, and its transaction is now aborted.
+    /// It failed and its transaction is now aborted.
     Failed(TxnError),
 }
 
-/// Bug knobs of the store.
+impl<T> Outcome<T> {
+    /// The result of a statement that ran.
+    pub fn done(self) -> Option<T> {
+        match self {
+            Outcome::Done(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Whether the statement is parked.
+    pub fn is_blocked(&self) -> bool {
+        matches!(self, Outcome::Blocked)
+    }
+
+    /// The same outcome with the result transformed.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Done(v) => Outcome::Done(f(v)),
+            Outcome::Blocked => Outcome::Blocked,
+            Outcome::Failed(e) => Outcome::Failed(e),
+        }
+    }
+}
+
+/// Bug knobs: each switches off one rule, to show the anomaly it prevents.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Bugs {
-    /// Snapshot isolation (and SSI) without first-updater-wins: a write over a version
-    /// committed after the snapshot goes ahead and overwrites it (lost update).
+    /// Snapshot isolation (and serializable) without first updater wins: a write to a row a
+    /// concurrent transaction updated proceeds, from the writer's snapshot (lost update, P4).
     pub no_first_committer_wins: bool,
-    /// `serializable` without read-write anti-dependency tracking: plain snapshot isolation.
+    /// Serializable without rw-antidependency tracking: plain snapshot isolation (write skew).
     pub no_rw_tracking: bool,
 }
