@@ -99,13 +99,13 @@ impl Gauges {
 
     /// The highest level gauge `name` reached on any node: `(node, time, level)`.
     pub fn peak(&self, name: &str) -> Option<(NodeId, Nanos, i64)> {
-        self.get(name)
-            .iter()
-            .filter_map(|s| s.peak().map(|(t, v)| (s.node, t, v)))
-            .fold(None, |best, p| match best {
+        self.get(name).iter().filter_map(|s| s.peak().map(|(t, v)| (s.node, t, v))).fold(
+            None,
+            |best, p| match best {
                 Some(b) if b.2 >= p.2 => Some(b),
                 _ => Some(p),
-            })
+            },
+        )
     }
 }
 

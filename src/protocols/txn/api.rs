@@ -140,8 +140,7 @@ impl Api for TxnApi {
                 Mop::Append { key, value } => json!(["append", key, value]),
                 Mop::Write { key, value } => json!(["w", key, value]),
                 Mop::Read { key } => {
-                    let read = match result.and_then(|r| r.reads.get(i)).and_then(Option::as_ref)
-                    {
+                    let read = match result.and_then(|r| r.reads.get(i)).and_then(Option::as_ref) {
                         Some(ReadValue::List(list)) => json!(list),
                         Some(ReadValue::Register(v)) => json!(v),
                         None => Value::Null,

@@ -190,4 +190,3 @@ impl FactChecker for TxnAtomic {
         vec![result]
     }
 }
-

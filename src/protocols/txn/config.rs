@@ -151,10 +151,12 @@ impl TxnConfig {
     pub fn engine_config(&self) -> crate::storage::EngineConfig {
         use crate::protocols::storage::config::EngineKind;
         match self.engine {
-            EngineKind::Bitcask => {
-                crate::storage::EngineConfig::Bitcask(crate::storage::bitcask::BitcaskConfig::default())
+            EngineKind::Bitcask => crate::storage::EngineConfig::Bitcask(
+                crate::storage::bitcask::BitcaskConfig::default(),
+            ),
+            EngineKind::Lsm => {
+                crate::storage::EngineConfig::Lsm(crate::storage::lsm::LsmConfig::default())
             }
-            EngineKind::Lsm => crate::storage::EngineConfig::Lsm(crate::storage::lsm::LsmConfig::default()),
         }
     }
 
@@ -168,8 +170,17 @@ impl TxnConfig {
 }
 
 impl TxnConfig {
+    /// The consistency models `txn_isolation` judges against (comma-separated names).
+    pub fn models(&self) -> Result<Vec<crate::check::elle::ConsistencyModel>, String> {
+        self.model()
+            .split(',')
+            .map(|m| crate::check::elle::ConsistencyModel::named(m.trim()))
+            .collect()
+    }
+
     /// Checks what serde cannot; the message names the key.
     pub fn validate(&self) -> Result<(), String> {
+        self.models().map_err(|e| format!("protocol.consistency_model: {e}"))?;
         if self.retry_interval_ns == 0 {
             return Err("protocol.retry_interval: must be more than 0".into());
         }
@@ -178,5 +189,4 @@ impl TxnConfig {
         }
         Ok(())
     }
-
 }

@@ -138,12 +138,7 @@ impl Coordinator {
     }
 
     /// A client's transaction.
-    pub fn on_request(
-        &mut self,
-        ctx: Ctx<'_, '_>,
-        client: ClientId,
-        request: Request<TxnOp>,
-    ) {
+    pub fn on_request(&mut self, ctx: Ctx<'_, '_>, client: ClientId, request: Request<TxnOp>) {
         if !self.ready {
             self.queued.push((client, request));
             return;
@@ -192,7 +187,13 @@ impl Coordinator {
     }
 
     /// A message from a shard.
-    pub fn on_message(&mut self, ctx: Ctx<'_, '_>, engine: &mut dyn Engine, from: NodeId, msg: Msg) {
+    pub fn on_message(
+        &mut self,
+        ctx: Ctx<'_, '_>,
+        engine: &mut dyn Engine,
+        from: NodeId,
+        msg: Msg,
+    ) {
         match msg {
             Msg::Vote { txn, yes, reads } => self.vote(ctx, engine, from, txn, yes, reads),
             Msg::Ack { txn } => self.ack(ctx, from, txn),

@@ -87,24 +87,33 @@ impl HistoryChecker<TxnApi> for TxnIsolation {
         let mut details = Vec::new();
         let mut failed = false;
         let mut judged = false;
-        for (kind, model) in [(TxnKind::ListAppend, Model::ListAppend), (TxnKind::RwRegister, Model::RwRegister)] {
+        for (kind, model) in
+            [(TxnKind::ListAppend, Model::ListAppend), (TxnKind::RwRegister, Model::RwRegister)]
+        {
             let ops = elle_history(history, kind);
             if ops.is_empty() {
                 continue;
             }
             let report = check(&ops, model, &self.options);
-            let committed = history.ops.iter().filter(|r| r.op.kind == kind && r.outcome == Outcome::Ok).count();
+            let committed = history
+                .ops
+                .iter()
+                .filter(|r| r.op.kind == kind && r.outcome == Outcome::Ok)
+                .count();
             match report.valid {
                 Validity::False => {
                     failed = true;
                     judged = true;
-                    details.insert(0, format!(
-                        "{}: {} transactions ({committed} committed) are not {models}: {}\n{}",
-                        model.name(),
-                        report.txns,
-                        report.anomaly_types.join(", "),
-                        report.render().trim_end()
-                    ));
+                    details.insert(
+                        0,
+                        format!(
+                            "{}: {} transactions ({committed} committed) are not {models}: {}\n{}",
+                            model.name(),
+                            report.txns,
+                            report.anomaly_types.join(", "),
+                            report.render().trim_end()
+                        ),
+                    );
                 }
                 Validity::Unknown => details.push(format!(
                     "{}: {} transactions ({committed} committed): nothing to judge ({})",

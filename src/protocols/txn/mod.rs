@@ -8,8 +8,8 @@
 //!   logged before any shard hears them, clients answered once every shard applied a commit.
 //! - [`shard`]: nodes `1..=shards`; votes yes only once its prepared state is durable, holds
 //!   its locks while in doubt, recovers committed and prepared transactions from its log.
-//! - [`check`]: `txn_isolation` (the history, judged by the Elle-class checker
-//!   `crate::check::elle` against the consistency model the scenario declares) and
+//! - [`isolation`]: `txn_isolation` (the history, judged by the Elle-class checker
+//!   `crate::check::elle` against the consistency model the scenario declares); [`check`]:
 //!   `txn_atomic` (every shard applies what the coordinator decided, and the coordinator
 //!   decides commit only once every shard voted yes).
 //! - [`config`]: `[protocol]` and the bug knobs `txn.*`.
@@ -22,6 +22,7 @@ pub mod api;
 pub mod check;
 pub mod config;
 pub mod coordinator;
+pub mod isolation;
 pub mod messages;
 pub mod records;
 pub mod shard;
@@ -32,9 +33,7 @@ pub use api::{Mop, ReadValue, TxnApi, TxnKind, TxnOp, TxnRes};
 pub use config::{TxnBugs, TxnConfig};
 
 use crate::check::Checks;
-use crate::node::{
-    ClientId, Context, Fact, FsyncId, NoControl, Node, NodeId, Reply, Request,
-};
+use crate::node::{ClientId, Context, Fact, FsyncId, NoControl, Node, NodeId, Reply, Request};
 use crate::storage::{self, Engine};
 use crate::system::{Cluster, System};
 use coordinator::Coordinator;
@@ -109,7 +108,8 @@ impl Node for TxnNode {
             return;
         }
         let mut engine =
-            match storage::open(ctx, "log", &self.config.engine_config(), storage::Bugs::default()) {
+            match storage::open(ctx, "log", &self.config.engine_config(), storage::Bugs::default())
+            {
                 Ok(engine) if engine.damage().is_empty() => engine,
                 Ok(engine) => {
                     let text = format!("damage found: {:?}", engine.damage().ranges());
@@ -140,7 +140,12 @@ impl Node for TxnNode {
         }
     }
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<TxnOp>) {
+    fn on_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request: Request<TxnOp>,
+    ) {
         match (&mut self.role, self.engine.as_deref_mut()) {
             (Role::Coordinator(c), Some(_)) => c.on_request(ctx, client, request),
             (Role::Down, _) => ctx.reply(client, request.id, Reply::Fail { reason: "down" }),
@@ -200,8 +205,9 @@ impl System for TxnSystem {
     }
 
     fn checks(config: &TxnConfig, _: &Cluster) -> Checks<TxnApi> {
-        let _ = config;
-        Checks::new().fact(check::TxnAtomic::default())
+        Checks::new()
+            .fact(check::TxnAtomic::default())
+            .history(isolation::TxnIsolation::new(config))
     }
 
     fn nodes_min() -> u32 {
