@@ -1,1 +1,165 @@
-use super::*;
+//! The txn system end to end (scenarios, knobs, determinism), a shard's recovery by hand, and
+//! the `txn_atomic` rules both ways.
+
+use super::api::{Mop, TxnKind};
+use super::check::TxnAtomic;
+use super::config::TxnConfig;
+use super::messages::Msg;
+use super::{facts, TxnNode, TxnSystem};
+use crate::check::FactChecker;
+use crate::node::testing::Harness;
+use crate::node::{Effect, Fact};
+use crate::testing::{load, run};
+
+fn scenario(name: &str, sets: &[(&str, &str)]) -> crate::scenario::Scenario {
+    let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    if sets.is_empty() {
+        return load(&path);
+    }
+    let text = std::fs::read_to_string(&path).expect("the scenario file");
+    let sets: Vec<String> = sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    crate::scenario::Scenario::parse(&text, path.as_ref(), &sets).expect("a valid override")
+}
+
+fn check<'a>(out: &'a crate::sim::RunOutput, name: &str) -> &'a crate::check::CheckResult {
+    out.report.checks.iter().find(|c| c.name == name).expect("the check ran")
+}
+
+#[test]
+fn serializable_runs_pass_and_repeat_bit_for_bit() {
+    let s = scenario("txn-serializable", &[]);
+    let a = run::<TxnSystem>(&s, 3);
+    assert!(a.report.passed, "{:#?}", a.report.checks);
+    assert!(check(&a, "txn_isolation").judged && check(&a, "txn_atomic").judged);
+    assert!(a.report.ops.ok > 100, "{:?}", a.report.ops);
+    let b = run::<TxnSystem>(&s, 3);
+    assert_eq!(a.report.trace_hash, b.report.trace_hash);
+    assert!(!a.gauges.get("in_doubt").is_empty(), "shards report their gauges");
+}
+
+#[test]
+fn snapshot_isolation_shows_write_skew_and_nothing_worse() {
+    for seed in 0..3 {
+        let out = run::<TxnSystem>(&scenario("txn-snapshot-write-skew", &[]), seed);
+        let iso = check(&out, "txn_isolation");
+        assert!(!iso.passed && iso.detail.contains("G2-item"), "seed {seed}: {}", iso.detail);
+        assert!(out.report.passed, "the expected failure");
+        // Judged as what it is, the same history holds.
+        let as_si = [("protocol.consistency_model", "snapshot-isolation")];
+        let out = run::<TxnSystem>(&scenario("txn-snapshot-write-skew", &as_si), seed);
+        assert!(check(&out, "txn_isolation").passed, "{}", check(&out, "txn_isolation").detail);
+    }
+}
+
+#[test]
+fn every_bug_knob_is_caught_by_its_check() {
+    let cases = [
+        ("txn-si-lost-update", "txn_isolation"),
+        ("txn-ssi-no-rw-tracking", "txn_isolation"),
+        ("txn-2pc-commit-early", "txn_atomic"),
+        ("txn-2pc-forget-prepared", "txn_atomic"),
+    ];
+    for (name, failing) in cases {
+        let s = scenario(name, &[]);
+        let caught = (0..20).find(|seed| !check(&run::<TxnSystem>(&s, *seed), failing).passed);
+        assert!(caught.is_some(), "{name}: `{failing}` never failed in 20 seeds");
+        // The same scenario without its knob holds.
+        let fixed = scenario(name, &[("protocol.bugs", "[]")]);
+        let out = run::<TxnSystem>(&fixed, caught.unwrap());
+        assert!(
+            check(&out, failing).passed,
+            "{name} without its knob: {}",
+            check(&out, failing).detail
+        );
+    }
+}
+
+fn facts_named(effects: &[Effect<Msg, super::TxnRes>], name: &str) -> usize {
+    effects
+        .iter()
+        .filter(
+            |e| matches!(e, Effect::Fact { fact: Fact::Custom { name: n, .. }, .. } if n == name),
+        )
+        .count()
+}
+
+fn fsync_all(h: &mut Harness<TxnNode>, effects: &mut Vec<Effect<Msg, super::TxnRes>>) {
+    loop {
+        let ids: Vec<_> = effects
+            .iter()
+            .filter_map(|e| if let Effect::Fsync { id } = e { Some(*id) } else { None })
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        effects.clear();
+        for id in ids {
+            effects.extend(h.complete_fsync(id));
+        }
+    }
+}
+
+/// A shard votes yes once its prepare is durable, keeps the transaction across a crash (and
+/// asks the coordinator about it), and applies the commit it is then told; with the knob
+/// `txn.2pc_forget_prepared_on_restart` it has no record of it.
+#[test]
+fn a_shard_recovers_what_it_voted_yes_for() {
+    for forget in [false, true] {
+        let mut config = TxnConfig::default();
+        config.bugs.forget_prepared_on_restart = forget;
+        let mut h = Harness::new(1, TxnNode::new(config.clone(), 1));
+        let mut out = h.start();
+        fsync_all(&mut h, &mut out);
+        let txn = (1 << 32) | 7;
+        let mops = vec![(0, Mop::Append { key: 2, value: 40 }), (1, Mop::Read { key: 2 })];
+        let mut out = h.message(0, Msg::Prepare { txn, kind: TxnKind::ListAppend, mops });
+        assert_eq!(facts_named(&out, facts::VOTE), 0, "no vote before the prepare is durable");
+        fsync_all(&mut h, &mut out);
+        let votes: Vec<_> = out
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { msg: Msg::Vote { yes, .. }, .. } => Some(*yes),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(votes, [true]);
+        let mut out = h.crash_and_restart(TxnNode::new(config.clone(), 1));
+        fsync_all(&mut h, &mut out);
+        let out = h.message(0, Msg::Decide { txn, commit: true });
+        let missing = facts_named(&out, facts::MISSING);
+        assert_eq!(missing, usize::from(forget), "forget = {forget}");
+        if !forget {
+            let mut out = out;
+            fsync_all(&mut h, &mut out);
+            assert_eq!(facts_named(&out, facts::APPLIED), 1, "the commit applied after recovery");
+        }
+    }
+}
+
+fn fact(name: &str, values: Vec<u64>) -> Fact {
+    Fact::Custom { name: name.into(), values, text: String::new() }
+}
+
+#[test]
+fn txn_atomic_holds_decisions_to_every_vote_and_shards_to_decisions() {
+    let t = 9;
+    let mut ok = TxnAtomic::default();
+    assert!(ok.on_fact(1, 1, 0, &fact(facts::VOTE, vec![t, 1])).is_ok());
+    assert!(ok.on_fact(2, 2, 0, &fact(facts::VOTE, vec![t, 1])).is_ok());
+    assert!(ok.on_fact(3, 0, 0, &fact(facts::DECIDE, vec![t, 1, 1, 2])).is_ok());
+    assert!(ok.on_fact(4, 1, 0, &fact(facts::APPLIED, vec![t, 1])).is_ok());
+    assert!(ok.results()[0].passed && ok.results()[0].judged);
+
+    let mut early = TxnAtomic::default();
+    early.on_fact(1, 1, 0, &fact(facts::VOTE, vec![t, 1])).unwrap();
+    let v = early.on_fact(2, 0, 0, &fact(facts::DECIDE, vec![t, 1, 1, 2])).unwrap_err();
+    assert!(v.detail.contains("before shard n2 voted"), "{}", v.detail);
+
+    let mut flip = TxnAtomic::default();
+    flip.on_fact(1, 0, 0, &fact(facts::DECIDE, vec![t, 0, 1])).unwrap();
+    assert!(flip.on_fact(2, 1, 0, &fact(facts::APPLIED, vec![t, 1])).is_err());
+
+    let mut lost = TxnAtomic::default();
+    assert!(lost.on_fact(1, 1, 0, &fact(facts::MISSING, vec![t])).is_err());
+    assert!(!TxnAtomic::default().results()[0].judged, "nothing decided: not judged");
+}
