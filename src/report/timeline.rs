@@ -298,6 +298,80 @@ impl Figure for QuantileChart<'_> {
     }
 }
 
+/// Colours of the lines of a gauge chart, one per node (cycled past ten nodes).
+const NODE_COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// Most nodes a gauge chart draws a line for (the rest are named in the title).
+pub const GAUGE_NODES_MAX: usize = 16;
+
+/// One gauge (`Context::gauge`) over time: a step line per node that reported it, over the
+/// fault windows: what a crash or a partition does to locks held, transactions in doubt, lag.
+pub struct GaugeChart<'a>(pub &'a RunView<'a>, pub &'a str, pub &'a [GaugeSeries]);
+
+impl Figure for GaugeChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (view, name, series) = (self.0, self.1, self.2);
+        root.fill(&WHITE)?;
+        let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+        let y_hi = values().fold(1, i64::max) as f64 * 1.15;
+        let y_lo = values().fold(0, i64::min) as f64 * 1.15;
+        let shown = series.len().min(GAUGE_NODES_MAX);
+        let more = if series.len() > shown {
+            format!("; {} more nodes not drawn", series.len() - shown)
+        } else {
+            String::new()
+        };
+        let title = format!("{}: gauge `{name}` per node{more}", view.name);
+        let (strip, area) = time_chart_areas(root, &title)?;
+        let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), y_lo..y_hi)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s, virtual)")
+            .y_desc(name)
+            .axis_desc_style((FONT, 16))
+            .draw()?;
+        let left_out = shade_faults(&strip, &mut chart, &view.windows, y_lo, y_hi)?;
+        let end = view.end_s();
+        for (i, s) in series.iter().take(shown).enumerate() {
+            let colour = NODE_COLOURS[i % NODE_COLOURS.len()];
+            // A step line: each level holds until the next change, the last until the end.
+            let mut line: Vec<(f64, f64)> = Vec::with_capacity(2 * s.points.len() + 1);
+            for (t, v) in &s.points {
+                let x = *t as f64 / 1e9;
+                if let Some(&(_, prev)) = line.last() {
+                    line.push((x, prev));
+                }
+                line.push((x, *v as f64));
+            }
+            if let Some(&(_, last)) = line.last() {
+                line.push((end, last));
+            }
+            chart
+                .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
+                .label(format!("n{}", s.node))
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+        }
+        fault_legend(&mut chart, &view.windows, left_out)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,79 +459,5 @@ mod tests {
             assert!(!text.contains("links degraded"), "{name}: only classes the run had");
         }
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
-/// Colours of the lines of a gauge chart, one per node (cycled past ten nodes).
-const NODE_COLOURS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
-
-/// Most nodes a gauge chart draws a line for (the rest are named in the title).
-pub const GAUGE_NODES_MAX: usize = 16;
-
-/// One gauge (`Context::gauge`) over time: a step line per node that reported it, over the
-/// fault windows: what a crash or a partition does to locks held, transactions in doubt, lag.
-pub struct GaugeChart<'a>(pub &'a RunView<'a>, pub &'a str, pub &'a [GaugeSeries]);
-
-impl Figure for GaugeChart<'_> {
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
-    where
-        DB::ErrorType: 'static,
-    {
-        let (view, name, series) = (self.0, self.1, self.2);
-        root.fill(&WHITE)?;
-        let values = || series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
-        let y_hi = values().fold(1, i64::max) as f64 * 1.15;
-        let y_lo = values().fold(0, i64::min) as f64 * 1.15;
-        let shown = series.len().min(GAUGE_NODES_MAX);
-        let more = if series.len() > shown {
-            format!("; {} more nodes not drawn", series.len() - shown)
-        } else {
-            String::new()
-        };
-        let title = format!("{}: gauge `{name}` per node{more}", view.name);
-        let (strip, area) = time_chart_areas(root, &title)?;
-        let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), y_lo..y_hi)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s, virtual)")
-            .y_desc(name)
-            .axis_desc_style((FONT, 16))
-            .draw()?;
-        let left_out = shade_faults(&strip, &mut chart, &view.windows, y_lo, y_hi)?;
-        let end = view.end_s();
-        for (i, s) in series.iter().take(shown).enumerate() {
-            let colour = NODE_COLOURS[i % NODE_COLOURS.len()];
-            // A step line: each level holds until the next change, the last until the end.
-            let mut line: Vec<(f64, f64)> = Vec::with_capacity(2 * s.points.len() + 1);
-            for (t, v) in &s.points {
-                let x = *t as f64 / 1e9;
-                if let Some(&(_, prev)) = line.last() {
-                    line.push((x, prev));
-                }
-                line.push((x, *v as f64));
-            }
-            if let Some(&(_, last)) = line.last() {
-                line.push((end, last));
-            }
-            chart
-                .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
-                .label(format!("n{}", s.node))
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
-        }
-        fault_legend(&mut chart, &view.windows, left_out)?;
-        legend(&mut chart, SeriesLabelPosition::UpperRight)
     }
 }
