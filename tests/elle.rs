@@ -111,7 +111,7 @@ fn bad_input_exits_2_naming_file_line_and_reason() {
     let cases = [
         ("bad-mop.edn", "{:process 0, :type :ok, :value [[:append :x 1]]}\n{:process 0, :type :ok, :value [[:append :x]]}\n", ":2: ", "needs an integer"),
         ("bad-edn.edn", "{:process 0, :type :ok, :value [[:append :x 1]\n", ":1: ", "unclosed"),
-        ("bad-json.jsonl", "{\"id\":0,\"client\":0,\"value\":[[\"r\",1]],\"invoke_ns\":1,\"complete_ns\":2,\"outcome\":\"ok\"}\n{\"id\":0}\n", ":2: ", "client"),
+        ("bad-json.jsonl", "{\"id\":0,\"client\":0,\"value\":[[\"r\",1]],\"invoke_ns\":1,\"complete_ns\":2,\"outcome\":\"ok\"}\n{\"id\":1}\n", ":2: ", "client"),
         ("bad-model.edn", "{:process 0, :type :ok, :value [[:w :x 1]]}\n", ":1: ", "--model rw-register"),
     ];
     for (name, text, line, reason) in cases {
