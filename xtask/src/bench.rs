@@ -180,6 +180,28 @@ fn checker_ops() -> f64 {
     })
 }
 
+/// Transactions per second Elle's checker (`sim check --model list-append`) gets through on a
+/// generated 100,000-transaction list-append history over 100 keys and 10 concurrent
+/// processes, against strict serializability (real-time edges included): the median of three
+/// runs, with the median wall time of one check.
+fn elle_txns() -> Figure {
+    use sim::check::elle::{check, generate, Model, Options, Validity};
+    const TXNS: usize = 100_000;
+    let ops = generate::list_append(1, TXNS, 100);
+    let mut seconds: Vec<f64> = (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            let report = check(&ops, Model::ListAppend, &Options::default());
+            let elapsed = start.elapsed().as_secs_f64();
+            assert_eq!(report.valid, Validity::True, "generated histories are valid");
+            elapsed
+        })
+        .collect();
+    seconds.sort_by(f64::total_cmp);
+    let median = seconds[1];
+    Figure { value: TXNS as f64 / median, note: format!("{median:.2} s per 100k transactions") }
+}
+
 /// Seeds per second of a scenario on one thread, checks included.
 fn scenario_seeds(file: &str) -> f64 {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file);
@@ -406,6 +428,7 @@ pub fn run(names: &[String]) -> ExitCode {
         ("kernel_events", "ev/s", || kernel_events().into()),
         ("kernel_messages", "msg/s", || kernel_messages().into()),
         ("checker_ops", "ops/s", || checker_ops().into()),
+        ("elle_txns", "txn/s", elle_txns),
         ("quickstart_seeds", "seeds/s", || quickstart_seeds().into()),
         ("partition_seeds", "seeds/s", || partition_seeds().into()),
         ("idle_1000_nodes", "s", idle_1000_nodes),

@@ -3,7 +3,7 @@
 //! rw-register (a version order from nil and the options' assumptions).
 
 use super::graph::{Edge, Graph};
-use super::history::{realtime_order, Outcome};
+use super::history::{realtime_order, Outcome, Txn};
 use super::report::{list_text, Anomaly, Ctx};
 use super::{Key, Mop, Options, ReadValue, Rel};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,13 +18,37 @@ fn edge(from: u32, to: u32, rel: Rel, key: Key) -> Edge {
     Edge { from, to, rel, key: Some(key) }
 }
 
-/// What a list-append transaction's own earlier operations say a read of a key must show.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Expect {
-    /// Exactly this list (it read the key before).
-    Exact(Vec<i64>),
-    /// A list ending with these (it appended them, unread).
-    Suffix(Vec<i64>),
+/// What a list-append transaction's own earlier operations say a read of a key must show:
+/// the list it last read (if any), then what it appended since.
+#[derive(Clone, Debug, Default)]
+struct Expect<'h> {
+    read: Option<&'h [i64]>,
+    appended: Vec<i64>,
+}
+
+impl Expect<'_> {
+    fn admits(&self, list: &[i64]) -> bool {
+        match self.read {
+            Some(base) => {
+                list.len() == base.len() + self.appended.len()
+                    && list.starts_with(base)
+                    && list.ends_with(&self.appended)
+            }
+            None => list.ends_with(&self.appended),
+        }
+    }
+
+    fn show(&self) -> String {
+        let appended = list_text(&self.appended);
+        match self.read {
+            Some(base) => {
+                let mut all = base.to_vec();
+                all.extend_from_slice(&self.appended);
+                list_text(&all)
+            }
+            None => format!("[... {}]", appended.trim_matches(['[', ']'])),
+        }
+    }
 }
 
 /// One read of a committed transaction.
@@ -36,14 +60,15 @@ struct ListRead<'h> {
 }
 
 /// Internal consistency and future reads of one committed list-append transaction.
-fn list_internal(ctx: &Ctx<'_>, id: u32, out: &mut Vec<Anomaly>) {
-    let mops = ctx.txns[id as usize].mops;
-    let mut state: BTreeMap<Key, Expect> = BTreeMap::new();
-    let mut read_elements: BTreeMap<Key, BTreeSet<i64>> = BTreeMap::new();
+fn list_internal<'h>(ctx: &Ctx<'h>, id: u32, out: &mut Vec<Anomaly>) {
+    let mops: &'h [Mop] = ctx.txns[id as usize].mops;
+    let mut state: BTreeMap<Key, Expect<'h>> = BTreeMap::new();
+    let mut reads: BTreeMap<Key, Vec<&'h [i64]>> = BTreeMap::new();
     for mop in mops {
         match mop {
             Mop::Append { key, value } => {
-                if read_elements.get(key).is_some_and(|s| s.contains(value)) {
+                let earlier = reads.get(key).map_or(&[][..], Vec::as_slice);
+                if earlier.iter().any(|list| list.contains(value)) {
                     let detail = format!(
                         "index {} read {} = {value} before appending it itself: {}",
                         ctx.txns[id as usize].index,
@@ -52,42 +77,23 @@ fn list_internal(ctx: &Ctx<'_>, id: u32, out: &mut Vec<Anomaly>) {
                     );
                     out.push(Anomaly::about("future-read", ctx, &[id], Some(*key), detail));
                 }
-                let next = match state.remove(key) {
-                    Some(Expect::Exact(mut l)) => {
-                        l.push(*value);
-                        Expect::Exact(l)
-                    }
-                    Some(Expect::Suffix(mut s)) => {
-                        s.push(*value);
-                        Expect::Suffix(s)
-                    }
-                    None => Expect::Suffix(vec![*value]),
-                };
-                state.insert(*key, next);
+                state.entry(*key).or_default().appended.push(*value);
             }
             Mop::Read { key, value: Some(ReadValue::List(list)) } => {
-                let wrong = match state.get(key) {
-                    Some(Expect::Exact(l)) => l != list,
-                    Some(Expect::Suffix(s)) => !list.ends_with(s),
-                    None => false,
-                };
-                if wrong {
-                    let expected = match &state[key] {
-                        Expect::Exact(l) => list_text(l),
-                        Expect::Suffix(s) => {
-                            format!("[... {}]", list_text(s).trim_matches(['[', ']']))
-                        }
-                    };
-                    let detail = format!(
-                        "index {} read {} but its own earlier operations imply {expected}: {}",
-                        ctx.txns[id as usize].index,
-                        ctx.mop_text(mop),
-                        ctx.mops_text(mops)
-                    );
-                    out.push(Anomaly::about("internal", ctx, &[id], Some(*key), detail));
+                if let Some(expect) = state.get(key) {
+                    if !expect.admits(list) {
+                        let detail = format!(
+                            "index {} read {} but its own earlier operations imply {}: {}",
+                            ctx.txns[id as usize].index,
+                            ctx.mop_text(mop),
+                            expect.show(),
+                            ctx.mops_text(mops)
+                        );
+                        out.push(Anomaly::about("internal", ctx, &[id], Some(*key), detail));
+                    }
                 }
-                read_elements.entry(*key).or_default().extend(list.iter().copied());
-                state.insert(*key, Expect::Exact(list.clone()));
+                reads.entry(*key).or_default().push(list);
+                state.insert(*key, Expect { read: Some(list), appended: Vec::new() });
             }
             _ => {}
         }
@@ -123,7 +129,9 @@ pub(crate) fn list_append(ctx: &Ctx<'_>) -> Inferred {
     let mut writer: BTreeMap<(Key, i64), u32> = BTreeMap::new();
     let mut intermediate: BTreeSet<(Key, i64)> = BTreeSet::new();
     let mut reads: BTreeMap<Key, Vec<ListRead<'_>>> = BTreeMap::new();
-    let mut lost: BTreeMap<(Key, Vec<i64>), Vec<u32>> = BTreeMap::new();
+    // (key, length read, last element read) -> the transactions that read it, then appended.
+    let mut lost: BTreeMap<(Key, usize, Option<i64>), Vec<u32>> = BTreeMap::new();
+    let mut lost_lists: BTreeMap<(Key, usize, Option<i64>), &[i64]> = BTreeMap::new();
     for (id, txn) in txns.iter().enumerate() {
         let id = id as u32;
         let mut last: BTreeMap<Key, i64> = BTreeMap::new();
@@ -145,7 +153,9 @@ pub(crate) fn list_append(ctx: &Ctx<'_>) -> Inferred {
             match mop {
                 Mop::Append { key, .. } if appended.insert(*key) => {
                     if let Some(seen) = first_read.get(key) {
-                        lost.entry((*key, seen.to_vec())).or_default().push(id);
+                        let group = (*key, seen.len(), seen.last().copied());
+                        lost.entry(group).or_default().push(id);
+                        lost_lists.entry(group).or_insert(seen);
                     }
                 }
                 Mop::Read { key, value: Some(ReadValue::List(list)) } => {
@@ -159,12 +169,40 @@ pub(crate) fn list_append(ctx: &Ctx<'_>) -> Inferred {
             }
         }
     }
-    lost_updates(ctx, lost, |l| list_text(l), &mut out);
+    let lost = lost.into_iter().map(|(group, ids)| ((group.0, lost_lists[&group]), ids)).collect();
+    lost_updates(ctx, lost, |l: &&[i64]| list_text(l), &mut out);
     let mut edges = Vec::new();
     for (&key, key_reads) in &reads {
         list_key(ctx, key, key_reads, &writer, &intermediate, &mut edges, &mut out);
     }
     Inferred { edges, anomalies: out }
+}
+
+/// The first position of `list` at which an element repeats, has no writer, or has a failed
+/// writer (`list.len()` where none does): reads that are prefixes of one list share them.
+struct Faults {
+    duplicate: usize,
+    garbage: usize,
+    aborted: usize,
+}
+
+fn faults(key: Key, list: &[i64], writer: &BTreeMap<(Key, i64), u32>, txns: &[Txn<'_>]) -> Faults {
+    let mut seen = BTreeSet::new();
+    let n = list.len();
+    let mut faults = Faults { duplicate: n, garbage: n, aborted: n };
+    for (i, v) in list.iter().enumerate() {
+        if faults.duplicate == n && !seen.insert(*v) {
+            faults.duplicate = i;
+        }
+        match writer.get(&(key, *v)) {
+            None if faults.garbage == n => faults.garbage = i,
+            Some(&w) if faults.aborted == n && txns[w as usize].outcome == Outcome::Fail => {
+                faults.aborted = i
+            }
+            _ => {}
+        }
+    }
+    faults
 }
 
 /// The anomalies and dependencies of one list-append key.
@@ -183,47 +221,45 @@ fn list_key(
     // The version order: the longest read (the first of the longest, for determinism).
     let longest =
         reads.iter().fold(&[][..], |best, r| if r.list.len() > best.len() { r.list } else { best });
-    let mut position: BTreeMap<i64, usize> = BTreeMap::new();
-    for (i, v) in longest.iter().enumerate() {
-        position.entry(*v).or_insert(i);
-    }
+    let longest_faults = faults(key, longest, writer, txns);
     let mut incompatible = false;
     for read in reads {
         let (id, list) = (read.txn, read.list);
-        let mut sorted = list.to_vec();
-        sorted.sort_unstable();
-        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            let detail = format!(
-                "index {} read {name} = {} with {} twice",
-                index_of(id),
-                list_text(list),
-                w[0]
-            );
+        let prefix = longest.starts_with(list);
+        let f = if prefix {
+            Faults {
+                duplicate: longest_faults.duplicate,
+                garbage: longest_faults.garbage,
+                aborted: longest_faults.aborted,
+            }
+        } else {
+            faults(key, list, writer, txns)
+        };
+        if f.duplicate < list.len() {
+            let v = list[f.duplicate];
+            let detail =
+                format!("index {} read {name} = {} with {v} twice", index_of(id), list_text(list));
             out.push(Anomaly::about("duplicate-elements", ctx, &[id], Some(key), detail));
         }
-        for v in list {
-            match writer.get(&(key, *v)) {
-                None => {
-                    let detail = format!(
-                        "index {} read {name} = {}, but nobody appended {v}",
-                        index_of(id),
-                        list_text(list)
-                    );
-                    out.push(Anomaly::about("garbage-read", ctx, &[id], Some(key), detail));
-                    break;
-                }
-                Some(&w) if txns[w as usize].outcome == Outcome::Fail => {
-                    let detail = format!(
-                        "index {} read {name} = {}, with {v} appended by index {}, which failed",
-                        index_of(id),
-                        list_text(list),
-                        index_of(w)
-                    );
-                    out.push(Anomaly::about("G1a", ctx, &[id, w], Some(key), detail));
-                    break;
-                }
-                Some(_) => {}
-            }
+        if f.garbage < list.len() {
+            let v = list[f.garbage];
+            let detail = format!(
+                "index {} read {name} = {}, but nobody appended {v}",
+                index_of(id),
+                list_text(list)
+            );
+            out.push(Anomaly::about("garbage-read", ctx, &[id], Some(key), detail));
+        }
+        if f.aborted < list.len() {
+            let v = list[f.aborted];
+            let w = writer[&(key, v)];
+            let detail = format!(
+                "index {} read {name} = {}, with {v} appended by index {}, which failed",
+                index_of(id),
+                list_text(list),
+                index_of(w)
+            );
+            out.push(Anomaly::about("G1a", ctx, &[id, w], Some(key), detail));
         }
         if let Some(v) = list.last() {
             if let Some(&w) = writer.get(&(key, *v)) {
@@ -239,7 +275,7 @@ fn list_key(
                 }
             }
         }
-        if !longest.starts_with(list) {
+        if !prefix {
             if !incompatible {
                 incompatible = true;
                 let detail = format!(
@@ -284,15 +320,13 @@ fn list_key(
         if !failed_run.is_empty() {
             let mut ids = std::mem::take(&mut failed_run);
             ids.push(w);
+            let failed: Vec<String> =
+                ids[..ids.len() - 1].iter().map(|&t| index_of(t).to_string()).collect();
             let detail = format!(
                 "{name} = {}: index {} appended {v} after the appends of failed transaction(s) {}",
                 list_text(longest),
                 index_of(w),
-                ids[..ids.len() - 1]
-                    .iter()
-                    .map(|&t| index_of(t).to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                failed.join(", ")
             );
             out.push(Anomaly::about("dirty-update", ctx, &ids, Some(key), detail));
         }

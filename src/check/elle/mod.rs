@@ -34,11 +34,14 @@
 //! use sim::check::elle::{check, Mop, Model, Op, OpType, Options, ReadValue, Validity};
 //! let op = |index, process, kind, mops| Op { index, process, kind, mops, time: None };
 //! let (x, y) = (0, 1);
+//! let t1 = vec![Mop::Append { key: x, value: 1 }, Mop::Append { key: y, value: 1 }];
+//! let t2 = vec![Mop::Append { key: x, value: 2 }, Mop::Append { key: y, value: 2 }];
+//! // T1 and T2 run concurrently; a later read sees x appended T1 first, y T2 first.
 //! let history = vec![
-//!     op(0, 0, OpType::Invoke, vec![Mop::Append { key: x, value: 1 }, Mop::Append { key: y, value: 1 }]),
-//!     op(1, 0, OpType::Ok, vec![Mop::Append { key: x, value: 1 }, Mop::Append { key: y, value: 1 }]),
-//!     op(2, 1, OpType::Invoke, vec![Mop::Append { key: x, value: 2 }, Mop::Append { key: y, value: 2 }]),
-//!     op(3, 1, OpType::Ok, vec![Mop::Append { key: x, value: 2 }, Mop::Append { key: y, value: 2 }]),
+//!     op(0, 0, OpType::Invoke, t1.clone()),
+//!     op(1, 1, OpType::Invoke, t2.clone()),
+//!     op(2, 0, OpType::Ok, t1),
+//!     op(3, 1, OpType::Ok, t2),
 //!     op(4, 2, OpType::Invoke, vec![Mop::Read { key: x, value: None }, Mop::Read { key: y, value: None }]),
 //!     op(5, 2, OpType::Ok, vec![
 //!         Mop::Read { key: x, value: Some(ReadValue::List(vec![1, 2])) },
@@ -49,6 +52,7 @@
 //! assert_eq!(report.valid, Validity::False);
 //! assert_eq!(report.anomaly_types, vec!["G0".to_string()]);
 //! assert_eq!(report.not, vec!["read-uncommitted".to_string()]);
+//! assert_eq!(report.anomalies["G0"][0].detail, "T1 -ww(0)-> T2 -ww(1)-> T1");
 //! ```
 
 pub mod generate;
