@@ -95,6 +95,7 @@
 //! serializable record no rw-antidependencies, so it behaves as snapshot isolation (write skew
 //! commits).
 
+pub mod matrix;
 pub mod script;
 mod store;
 #[cfg(test)]
