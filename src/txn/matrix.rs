@@ -5,7 +5,7 @@
 //! `reports/txn/`.
 
 use super::script::{run, Script, ScriptError, Verdict};
-use super::{Bugs, Level};
+use super::{Bugs, Level, Store, Target};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -94,7 +94,63 @@ pub fn matrix(dir: &Path) -> Result<Vec<Row>, ScriptError> {
     Ok(rows)
 }
 
-/// The matrix as `figures.json`.
+/// Versions a store keeps under a stream of one-row updates (read committed, round robin over
+/// the keys), measured with [`Store::versions_alive`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcFigures {
+    pub keys: i64,
+    pub updates: usize,
+    /// Never collected: one version per update, plus the initial rows.
+    pub without_gc: usize,
+    /// Collected after every commit, at most this many at once.
+    pub gc_every_commit_max: usize,
+    /// Collected after every commit while a snapshot isolation reader that read once keeps
+    /// its snapshot open for the first half: at most this many at once...
+    pub old_snapshot_max: usize,
+    /// ...and this many after it commits and the next collection runs.
+    pub after_reader_ends: usize,
+}
+
+/// Measures [`GcFigures`].
+pub fn gc_figures() -> GcFigures {
+    const KEYS: i64 = 10;
+    const UPDATES: usize = 1000;
+    let stream = |gc: bool, reader_for: usize| {
+        let mut store: Store<i64> = Store::new(Bugs::default());
+        store.load((0..KEYS).map(|k| (k, 0)));
+        let reader = store.begin(Level::SnapshotIsolation);
+        assert!(store.read(reader, 0).done().is_some(), "a read never waits here");
+        let mut max = 0;
+        for i in 0..UPDATES {
+            if i == reader_for {
+                assert!(store.commit(reader).done().is_some(), "a read-only commit");
+            }
+            let t = store.begin(Level::ReadCommitted);
+            let key = i as i64 % KEYS;
+            let changed = store.update(t, &Target::Key(key), &|v| v + 1).done();
+            assert_eq!(changed, Some(vec![key]), "nothing else runs");
+            assert!(store.commit(t).done().is_some());
+            if gc {
+                store.gc();
+            }
+            max = max.max(store.versions_alive());
+        }
+        (max, store.versions_alive())
+    };
+    let (without_gc, _) = stream(false, 0);
+    let (gc_every_commit_max, _) = stream(true, 0);
+    let (old_snapshot_max, after_reader_ends) = stream(true, UPDATES / 2);
+    GcFigures {
+        keys: KEYS,
+        updates: UPDATES,
+        without_gc,
+        gc_every_commit_max,
+        old_snapshot_max,
+        after_reader_ends,
+    }
+}
+
+/// The matrix and the GC figures as `figures.json`.
 pub fn figures_json(rows: &[Row]) -> String {
     let anomalies: Vec<_> = rows
         .iter()
@@ -121,7 +177,19 @@ pub fn figures_json(rows: &[Row]) -> String {
         })
         .collect();
     let levels: Vec<&str> = Level::ALL.iter().map(|l| l.name()).collect();
-    let doc = json!({ "levels": levels, "anomalies": anomalies });
+    let gc = gc_figures();
+    let doc = json!({
+        "levels": levels,
+        "anomalies": anomalies,
+        "gc": {
+            "keys": gc.keys,
+            "updates": gc.updates,
+            "versions_alive_without_gc": gc.without_gc,
+            "versions_alive_max_gc_every_commit": gc.gc_every_commit_max,
+            "versions_alive_max_old_snapshot_open": gc.old_snapshot_max,
+            "versions_alive_after_reader_ends": gc.after_reader_ends,
+        },
+    });
     serde_json::to_string_pretty(&doc).expect("figures serialise") + "\n"
 }
 
@@ -182,7 +250,50 @@ pub fn readme(rows: &[Row]) -> String {
             a dangerous structure aborts the pivot.\n\
             - serializable_2pl: strict two-phase locking with predicate locks; deadlocks pick \
             a victim.\n\n\
+            ## Garbage collection\n\n\
+            {gc}\n\
             Run one yourself: `sim txn-script scenarios/txn/09-g2-item-write-skew.toml \
             --level snapshot_isolation` (add `--json` for the report as JSON).\n";
-    out
+    out.replace("{gc}", &gc_text(&gc_figures()))
+}
+
+fn gc_text(gc: &GcFigures) -> String {
+    format!(
+        "{} one-row updates at read committed, round robin over {} keys, measured with \
+         `Store::versions_alive()`: {} versions without collection (every update leaves one); \
+         at most {} when `gc()` runs after every commit; at most {} while a \
+         snapshot_isolation reader keeps its snapshot open for the first {} updates (every \
+         version it might read stays), and {} once it has committed.\n",
+        gc.updates,
+        gc.keys,
+        gc.without_gc,
+        gc.gc_every_commit_max,
+        gc.old_snapshot_max,
+        gc.updates / 2,
+        gc.after_reader_ends
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gc_keeps_only_what_snapshots_need() {
+        let gc = gc_figures();
+        assert_eq!(gc.without_gc, 10 + 1000);
+        assert_eq!(gc.gc_every_commit_max, 10);
+        // The reader's snapshot keeps every key's version it sees plus all 500 newer ones.
+        assert_eq!(gc.old_snapshot_max, 10 + 500);
+        assert_eq!(gc.after_reader_ends, 10);
+    }
+
+    #[test]
+    fn hermitage_lookups() {
+        assert_eq!(hermitage_prevents("G2-item", Level::SnapshotIsolation), Some(false));
+        assert_eq!(hermitage_prevents("G2-item", Level::Serializable), Some(true));
+        assert_eq!(hermitage_prevents("P4", Level::ReadCommitted), Some(false));
+        assert_eq!(hermitage_prevents("P4", Level::RepeatableRead), None, "not PostgreSQL's");
+        assert_eq!(hermitage_prevents("read-only", Level::Serializable), None, "no test");
+    }
 }
