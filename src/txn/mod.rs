@@ -9,6 +9,25 @@
 //! aborted, with the reason: a serialization failure or a deadlock). Nothing waits inside the
 //! store; nothing here knows the rest of sim.
 //!
+//! ```
+//! use sim::txn::{Bugs, Level, Outcome, Store, Target, TxnError};
+//!
+//! let mut store: Store<i64> = Store::new(Bugs::default());
+//! store.load([(1, 10), (2, 20)]);
+//! let a = store.begin(Level::SnapshotIsolation);
+//! let b = store.begin(Level::SnapshotIsolation);
+//! assert_eq!(store.update(a, &Target::Key(1), &|v| v + 1), Outcome::Done(vec![1]));
+//! // b's first statement takes its snapshot, then waits for a's lock on row 1.
+//! assert_eq!(store.update(b, &Target::Key(1), &|v| v + 1), Outcome::Blocked);
+//! assert_eq!(store.commit(a), Outcome::Done(()));
+//! assert_eq!(store.woken(), vec![b]);
+//! // Issued again, it meets a version newer than its snapshot: first updater wins.
+//! let again = store.update(b, &Target::Key(1), &|v| v + 1);
+//! assert_eq!(again, Outcome::Failed(TxnError::SerializationFailure));
+//! assert!(!store.is_active(b));
+//! assert_eq!(store.rows(), vec![(1, 11), (2, 20)]);
+//! ```
+//!
 //! The store is generic over its [`Value`]: `i64` for scripts and read-write registers,
 //! `Vec<i64>` for a list-append workload. Predicates ([`Pred`]) look at [`Value::as_int`].
 //!
@@ -25,7 +44,16 @@
 //!
 //! Statements are atomic: a statement checks every row it must lock before it changes any, so
 //! a blocked statement has changed nothing, and running it again is running it for the first
-//! time, except that read committed keeps the statement's snapshot across the wait (below).
+//! time, except that read committed keeps the statement's snapshot across the wait (below) and
+//! serializable 2PL keeps a predicate lock the statement took before it waited (it would
+//! hold it to the end anyway). A caller must not issue another statement in a transaction
+//! whose statement is parked; committing or aborting it abandons the parked statement.
+//!
+//! Calling a statement, `prepare` or `commit` for a transaction that is not running (it
+//! committed, aborted, or failed) is a bug in the caller and panics: check
+//! [`Store::is_active`] first where a late request may arrive. Finished transactions are
+//! remembered until [`Store::gc`] forgets them, which also keeps SSI's bookkeeping small: call
+//! it now and then.
 //!
 //! # The levels
 //! - [`Level::ReadUncommitted`]: reads see the newest version of each row, committed or not
@@ -95,6 +123,7 @@
 //! serializable record no rw-antidependencies, so it behaves as snapshot isolation (write skew
 //! commits).
 
+pub mod matrix;
 pub mod script;
 mod store;
 #[cfg(test)]

@@ -16,7 +16,9 @@
 //! id = "G2-item"
 //! name = "write skew"
 //! committed = [1, 2]                  # every condition given must hold
-//! returns = [{ step = 3, value = 10 }, { step = 4, rows = [[1, 10]] }, { step = 5, absent = true }]
+//! returns = [{ step = 3, value = 10 },         # a read returned 10
+//!            { step = 4, rows = [[1, 10]] },    # a scan returned these rows
+//!            { step = 5, absent = true }]       # a read found no row
 //! final = [[1, 11], [2, 21]]
 //! ```
 //!
@@ -26,7 +28,8 @@
 //! `scan` takes `where`; `insert` takes `key` and `value` (it inserts nothing when the row
 //! exists); `update` takes `key` or `where`, and `expr` or `value`; `delete` takes `key` or
 //! `where`. A statement with `autocommit = true`, or any statement of a session outside an
-//! explicit transaction, is its own one-statement transaction at the script's level. A
+//! explicit transaction (as in psql's autocommit mode), is its own one-statement transaction
+//! at the script's level. A
 //! session's `begin` inside its transaction, `commit`/`abort` outside one, `autocommit = true`
 //! inside one, and a transaction the script never ends are errors in the script.
 //!
@@ -657,7 +660,9 @@ pub struct Report {
     pub aborted: Vec<SessionId>,
     /// The committed table after every step.
     pub final_table: Vec<(Key, i64)>,
-    /// Sessions still blocked when the script ran out: it can never finish.
+    /// Sessions still blocked when the script ran out: it can never finish. (The deadlock
+    /// detector and the rule that every transaction ends should make this impossible; the
+    /// runner still reports it rather than pretend.)
     pub stuck: Vec<SessionId>,
 }
 

@@ -502,8 +502,9 @@ fn lists_append_with_modify() {
 }
 
 mod serializability {
-    //! Random interleavings of small transactions at the serializable levels are equivalent
-    //! to some serial order of the committed ones: every read and the final table agree.
+    //! Random interleavings of small transactions at the serializable levels, each prepared
+    //! (2PC's vote) as a step of its own before it commits, are equivalent to some serial
+    //! order of the committed ones: every read and the final table agree.
 
     use super::*;
     use proptest::prelude::*;
@@ -517,6 +518,8 @@ mod serializability {
         Insert(Key, i64),
         Delete(Target),
         Write(Key, Option<i64>),
+        /// Add to the row, or create it with the amount.
+        Modify(Key, i64),
     }
 
     /// What a statement returned: a read's value, a scan's rows or the keys a write changed.
@@ -544,12 +547,16 @@ mod serializability {
         prop_oneof![key().prop_map(Target::Key), pred().prop_map(Target::Where)]
     }
 
+    fn expr() -> impl Strategy<Value = Expr> {
+        prop_oneof![(0..4i64).prop_map(Expr::Set), (1..3i64).prop_map(Expr::Add)]
+    }
+
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             3 => key().prop_map(Op::Read),
             2 => pred().prop_map(Op::Scan),
-            3 => (target(), prop_oneof![(0..4i64).prop_map(Expr::Set), (1..3i64).prop_map(Expr::Add)])
-                .prop_map(|(t, e)| Op::Update(t, e)),
+            3 => (target(), expr()).prop_map(|(t, e)| Op::Update(t, e)),
+            2 => (key(), 1..3i64).prop_map(|(k, n)| Op::Modify(k, n)),
             1 => (key(), 0..4i64).prop_map(|(k, v)| Op::Insert(k, v)),
             1 => target().prop_map(Op::Delete),
             2 => (key(), proptest::option::of(0..4i64)).prop_map(|(k, v)| Op::Write(k, v)),
@@ -567,6 +574,10 @@ mod serializability {
             Op::Insert(k, v) => s.insert(t, *k, *v).map(Seen::Keys),
             Op::Delete(target) => s.delete(t, target).map(Seen::Keys),
             Op::Write(k, v) => s.write(t, *k, *v).map(|()| Seen::Nothing),
+            Op::Modify(k, n) => {
+                let n = *n;
+                s.modify(t, *k, &move |old| old.copied().unwrap_or(0) + n).map(|()| Seen::Nothing)
+            }
         }
     }
 
@@ -615,6 +626,10 @@ mod serializability {
                 };
                 Seen::Nothing
             }
+            Op::Modify(k, n) => {
+                *table.entry(*k).or_insert(0) += n;
+                Seen::Nothing
+            }
         }
     }
 
@@ -661,7 +676,15 @@ mod serializability {
             assert!(step < 1000, "no progress");
             let i = runnable[picks[step % picks.len()] % runnable.len()];
             if next[i] == txns[i].len() {
-                done[i] = Some(s.commit(ids[i]) == Done(()));
+                // The 2PC vote, as a step of its own: others may run between it and the commit.
+                match s.prepare(ids[i]) {
+                    Done(()) => next[i] += 1,
+                    Failed(_) => done[i] = Some(false),
+                    Blocked => panic!("prepare never waits"),
+                }
+            } else if next[i] > txns[i].len() {
+                assert_eq!(s.commit(ids[i]), Done(()), "a prepared transaction commits");
+                done[i] = Some(true);
             } else {
                 match run_store(&mut s, ids[i], &txns[i][next[i]]) {
                     Done(result) => {
@@ -701,7 +724,7 @@ mod serializability {
     }
 
     proptest! {
-        #![proptest_config(crate::property::proptest_config(400))]
+        #![proptest_config(crate::property::proptest_config(1000))]
         #[test]
         fn serializable_levels_give_serializable_histories(
             initial in proptest::collection::btree_map(key(), 0..4i64, 0..=3),

@@ -1,10 +1,11 @@
-//! Project automation: `cargo xtask bench`, `reports`, `storage`, `encoding`.
+//! Project automation: `cargo xtask bench`, `reports`, `storage`, `encoding`, `txn`.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // xtask times things with the wall clock
 
 mod bench;
 mod encoding;
 mod reports;
 mod storage;
+mod txn;
 
 use std::process::ExitCode;
 
@@ -14,7 +15,8 @@ commands:
   bench      run the benchmarks; prints one line per benchmark: `bench NAME VALUE UNIT`
   reports    regenerate reports/ (every scenario at seed 1); `reports --check` verifies it
   storage    regenerate reports/storage/ (engine figures); `storage --check` verifies it
-  encoding   regenerate reports/encoding/ (sizes against JSON and postcard); `--check` verifies";
+  encoding   regenerate reports/encoding/ (sizes against JSON and postcard); `--check` verifies
+  txn        regenerate reports/txn/ (anomalies x isolation levels); `txn --check` verifies it";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +25,7 @@ fn main() -> ExitCode {
         Some("reports") => reports::run(&args[1..]),
         Some("storage") => storage::run(&args[1..]),
         Some("encoding") => encoding::run(&args[1..]),
+        Some("txn") => txn::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -34,7 +37,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether a figures command (`storage`, `encoding`) was given `--check`; exit 2 for anything
+/// Whether a figures command (`storage`, `encoding`, `txn`) was given `--check`; exit 2 for anything
 /// else.
 fn check_flag(command: &str, args: &[String]) -> Result<bool, ExitCode> {
     match args.first().map(String::as_str) {
