@@ -256,7 +256,9 @@ impl Lsm {
     }
 
     /// Makes the memtable immutable and starts a new WAL. The buffered records of the old
-    /// one are never written: the flush makes those writes durable.
+    /// one are never written: the flush makes those writes durable. Until it is done, a crash
+    /// loses them, and recovery then ends the log before them, cutting off the new WAL's
+    /// records too (see [`wal`]): `durable_seq` never passed them (see `update_durable`).
     fn rotate(&mut self, io: &mut dyn DiskIo) {
         assert!(self.imm.is_none(), "one immutable memtable at a time");
         let fresh = Memtable::new(self.last_seq + 1);

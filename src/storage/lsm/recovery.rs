@@ -4,7 +4,9 @@
 //! its log number) are deleted. WALs at or above the log number are replayed into the
 //! memtable: a torn tail is cut off and the cut fsynced before anything new is written to the
 //! log, and corruption inside becomes damage, which the new manifest records so it outlives
-//! the WAL. Every open then installs a new manifest holding a snapshot, which also drops a torn
+//! the WAL. Replay ends at the first write missing from the log (a rotation's unwritten
+//! records, lost with a flush that did not finish): what follows is cut off the same way, so a
+//! later write never survives an earlier one. Every open then installs a new manifest holding a snapshot, which also drops a torn
 //! last edit of the old one and rewrites both of its copies, so a fault in one copy lasts only
 //! until the next open.
 //!
@@ -306,16 +308,29 @@ impl Lsm {
         let mut numbers: Vec<u64> = names.iter().filter_map(|n| numbered(n, ".log")).collect();
         numbers.retain(|n| self.current_installed && *n >= self.state.log_number);
         numbers.sort_unstable();
-        let mut replayer = Replayer::after(self.state.last_seq);
+        let mut replayer =
+            Replayer::after(self.state.last_seq).with_known_damage(&self.state.damage);
         let mut cuts = Vec::new();
         for &number in &numbers {
             let path = self.path(&wal_name(number));
+            if replayer.ended {
+                // Past the end of the log (a write before these was never durable, so neither
+                // were they): cut, so they never come back behind the writes that reuse their
+                // numbers.
+                if io.disk().len(&path) > 0 {
+                    cuts.push((path, 0));
+                }
+                continue;
+            }
             let (data, unreadable) = read_sectors(io, &path);
             self.stats.recovery_bytes_read += data.len() as u64;
             self.stats.errors_detected += unreadable;
             let file = replayer.replay_file(number, &data, self.bugs.no_checksum);
             let tail = data.len() as u64 - file.valid_end;
-            if unreadable > 0 {
+            if file.gap {
+                // The log ends at a missing write (see `wal`): the rest is cut off.
+                cuts.push((path, file.valid_end));
+            } else if unreadable > 0 {
                 // Not cut: the sectors may hold durable writes; their damage is recorded and
                 // found again at every open until a flush retires the WAL.
                 replayer.unreadable_tail(tail);

@@ -18,6 +18,15 @@
 //! the two valid records around it; a bad last record whose whole length is present loses its
 //! own (its header names it); a damaged last header loses as many numbers as the bytes after
 //! it could hold records.
+//!
+//! Sequence numbers run on without a gap across the WALs, except over numbers recorded as
+//! damage. A valid record after a *missing* number is past the end of the log: a rotation
+//! leaves the old memtable's unwritten records to its flush, so a crash before the flush is
+//! done can keep a later WAL's records without those. The missing write was never durable,
+//! so neither was anything after it (a disk completes fsyncs in issue order, and every write
+//! is reported durable only with every earlier one): replay ends there, and recovery cuts
+//! the rest of the log off, so the missing write never reappears behind a later one and its
+//! number can be given to a new write.
 
 use super::codec::{put_bytes, put_u32, put_u64, Reader};
 use super::{KEY_BYTES_MAX, VALUE_BYTES_MAX};
@@ -148,8 +157,12 @@ fn decode_body(body: &[u8], seq: Seq) -> Option<Record> {
 /// What replay found in one WAL file.
 #[derive(Debug, Default)]
 pub struct FileReplay {
-    /// Bytes up to the end of the last valid record.
+    /// Bytes up to the end of the last valid record (replayed: up to the gap, if one ended
+    /// the log).
     pub valid_end: u64,
+    /// True if the log ended in this file at `valid_end`: the record there follows a missing
+    /// write (see the module doc), so it and everything after it is to be cut off.
+    pub gap: bool,
     /// True if what follows `valid_end` is a corrupt last record rather than a torn tail: it
     /// is damage, and the file must not be cut (the damage is found again at the next open
     /// until a flush retires the WAL, so a crash before the new manifest records it loses
@@ -171,6 +184,10 @@ pub struct Replayer {
     last_good_seq: Seq,
     /// A bad record no valid one has followed yet.
     unresolved_bad: bool,
+    /// Damage recorded before this replay (in the manifest): numbers a gap may skip.
+    known_damage: Vec<(Seq, Seq)>,
+    /// A gap ended the log: later files hold nothing to replay.
+    pub ended: bool,
 }
 
 impl Replayer {
@@ -180,13 +197,44 @@ impl Replayer {
         Replayer { last_good_seq: flushed_seq, ..Replayer::default() }
     }
 
+    /// The same, knowing that writes in `damage` (ranges recorded earlier) are lost: the log
+    /// may skip their numbers.
+    pub fn with_known_damage(mut self, damage: &[(Seq, Seq)]) -> Self {
+        self.known_damage = damage.to_vec();
+        self
+    }
+
+    /// True if write `seq` follows a missing write: a number after the newest valid record
+    /// that no damage accounts for. After a bad record the numbers between are damage instead
+    /// (see [`Replayer::accept`]).
+    fn follows_gap(&self, seq: Seq) -> bool {
+        if self.unresolved_bad {
+            return false;
+        }
+        let ranges = || self.known_damage.iter().chain(&self.damage);
+        let mut covered = self.last_good_seq;
+        while let Some(&(_, hi)) = ranges().find(|&&(lo, hi)| lo <= covered + 1 && hi > covered) {
+            covered = hi;
+        }
+        seq > covered + 1
+    }
+
     /// Replays file `file_number` holding `data`.
     pub fn replay_file(&mut self, file_number: u64, data: &[u8], no_checksum: bool) -> FileReplay {
+        assert!(!self.ended, "replay past the end of the log");
         let mut position = 0usize;
         let mut valid_end = 0usize;
         while position < data.len() {
             let parsed = parse_at(data, file_number, position, no_checksum);
             if let Parsed::Record(record, len) = parsed {
+                if self.follows_gap(record.seq) {
+                    self.ended = true;
+                    return FileReplay {
+                        valid_end: position as u64,
+                        tail_damaged: false,
+                        gap: true,
+                    };
+                }
                 self.accept(record);
                 position += len;
                 valid_end = position;
@@ -203,11 +251,11 @@ impl Replayer {
                 Some(next) => position = next,
                 None => {
                     let tail_damaged = self.bad_tail(&parsed, data.len() - position);
-                    return FileReplay { valid_end: valid_end as u64, tail_damaged };
+                    return FileReplay { valid_end: valid_end as u64, tail_damaged, gap: false };
                 }
             }
         }
-        FileReplay { valid_end: valid_end as u64, tail_damaged: false }
+        FileReplay { valid_end: valid_end as u64, tail_damaged: false, gap: false }
     }
 
     /// The last record of a file did not check and nothing valid follows it: a torn tail
@@ -215,7 +263,12 @@ impl Replayer {
     fn bad_tail(&mut self, parsed: &Parsed, tail_bytes: usize) -> bool {
         let lo = self.last_good_seq + 1;
         let hi = match *parsed {
-            Parsed::Torn => return false,
+            Parsed::Torn => {
+                // Cut off, never synced: not corruption, so a record in a later file must
+                // follow on from the last valid one (or it is past the end of the log).
+                self.unresolved_bad = false;
+                return false;
+            }
             Parsed::BadBody { seq } => seq.max(lo),
             Parsed::BadHeader => self.last_good_seq + tail_bytes.div_ceil(RECORD_BYTES_MIN) as u64,
             Parsed::Record(..) => unreachable!("a valid record is not a bad tail"),
@@ -342,6 +395,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_missing_write_ends_the_log_unless_damage_accounts_for_it() {
+        let first = log(&[(1, b"a", Some(b"x")), (2, b"b", Some(b"y"))]);
+        let mut second = Vec::new();
+        encode(&mut second, 10, 0, 4, b"c", None); // write 3 was never written
+        let mut replay = Replayer::after(0);
+        assert!(!replay.replay_file(9, &first, false).gap);
+        let file = replay.replay_file(10, &second, false);
+        assert!(file.gap && file.valid_end == 0 && replay.ended, "{file:?}");
+        assert_eq!(replay.records.len(), 2);
+        assert!(replay.damage.is_empty(), "an unwritten write is no damage");
+        let mut known = Replayer::after(0).with_known_damage(&[(3, 3)]);
+        known.replay_file(9, &first, false);
+        assert!(!known.replay_file(10, &second, false).gap, "write 3 is known lost");
+        assert_eq!(known.records.len(), 3);
     }
 
     #[test]
