@@ -39,6 +39,11 @@ pub enum Fact {
 }
 
 impl Fact {
+    /// A system-specific fact ([`Fact::Custom`]); `text` is empty when the numbers say it all.
+    pub fn custom(name: &str, values: Vec<u64>, text: impl Into<String>) -> Fact {
+        Fact::Custom { name: name.to_string(), values, text: text.into() }
+    }
+
     /// Short name of the fact, for traces and reports.
     pub fn name(&self) -> &str {
         match self {

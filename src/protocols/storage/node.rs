@@ -146,10 +146,10 @@ impl StorageNode {
                 let (last, durable) = (engine.last_seq(), engine.durable_seq());
                 assert!(durable <= last, "engine {index}: durable {durable} > last {last}");
                 let text = engine.describe();
-                ctx.fact(custom(facts::OPENED, vec![engine_index, last, durable], text));
+                ctx.fact(Fact::custom(facts::OPENED, vec![engine_index, last, durable], text));
                 for d in engine.damage().ranges() {
                     let values = vec![engine_index, d.seq_lo, d.seq_hi];
-                    ctx.fact(custom(facts::DAMAGE, values, String::new()));
+                    ctx.fact(Fact::custom(facts::DAMAGE, values, ""));
                 }
                 let stats = engine.stats();
                 Slot::Up { engine, flushes: stats.flushes, compactions: stats.compactions }
@@ -161,7 +161,7 @@ impl StorageNode {
                     StorageError::Unrecoverable { file, why } => format!("{file}: {why}"),
                     other => other.to_string(),
                 };
-                ctx.fact(custom(name, vec![engine_index], text));
+                ctx.fact(Fact::custom(name, vec![engine_index], text));
                 Slot::Down
             }
         }
@@ -308,7 +308,7 @@ impl StorageNode {
             stats.disk_bytes_written(),
             stats.user_bytes_written,
         ];
-        ctx.fact(custom(facts::BACKGROUND, values, String::new()));
+        ctx.fact(Fact::custom(facts::BACKGROUND, values, ""));
     }
 
     /// Writes waiting for durability on engine `index` (for tests and traces).
@@ -320,10 +320,6 @@ impl StorageNode {
     pub fn engine_up(&self, index: usize) -> bool {
         matches!(self.slots.get(index), Some(Slot::Up { .. }))
     }
-}
-
-fn custom(name: &str, values: Vec<u64>, text: String) -> Fact {
-    Fact::Custom { name: name.to_string(), values, text }
 }
 
 /// A scan row as the API reports it. A key that is not 4 bytes cannot be an API key: the row

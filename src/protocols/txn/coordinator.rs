@@ -119,7 +119,7 @@ impl Coordinator {
                 // completed when the coordinator crashed (the write reached the disk anyway).
                 let mut values = vec![txn, 1];
                 values.extend(d.shards.iter().map(|s| u64::from(*s)));
-                ctx.fact(custom(facts::DECIDE, values));
+                ctx.fact(Fact::custom(facts::DECIDE, values, ""));
                 c.requests.insert((d.client, d.seq), txn);
                 c.committed.insert(txn, d);
             }
@@ -246,7 +246,7 @@ impl Coordinator {
         a.sent = ctx.now();
         let mut values = vec![txn, 0];
         values.extend(a.parts.keys().map(|s| u64::from(*s)));
-        ctx.fact(custom(facts::DECIDE, values));
+        ctx.fact(Fact::custom(facts::DECIDE, values, ""));
         for node in a.parts.keys() {
             ctx.send(*node, Msg::Decide { txn, commit: false });
         }
@@ -281,7 +281,7 @@ impl Coordinator {
                 // Presumed abort: no commit record, and none will ever be written (a
                 // transaction of this epoch that ended, or of an earlier one).
                 if self.aborted.insert(txn) {
-                    ctx.fact(custom(facts::DECIDE, vec![txn, 0, u64::from(from)]));
+                    ctx.fact(Fact::custom(facts::DECIDE, vec![txn, 0, u64::from(from)], ""));
                 }
                 false
             }
@@ -313,7 +313,7 @@ impl Coordinator {
                     // no commit record, and the transaction is presumed aborted.
                     let mut values = vec![txn, 1];
                     values.extend(a.parts.keys().map(|s| u64::from(*s)));
-                    ctx.fact(custom(facts::DECIDE, values));
+                    ctx.fact(Fact::custom(facts::DECIDE, values, ""));
                     a.phase = Phase::Committing;
                     a.sent = ctx.now();
                     for node in a.parts.keys() {
@@ -375,8 +375,4 @@ fn result(len: usize, reads: &[(u16, ReadValue)]) -> TxnRes {
         }
     }
     TxnRes { reads: out }
-}
-
-fn custom(name: &str, values: Vec<u64>) -> Fact {
-    Fact::Custom { name: name.to_string(), values, text: String::new() }
 }

@@ -113,12 +113,12 @@ impl Node for TxnNode {
                 Ok(engine) if engine.damage().is_empty() => engine,
                 Ok(engine) => {
                     let text = format!("damage found: {:?}", engine.damage().ranges());
-                    ctx.fact(Fact::Custom { name: facts::LOG_DOWN.into(), values: vec![], text });
+                    ctx.fact(Fact::custom(facts::LOG_DOWN, vec![], text));
                     return;
                 }
                 Err(e) => {
                     let text = e.to_string();
-                    ctx.fact(Fact::Custom { name: facts::LOG_DOWN.into(), values: vec![], text });
+                    ctx.fact(Fact::custom(facts::LOG_DOWN, vec![], text));
                     return;
                 }
             };

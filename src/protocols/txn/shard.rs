@@ -136,19 +136,15 @@ impl Shard {
             let done = shard.store.prepare(local);
             assert!(matches!(done, Outcome::Done(())), "re-preparing {txn:#x}: {done:?}");
             shard.by_local.insert(local, txn);
-            let kind = TxnKind::ListAppend; // unused once prepared
-            let state = State::Prepared;
-            let (reads, writes) = (p.reads, p.writes);
-            let since = ctx.now();
             let entry = Local {
                 local,
-                kind,
+                kind: TxnKind::ListAppend, // read only while running; this one has run
                 mops: Vec::new(),
                 cursor: 0,
-                reads,
-                writes,
-                state,
-                since,
+                reads: p.reads,
+                writes: p.writes,
+                state: State::Prepared,
+                since: ctx.now(),
                 commit_early: false,
             };
             shard.txns.insert(txn, entry);
@@ -279,8 +275,8 @@ impl Shard {
         let t = self.txns.remove(&txn).expect("a failing transaction is active");
         self.by_local.remove(&t.local);
         self.finished.insert(txn, false);
-        ctx.fact(custom(facts::VOTE, vec![txn, 0], error.to_string()));
-        ctx.fact(custom(facts::APPLIED, vec![txn, 0], String::new()));
+        ctx.fact(Fact::custom(facts::VOTE, vec![txn, 0], error.to_string()));
+        ctx.fact(Fact::custom(facts::APPLIED, vec![txn, 0], ""));
         ctx.send(COORDINATOR, Msg::Vote { txn, yes: false, reads: Vec::new() });
     }
 
@@ -289,7 +285,7 @@ impl Shard {
             if commit && !committed {
                 // Told to commit what this shard aborted: only a coordinator that decided
                 // before every vote was in does that. It cannot be undone; say so.
-                ctx.fact(custom(facts::REFUSED, vec![txn], String::new()));
+                ctx.fact(Fact::custom(facts::REFUSED, vec![txn], ""));
             }
             ctx.send(COORDINATOR, Msg::Ack { txn });
             return;
@@ -298,7 +294,7 @@ impl Shard {
             if commit {
                 // A commit for a transaction this shard has no trace of: it voted yes (or
                 // the coordinator could not have decided commit) and then lost the record.
-                ctx.fact(custom(facts::MISSING, vec![txn], String::new()));
+                ctx.fact(Fact::custom(facts::MISSING, vec![txn], ""));
             }
             self.finished.insert(txn, false);
             ctx.send(COORDINATOR, Msg::Ack { txn });
@@ -320,7 +316,7 @@ impl Shard {
             (true, State::Running | State::Logging) => t.commit_early = true,
             (false, State::Committing) => {
                 // Decided both ways: the coordinator's own check records it.
-                ctx.fact(custom(facts::REFUSED, vec![txn], String::new()));
+                ctx.fact(Fact::custom(facts::REFUSED, vec![txn], ""));
             }
             (false, state) => {
                 let (local, logged) = (t.local, state != State::Running);
@@ -333,7 +329,7 @@ impl Shard {
                     engine.delete(ctx, &key(b'p', txn));
                 }
                 self.finished.insert(txn, false);
-                ctx.fact(custom(facts::APPLIED, vec![txn, 0], String::new()));
+                ctx.fact(Fact::custom(facts::APPLIED, vec![txn, 0], ""));
                 ctx.send(COORDINATOR, Msg::Ack { txn });
                 self.wake(ctx, engine);
             }
@@ -357,7 +353,7 @@ impl Shard {
                     t.state = State::Prepared;
                     t.since = ctx.now();
                     let reads = t.reads.clone();
-                    ctx.fact(custom(facts::VOTE, vec![txn, 1], String::new()));
+                    ctx.fact(Fact::custom(facts::VOTE, vec![txn, 1], ""));
                     ctx.send(COORDINATOR, Msg::Vote { txn, yes: true, reads });
                     if t.commit_early {
                         self.decide(ctx, engine, txn, true);
@@ -369,7 +365,7 @@ impl Shard {
                     let done = self.store.commit(t.local);
                     assert!(matches!(done, Outcome::Done(())), "a prepared commit: {done:?}");
                     self.finished.insert(txn, true);
-                    ctx.fact(custom(facts::APPLIED, vec![txn, 1], String::new()));
+                    ctx.fact(Fact::custom(facts::APPLIED, vec![txn, 1], ""));
                     ctx.send(COORDINATOR, Msg::Ack { txn });
                     self.wake(ctx, engine);
                 }
@@ -415,8 +411,4 @@ impl Shard {
             self.durable(ctx, engine);
         }
     }
-}
-
-fn custom(name: &str, values: Vec<u64>, text: String) -> Fact {
-    Fact::Custom { name: name.to_string(), values, text }
 }
