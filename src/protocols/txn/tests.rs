@@ -1,78 +1,14 @@
-//! The txn system end to end (scenarios, knobs, determinism), a shard's recovery by hand, and
-//! the `txn_atomic` rules both ways.
+//! A shard's recovery by hand, and the `txn_atomic` rules both ways. The system under whole
+//! scenarios (passing runs, write skew, every knob caught) is `tests/txn_system.rs`.
 
 use super::api::{Mop, TxnKind};
 use super::check::TxnAtomic;
 use super::config::TxnConfig;
 use super::messages::Msg;
-use super::{facts, TxnNode, TxnSystem};
+use super::{facts, TxnNode};
 use crate::check::FactChecker;
 use crate::node::testing::Harness;
 use crate::node::{Effect, Fact};
-use crate::testing::{load, run};
-
-fn scenario(name: &str, sets: &[(&str, &str)]) -> crate::scenario::Scenario {
-    let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    if sets.is_empty() {
-        return load(&path);
-    }
-    let text = std::fs::read_to_string(&path).expect("the scenario file");
-    let sets: Vec<String> = sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    crate::scenario::Scenario::parse(&text, path.as_ref(), &sets).expect("a valid override")
-}
-
-fn check<'a>(out: &'a crate::sim::RunOutput, name: &str) -> &'a crate::check::CheckResult {
-    out.report.checks.iter().find(|c| c.name == name).expect("the check ran")
-}
-
-#[test]
-fn serializable_runs_pass_and_repeat_bit_for_bit() {
-    let s = scenario("txn-serializable", &[]);
-    let a = run::<TxnSystem>(&s, 3);
-    assert!(a.report.passed, "{:#?}", a.report.checks);
-    assert!(check(&a, "txn_isolation").judged && check(&a, "txn_atomic").judged);
-    assert!(a.report.ops.ok > 100, "{:?}", a.report.ops);
-    let b = run::<TxnSystem>(&s, 3);
-    assert_eq!(a.report.trace_hash, b.report.trace_hash);
-    assert!(!a.gauges.get("in_doubt").is_empty(), "shards report their gauges");
-}
-
-#[test]
-fn snapshot_isolation_shows_write_skew_and_nothing_worse() {
-    for seed in 0..3 {
-        let out = run::<TxnSystem>(&scenario("txn-snapshot-write-skew", &[]), seed);
-        let iso = check(&out, "txn_isolation");
-        assert!(!iso.passed && iso.detail.contains("G2-item"), "seed {seed}: {}", iso.detail);
-        assert!(out.report.passed, "the expected failure");
-        // Judged as what it is, the same history holds.
-        let as_si = [("protocol.consistency_model", "snapshot-isolation")];
-        let out = run::<TxnSystem>(&scenario("txn-snapshot-write-skew", &as_si), seed);
-        assert!(check(&out, "txn_isolation").passed, "{}", check(&out, "txn_isolation").detail);
-    }
-}
-
-#[test]
-fn every_bug_knob_is_caught_by_its_check() {
-    let cases = [
-        ("txn-si-lost-update", "txn_isolation"),
-        ("txn-ssi-no-rw-tracking", "txn_isolation"),
-        ("txn-2pc-commit-early", "txn_atomic"),
-        ("txn-2pc-forget-prepared", "txn_atomic"),
-    ];
-    for (name, failing) in cases {
-        let s = scenario(name, &[]);
-        let caught = (0..20).find(|seed| !check(&run::<TxnSystem>(&s, *seed), failing).passed);
-        assert!(caught.is_some(), "{name}: `{failing}` never failed in 20 seeds");
-        // The same scenario without its knob holds.
-        let fixed = scenario(name, &[("protocol.bugs", "[]")]);
-        let out = run::<TxnSystem>(&fixed, caught.unwrap());
-        assert!(
-            check(&out, failing).passed,
-            "{name} without its knob: {}",
-            check(&out, failing).detail
-        );
-    }
-}
 
 fn facts_named(effects: &[Effect<Msg, super::TxnRes>], name: &str) -> usize {
     effects
