@@ -1,5 +1,6 @@
 //! The txn system under whole scenarios: serializable runs pass and repeat bit for bit,
-//! snapshot isolation shows write skew and nothing worse, and every bug knob is caught by the
+//! snapshot isolation shows write skew and nothing worse, SSI on every shard is not
+//! serializable across shards while strict 2PL is, and every bug knob is caught by the
 //! check that should catch it (and the same scenario without it holds).
 
 use sim::check::CheckResult;
@@ -68,5 +69,20 @@ fn every_bug_knob_is_caught_by_its_check() {
             "{name} without its knob: {}",
             check(&out, failing).detail
         );
+    }
+}
+
+#[test]
+fn ssi_on_each_shard_is_not_serializable_across_shards_but_2pl_is() {
+    for seed in 0..3 {
+        let out = run::<TxnSystem>(&scenario("txn-ssi-across-shards", &[]), seed);
+        let iso = check(&out, "txn_isolation");
+        assert!(!iso.passed && iso.detail.contains("G2-item"), "seed {seed}: {}", iso.detail);
+        assert!(check(&out, "txn_atomic").passed, "two-phase commit itself holds");
+        for fix in [("protocol.shards", "1"), ("protocol.level", "serializable_2pl")] {
+            let out = run::<TxnSystem>(&scenario("txn-ssi-across-shards", &[fix]), seed);
+            let iso = check(&out, "txn_isolation");
+            assert!(iso.judged && iso.passed, "seed {seed} with {fix:?}: {}", iso.detail);
+        }
     }
 }

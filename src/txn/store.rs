@@ -61,6 +61,9 @@ struct Txn {
     rw_out: BTreeSet<TxnId>,
     /// The transactions its parked statement waits for.
     waits_for: BTreeSet<TxnId>,
+    /// Rebuilt from a log after a crash: its rw-antidependencies are unknown and assumed
+    /// ([`Store::restore_prepared`]).
+    assumed: bool,
 }
 
 impl Txn {
@@ -160,6 +163,7 @@ impl<V: Value> Store<V> {
             rw_in: BTreeSet::new(),
             rw_out: BTreeSet::new(),
             waits_for: BTreeSet::new(),
+            assumed: false,
         };
         self.txns.insert(id, txn);
         id
@@ -294,6 +298,38 @@ impl<V: Value> Store<V> {
         txn.life = Life::Prepared;
         txn.waits_for.clear(); // a parked statement is abandoned
         Outcome::Done(())
+    }
+
+    /// Rebuilds a prepared transaction from a 2PC participant's log after a crash: runs its
+    /// reads and writes again, so it holds its read and write locks (or SIREAD marks), and
+    /// makes it prepared without the commit-time checks, which it passed before the crash.
+    /// Its rw-antidependencies with transactions from before the crash are lost, so (as
+    /// PostgreSQL assumes of a recovered prepared transaction) a serializable one is taken to
+    /// have one in each direction: a transaction that forms an rw-antidependency with it,
+    /// either way, fails at its own prepare, since the recovered one can no longer be aborted.
+    ///
+    /// # Panics
+    /// If a read or write must wait: transactions prepared together never conflict, so the
+    /// records disagree with each other.
+    pub fn restore_prepared(
+        &mut self,
+        level: Level,
+        reads: &[Key],
+        writes: &[(Key, Option<V>)],
+    ) -> TxnId {
+        let t = self.begin(level);
+        for &key in reads {
+            let done = self.read(t, key);
+            assert!(matches!(done, Outcome::Done(_)), "restoring a read of {key}: {done:?}");
+        }
+        for (key, value) in writes {
+            let done = self.write(t, *key, value.clone());
+            assert!(matches!(done, Outcome::Done(())), "restoring a write of {key}: {done:?}");
+        }
+        let txn = self.txn_mut(t);
+        txn.life = Life::Prepared;
+        txn.assumed = level == Level::Serializable;
+        t
     }
 
     /// Commits: prepares first if needed (which may fail), then makes the writes visible to
@@ -879,6 +915,10 @@ impl<V: Value> Store<V> {
         }
         let live = |id: &TxnId| self.ssi_member(*id);
         let txn = self.txn(x);
+        let assumed = |id: &TxnId| self.txns.get(id).is_some_and(|o| o.assumed);
+        if txn.rw_in.iter().chain(&txn.rw_out).any(|id| live(id) && assumed(id)) {
+            return true;
+        }
         // x as pivot.
         for &i in txn.rw_in.iter().filter(|id| live(id)) {
             for &o in txn.rw_out.iter().filter(|id| live(id)) {

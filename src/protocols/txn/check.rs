@@ -4,7 +4,8 @@
 //!   once every shard of the transaction voted yes; a shard applies a commit only when the
 //!   coordinator decided commit, never applies an abort of a transaction decided commit after
 //!   voting yes, never loses a yes vote (told to commit what it has no record of), and no
-//!   transaction is decided both ways.
+//!   transaction is decided both ways. A shard's unlogged no vote dies with it in a crash
+//!   (presumed abort): it may run the transaction again and vote yes.
 //! - `txn_isolation` (history): the client history judged by the Elle-class checker
 //!   (`crate::check::elle`) against the consistency model the scenario declares; each
 //!   workload (list-append, rw-register) is judged on its own.
@@ -170,6 +171,21 @@ impl FactChecker for TxnAtomic {
             self.failure = Some(detail.clone());
             Violation { check: ATOMIC.into(), detail }
         })
+    }
+
+    /// A shard logs nothing when it aborts (presumed abort), so after a crash it no longer
+    /// knows it did and may run an undecided transaction again, from scratch, and vote yes.
+    /// Its earlier no is void: had the coordinator heard it, the transaction would be decided
+    /// abort already. A yes vote is durable and stands.
+    fn on_crash(&mut self, _at: Nanos, node: NodeId) {
+        for t in self.txns.values_mut().filter(|t| t.decided.is_none()) {
+            if t.votes.get(&node) == Some(&false) {
+                t.votes.remove(&node);
+            }
+            if t.applied.get(&node) == Some(&false) {
+                t.applied.remove(&node);
+            }
+        }
     }
 
     fn results(&self) -> Vec<CheckResult> {

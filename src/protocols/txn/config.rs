@@ -51,7 +51,8 @@ pub struct TxnConfig {
     /// The isolation level every shard runs its transactions at: `read_uncommitted`,
     /// `read_committed`, `repeatable_read`, `snapshot_isolation`, `serializable` (SSI) or
     /// `serializable_2pl` (the default: strict two-phase locking, which composes across
-    /// shards under two-phase commit).
+    /// shards under two-phase commit; the MVCC levels hold on each shard, not across shards,
+    /// which take their snapshots and serial orders apart: `txn-ssi-across-shards.toml`).
     #[serde(deserialize_with = "level")]
     pub level: Level,
     /// The consistency model `txn_isolation` judges the history against, in Elle's names

@@ -4,7 +4,8 @@
 //!
 //! - coordinator: `epoch` → `[epoch]`; `d/{txn}` → the commit decision
 //!   `[client, seq, shards.., -1, reads..]` (a read: position, kind, length or value);
-//! - shard: `p/{txn}` → the prepared transaction (its writes and reads); `c/{n}` → the n-th
+//! - shard: `p/{txn}` → the prepared transaction (its writes, the keys it read, and what it
+//!   read); `c/{n}` → the n-th
 //!   commit applied, `[txn, writes..]`, replayed in order at recovery.
 
 use super::api::ReadValue;
@@ -134,6 +135,8 @@ pub fn get_reads(r: &mut Reader<'_>) -> Option<Vec<(u16, ReadValue)>> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Prepared {
     pub writes: Vec<Write>,
+    /// The store keys it read, so recovery takes their locks (or SIREAD marks) again.
+    pub read_keys: Vec<i64>,
     pub reads: Vec<(u16, ReadValue)>,
 }
 
@@ -142,13 +145,18 @@ impl Prepared {
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Words::new();
         put_writes(&mut w, &self.writes);
+        w.list(&self.read_keys);
         put_reads(&mut w, &self.reads);
         w.0
     }
     /// The record from its bytes.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         let mut r = Reader::new(bytes);
-        let p = Prepared { writes: get_writes(&mut r)?, reads: get_reads(&mut r)? };
+        let p = Prepared {
+            writes: get_writes(&mut r)?,
+            read_keys: r.list()?,
+            reads: get_reads(&mut r)?,
+        };
         r.done().then_some(p)
     }
 }
@@ -231,6 +239,7 @@ mod tests {
     fn records_round_trip_and_damage_is_refused() {
         let p = Prepared {
             writes: vec![(3, Some(vec![1, 2])), (4, None)],
+            read_keys: vec![3, 9],
             reads: vec![(0, ReadValue::List(vec![7])), (2, ReadValue::Register(None))],
         };
         assert_eq!(Prepared::decode(&p.encode()), Some(p.clone()));

@@ -11,7 +11,8 @@
 //! transaction that read them can never survive a crash that loses them.
 //!
 //! Recovery replays the commit records in order into a fresh store, then re-prepares every
-//! prepared transaction that has no commit record (taking its locks again) and asks the
+//! prepared transaction that has no commit record (taking its read and write locks again; under
+//! SSI its lost rw-antidependencies are assumed, `Store::restore_prepared`) and asks the
 //! coordinator how each ended.
 
 use super::api::{Mop, ReadValue, TxnKind};
@@ -128,13 +129,12 @@ impl Shard {
             if shard.finished.contains_key(&txn) {
                 continue; // committed; the crash came before the prepared record's delete
             }
-            let local = shard.store.begin(shard.level);
-            for (k, v) in &p.writes {
-                let done = shard.store.write(local, *k, v.clone());
-                assert!(matches!(done, Outcome::Done(())), "re-taking a prepared write: {done:?}");
-            }
-            let done = shard.store.prepare(local);
-            assert!(matches!(done, Outcome::Done(())), "re-preparing {txn:#x}: {done:?}");
+            // Its read locks (2PL) or SIREAD marks (SSI) as well as its write locks: a writer
+            // must not slip in under a read the coordinator may still commit.
+            let local = shard.store.restore_prepared(shard.level, &p.read_keys, &p.writes);
+            // The record may have reached the disk without its fsync completing, so no
+            // vote was cast for it yet; from now on it is durable and the shard votes yes.
+            ctx.fact(Fact::custom(facts::VOTE, vec![txn, 1], "prepared record recovered"));
             shard.by_local.insert(local, txn);
             let entry = Local {
                 local,
@@ -263,7 +263,15 @@ impl Shard {
         }
         t.writes = self.store.write_set(t.local);
         t.state = State::Logging;
-        let record = Prepared { writes: t.writes.clone(), reads: t.reads.clone() };
+        let read_keys = t
+            .mops
+            .iter()
+            .filter_map(|(_, m)| match m {
+                Mop::Read { key } => Some(store_key(t.kind, *key)),
+                _ => None,
+            })
+            .collect();
+        let record = Prepared { writes: t.writes.clone(), read_keys, reads: t.reads.clone() };
         let seq = engine.put(ctx, &key(b'p', txn), &record.encode());
         engine.sync(ctx);
         self.waits.push_back((seq, Wait::Prepared(txn)));
