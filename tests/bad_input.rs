@@ -110,3 +110,21 @@ fn good_groups_and_repairs_still_run() {
     let out = sim(&["run", file.to_str().unwrap()]);
     assert!(out.status.code().is_some_and(|c| c < 2), "{}", printed(&out));
 }
+
+/// A reader that stops early (`sim ... | head`) is not a bug in sim: exit 141 (128 + SIGPIPE,
+/// as a shell reports it) and no panic on stderr.
+#[test]
+fn a_closed_stdout_is_a_quiet_exit_141() {
+    let scenario = root().join("scenarios/txn-snapshot-write-skew.toml");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sim"))
+        .args(["run", scenario.to_str().unwrap(), "--seed", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // closed before sim prints its first line
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("internal error"), "{stderr}");
+}

@@ -71,7 +71,8 @@ enum Command {
     Merge(sweep::MergeArgs),
     /// Shrink a failing seed's scenario to a small one that fails the same check.
     Shrink(shrink::ShrinkArgs),
-    /// Check a history file (sim's JSON Lines or Jepsen EDN) for linearizability.
+    /// Check a history file (sim's JSON Lines or Jepsen EDN): linearizability, or a transaction
+    /// history's isolation anomalies (`--model list-append|rw-register`, as Elle).
     Check(check::CheckArgs),
     /// Check schema files of the binary encoding: `sim schema check OLD NEW`.
     #[command(subcommand)]
@@ -157,6 +158,13 @@ pub fn main_with(systems: &[Entry]) -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_BAD_INPUT } else { EXIT_PASS });
         }
     };
+    // Output piped into `head` and cut short is not a bug in sim: no backtrace for it.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !info.payload_as_str().is_some_and(is_broken_pipe) {
+            report(info);
+        }
+    }));
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Run(args) => run(reg, args),
         Command::Replay(args) => replay(reg, args),
@@ -182,6 +190,8 @@ pub fn main_with(systems: &[Entry]) -> ExitCode {
             eprintln!("sim: {}", failure.message);
             ExitCode::from(failure.code)
         }
+        // 141 = 128 + SIGPIPE, what a shell reports for a program its reader stopped.
+        Err(payload) if panic_text(&*payload).is_some_and(is_broken_pipe) => ExitCode::from(141),
         Err(_) => {
             eprintln!(
                 "sim: internal error: sim itself failed (a bug in sim, not in the protocol under \
@@ -190,6 +200,19 @@ pub fn main_with(systems: &[Entry]) -> ExitCode {
             ExitCode::from(EXIT_INTERNAL)
         }
     }
+}
+
+/// Whether a panic message is `print!`'s on a closed pipe (the reader, such as `head`, quit).
+fn is_broken_pipe(text: &str) -> bool {
+    text.starts_with("failed printing to stdout") && text.contains("Broken pipe")
+}
+
+/// A panic payload's message, when it has one.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
 }
 
 /// Loads a scenario and checks its system settings: every input error surfaces here, as exit 2.
