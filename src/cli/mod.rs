@@ -161,7 +161,7 @@ pub fn main_with(systems: &[Entry]) -> ExitCode {
     // Output piped into `head` and cut short is not a bug in sim: no backtrace for it.
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        if !info.payload_as_str().is_some_and(is_broken_pipe) {
+        if !panic_text(info.payload()).is_some_and(is_broken_pipe) {
             report(info);
         }
     }));
