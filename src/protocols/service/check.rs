@@ -74,7 +74,10 @@ impl GoodputRecovery {
         if baseline <= 0.0 {
             return CheckResult::not_judged(
                 name,
-                format!("not judged: no call succeeded before the slowdown at {}", format_nanos(start)),
+                format!(
+                    "not judged: no call succeeded before the slowdown at {}",
+                    format_nanos(start)
+                ),
             );
         }
         let threshold = baseline * self.fraction;

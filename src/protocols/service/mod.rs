@@ -19,7 +19,7 @@ pub mod node;
 #[cfg(test)]
 mod tests;
 
-pub use api::{ServiceApi, ServiceOp, Served};
+pub use api::{Served, ServiceApi, ServiceOp};
 pub use config::{ServiceConfig, Slowdown};
 pub use node::ServiceNode;
 

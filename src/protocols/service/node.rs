@@ -2,15 +2,16 @@
 //! of at most `queue_capacity`; each request occupies a worker for `service_time * work`
 //! (times the slowdown factor when it starts inside a slowdown window), counted out with a
 //! timer. A request that finds the queue full is shed at once (`Fail "overloaded"`: it did
-//! not run). With `deadline_propagation`, a request whose budget ran out while it waited is
-//! dropped when it reaches the head (`Fail "expired"`, costing `reject_cost` of worker time);
+//! not run). With `deadline_propagation`, a request whose budget ran out while it waited (what
+//! is left of it no longer covers the work) is dropped when it reaches the head (`Fail
+//! "expired"`, costing `reject_cost` of worker time);
 //! without it the worker does the work anyway, and a reply after the budget ran out is
 //! counted as wasted: its client had already given up on that attempt.
 //!
 //! Gauges: `queue` (requests waiting), `busy` (workers busy), and the running counts `served`,
 //! `wasted`, `shed` and `expired`.
 
-use super::api::{ServiceApi, ServiceOp, Served};
+use super::api::{Served, ServiceApi, ServiceOp};
 use super::config::ServiceConfig;
 use crate::node::{ClientId, Context, Nanos, Node, NodeId, Reply, Request, RequestId};
 use std::collections::VecDeque;
@@ -96,16 +97,19 @@ impl ServiceNode {
             let Some(mut job) = self.queue.pop_front() else { break };
             let worker = self.workers.iter().position(Option::is_none).expect("an idle worker");
             job.started = now;
-            let cost = if self.config.deadline_propagation && now >= job.deadline {
-                self.counts.expired += 1;
-                ctx.gauge("expired", self.counts.expired as i64);
-                ctx.reply(job.client, job.id, Reply::Fail { reason: "expired" });
-                job.dropping = true;
-                self.config.reject_cost_ns
-            } else {
-                let factor = u64::from(self.config.factor(self.id, now));
-                self.config.service_time_ns.saturating_mul(u64::from(job.work)) * factor
-            };
+            let factor = u64::from(self.config.factor(self.id, now));
+            let work = self.config.service_time_ns.saturating_mul(u64::from(job.work)) * factor;
+            // The budget left cannot cover the work: its client will have given up first.
+            let cost =
+                if self.config.deadline_propagation && now.saturating_add(work) > job.deadline {
+                    self.counts.expired += 1;
+                    ctx.gauge("expired", self.counts.expired as i64);
+                    ctx.reply(job.client, job.id, Reply::Fail { reason: "expired" });
+                    job.dropping = true;
+                    self.config.reject_cost_ns
+                } else {
+                    work
+                };
             if cost == 0 {
                 continue; // dropped for free: the worker stays idle
             }
@@ -129,9 +133,15 @@ impl Node for ServiceNode {
 
     fn on_message(&mut self, _: &mut Context<'_, Self>, _: NodeId, _: ()) {}
 
-    fn on_request(&mut self, ctx: &mut Context<'_, Self>, client: ClientId, request: Request<ServiceOp>) {
+    fn on_request(
+        &mut self,
+        ctx: &mut Context<'_, Self>,
+        client: ClientId,
+        request: Request<ServiceOp>,
+    ) {
         let ServiceOp::Call { work, budget_ns } = request.op;
-        if self.queue.len() >= self.config.queue_capacity as usize && self.busy == self.config.workers
+        if self.queue.len() >= self.config.queue_capacity as usize
+            && self.busy == self.config.workers
         {
             self.counts.shed += 1;
             ctx.gauge("shed", self.counts.shed as i64);
