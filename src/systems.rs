@@ -3,6 +3,7 @@
 
 use crate::protocols::raft::Raft;
 use crate::protocols::register::RegisterSystem;
+use crate::protocols::service::ServiceSystem;
 use crate::protocols::storage::StorageSystem;
 use crate::protocols::txn::TxnSystem;
 use crate::registry::{system, Entry, Registry};
@@ -13,6 +14,7 @@ pub const BUILTIN: &[Entry] = &[
     system::<Raft>(),
     system::<StorageSystem>(),
     system::<TxnSystem>(),
+    system::<ServiceSystem>(),
 ];
 
 /// A registry of sim's own systems.

@@ -107,6 +107,9 @@ pub struct Draw<'a> {
     pub n: u64,
     /// The scenario's key space, `clients.keys`.
     pub keys: u32,
+    /// The client's per-attempt timeout (`clients.timeout`), in nanoseconds: the budget an
+    /// operation may grant the server it is sent to (deadline propagation).
+    pub timeout: crate::engine::Nanos,
 }
 
 /// An operation in Jepsen's EDN terms: texts, already written as EDN.

@@ -7,5 +7,6 @@
 pub mod codec;
 pub mod raft;
 pub mod register;
+pub mod service;
 pub mod storage;
 pub mod txn;

@@ -141,7 +141,13 @@ impl<A: Api> Workload<A> {
         let c = &mut self.clients[client as usize];
         debug_assert!(c.in_flight.is_none(), "one operation in flight per client");
         c.seq += 1;
-        let mut draw = Draw { rng: &mut c.rng, client, n: c.seq, keys: self.settings.keys };
+        let mut draw = Draw {
+            rng: &mut c.rng,
+            client,
+            n: c.seq,
+            keys: self.settings.keys,
+            timeout: self.settings.timeout.0,
+        };
         let op = A::generate(&self.weights, &mut draw);
         let target = c.leader_hint.unwrap_or_else(|| c.rng.below(u64::from(nodes)) as NodeId);
         let index = self.history.ops.len();
