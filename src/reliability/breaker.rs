@@ -315,7 +315,8 @@ impl CircuitBreaker {
     }
 
     /// A permitted call completed at `now` after `duration_ns`, successfully or not. Outcomes
-    /// that arrive while OPEN (calls made before it opened) are ignored, as resilience4j does.
+    /// that arrive while OPEN (calls made before it opened) change nothing; the breaker does
+    /// not track calls one by one, so in HALF_OPEN every outcome counts as a trial's.
     pub fn on_result(&mut self, now: Nanos, duration_ns: Nanos, success: bool) {
         let outcome =
             Tally::of(!success, duration_ns > self.config.slow_call_duration_threshold_ns);

@@ -260,7 +260,8 @@ mod tests {
             for i in 0..granted.len() {
                 for j in i..granted.len() {
                     let span = u128::from(granted[j] - granted[i]);
-                    let allowed = u128::from(burst) + span * u128::from(rate_per_s) / u128::from(SECOND);
+                    let refilled = span * u128::from(rate_per_s) / u128::from(SECOND);
+                    let allowed = u128::from(burst) + refilled;
                     prop_assert!((j - i + 1) as u128 <= allowed,
                         "{} calls in {}ns", j - i + 1, span);
                 }
