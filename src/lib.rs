@@ -78,6 +78,9 @@ pub mod node;
 pub mod property;
 pub mod protocols;
 pub mod registry;
+/// Client reliability policies: backoff with jitter, retry budgets, circuit breakers, rate
+/// limiters and hedging, as pure state machines over virtual time.
+pub mod reliability;
 pub mod report;
 pub mod scenario;
 pub mod shrink;

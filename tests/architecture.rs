@@ -12,6 +12,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("encoding", &[]),
     ("world", &["engine"]),
     ("api", &["engine"]),
+    ("reliability", &["engine"]),
     ("node", &["engine", "world", "api"]),
     ("scenario", &["engine", "world"]),
     ("workload", &["engine", "api", "node", "scenario"]),
