@@ -15,8 +15,9 @@
 //! - [`limiter`]: client-side rate limiters, a token bucket and a sliding-window log;
 //! - [`hedge`]: when to send a hedged duplicate of a slow request, and how many may be out.
 //!
-//! Invariant: this module knows only `engine/` (time, randomness, durations); the generic
-//! client in `workload/` composes these policies.
+//! Invariant: this module knows only `engine/` (time, randomness, durations). The generic
+//! client in `workload/` is to compose these policies; it does not yet (its retries are
+//! still immediate on a timeout, the naive client of `scenarios/retry-storm-naive.toml`).
 
 pub mod backoff;
 pub mod breaker;
