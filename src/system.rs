@@ -109,6 +109,16 @@ pub fn controls<S: System>(
     Ok(out)
 }
 
+/// A `[protocol]` setting's range check, for `System::validate`: the error names the key
+/// (`protocol.KEY: V is out of range (LO to HI)`).
+pub fn check_range(key: &str, value: u64, lo: u64, hi: u64) -> Result<(), String> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("protocol.{key}: {value} is out of range ({lo} to {hi})"))
+    }
+}
+
 /// Reads a TOML table into `T` with serde; an error names `SECTION.KEY` and the reason.
 pub fn parse_table<T: DeserializeOwned>(table: &toml::Table, section: &str) -> Result<T, String> {
     // A type without settings (`()`) reads from nothing: an empty table, or no keys at all.

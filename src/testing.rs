@@ -61,8 +61,14 @@ pub fn seeds(range: Range<u64>) -> Vec<u64> {
 
 /// Loads a scenario file, panicking with the reason if it does not load.
 pub fn load(path: impl AsRef<Path>) -> Scenario {
-    let path = path.as_ref();
-    Scenario::load(path, &[]).unwrap_or_else(|e| panic!("{e}"))
+    load_with(path, &[])
+}
+
+/// Loads a scenario file with `--set`-style overrides (`("network.loss", "0.05")`),
+/// panicking with the reason if it does not load.
+pub fn load_with(path: impl AsRef<Path>, sets: &[(&str, &str)]) -> Scenario {
+    let sets: Vec<String> = sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    Scenario::load(path.as_ref(), &sets).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs `scenario` on system `S` with `seed`.

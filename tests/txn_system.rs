@@ -7,16 +7,10 @@ use sim::check::CheckResult;
 use sim::protocols::txn::TxnSystem;
 use sim::scenario::Scenario;
 use sim::sim::RunOutput;
-use sim::testing::{load, run};
+use sim::testing::{load_with, run};
 
 fn scenario(name: &str, sets: &[(&str, &str)]) -> Scenario {
-    let path = format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR"));
-    if sets.is_empty() {
-        return load(&path);
-    }
-    let text = std::fs::read_to_string(&path).expect("the scenario file");
-    let sets: Vec<String> = sets.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    Scenario::parse(&text, path.as_ref(), &sets).expect("a valid override")
+    load_with(format!("{}/scenarios/{name}.toml", env!("CARGO_MANIFEST_DIR")), sets)
 }
 
 fn check<'a>(out: &'a RunOutput, name: &str) -> &'a CheckResult {

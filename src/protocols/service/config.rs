@@ -109,13 +109,7 @@ impl Default for ServiceConfig {
 impl ServiceConfig {
     /// Checks what serde cannot: ranges. The message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        let range = |key: &str, value: u64, lo: u64, hi: u64| {
-            if (lo..=hi).contains(&value) {
-                Ok(())
-            } else {
-                Err(format!("protocol.{key}: {value} is out of range ({lo} to {hi})"))
-            }
-        };
+        let range = crate::system::check_range;
         range("workers", u64::from(self.workers), 1, u64::from(WORKERS_MAX))?;
         range("queue_capacity", u64::from(self.queue_capacity), 0, u64::from(QUEUE_CAPACITY_MAX))?;
         if self.service_time_ns == 0 || self.service_time_ns > 60 * SECOND {

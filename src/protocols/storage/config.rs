@@ -84,13 +84,7 @@ impl StorageConfig {
 
     /// Checks what serde cannot: ranges. The message names the key.
     pub fn validate(&self) -> Result<(), String> {
-        let range = |key: &str, value: u64, lo: u64, hi: u64| {
-            if (lo..=hi).contains(&value) {
-                Ok(())
-            } else {
-                Err(format!("protocol.{key}: {value} is out of range ({lo} to {hi})"))
-            }
-        };
+        let range = crate::system::check_range;
         range("value_bytes", self.value_bytes as u64, 8, VALUE_BYTES_MAX as u64)?;
         range("engines", u64::from(self.engines), 1, u64::from(ENGINES_MAX))?;
         range("scan_limit", u64::from(self.scan_limit), 1, u64::from(SCAN_LIMIT_MAX))?;
