@@ -63,6 +63,12 @@ pub struct BreakerConfig {
     /// How long the breaker stays OPEN before a call may try HALF_OPEN. Default: 60s.
     #[serde(rename = "wait_duration_in_open_state", with = "crate::engine::duration_ns")]
     pub wait_duration_in_open_state_ns: Nanos,
+    /// Whether a `fail` reply (the server answered that it did not do the call: shed,
+    /// expired, down) counts as a failed call, as resilience4j records every exception by
+    /// default. Set it to false for an API whose `fail` is a business answer (a
+    /// compare-and-set that did not match): then only timeouts and `unknown` replies fail.
+    /// Not resilience4j's; read by the client, not the breaker. Default: true.
+    pub record_fail_replies: bool,
 }
 
 impl Default for BreakerConfig {
@@ -76,6 +82,7 @@ impl Default for BreakerConfig {
             sliding_window_size: 100,
             minimum_number_of_calls: 100,
             wait_duration_in_open_state_ns: 60 * SECOND,
+            record_fail_replies: true,
         }
     }
 }
@@ -412,6 +419,7 @@ mod tests {
             sliding_window_size: 4,
             minimum_number_of_calls: 4,
             wait_duration_in_open_state_ns: 10 * SECOND,
+            record_fail_replies: true,
         }
     }
 

@@ -13,20 +13,24 @@
 //!   fraction of first attempts, plus a floor per second;
 //! - [`breaker`]: a circuit breaker with resilience4j's states, thresholds and sliding windows;
 //! - [`limiter`]: client-side rate limiters, a token bucket and a sliding-window log;
-//! - [`hedge`]: when to send a hedged duplicate of a slow request, and how many may be out.
+//! - [`hedge`]: when to send a hedged duplicate of a slow request, and how many may be out;
+//! - [`policy`]: all of them composed, as the generic client in `workload/` consults them
+//!   (`[clients.retry]`, `[clients.breaker]`, `[clients.limiter]`, `[clients.hedge]`).
 //!
-//! Invariant: this module knows only `engine/` (time, randomness, durations). The generic
-//! client in `workload/` is to compose these policies; it does not yet (its retries are
-//! still immediate on a timeout, the naive client of `scenarios/retry-storm-naive.toml`).
+//! Invariant: this module knows only `engine/` (time, randomness, durations).
 
 pub mod backoff;
 pub mod breaker;
 pub mod budget;
 pub mod hedge;
 pub mod limiter;
+pub mod policy;
 
 pub use backoff::{Backoff, BackoffConfig, Jitter};
 pub use breaker::{BreakerConfig, BreakerState, CircuitBreaker, SlidingWindowType, Transition};
 pub use budget::{RetryBudget, RetryBudgetConfig};
 pub use hedge::{HedgeConfig, HedgePolicy, HedgeTrigger};
 pub use limiter::{SlidingWindowConfig, SlidingWindowLog, TokenBucket, TokenBucketConfig};
+pub use policy::{
+    Admit, CallResult, LimiterConfig, Policies, PolicyConfig, PolicyCounts, Rejection, RetryConfig,
+};

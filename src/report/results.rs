@@ -56,6 +56,7 @@ mod tests {
             virtual_ns: 0,
             wall_ms: 0,
             ops: Default::default(),
+            clients: Default::default(),
             latency_ms: Default::default(),
             faults: 0,
             fault_log: Vec::new(),

@@ -335,7 +335,16 @@ impl Figure for GaugeChart<'_> {
         } else {
             String::new()
         };
-        let title = format!("{}: gauge `{name}` per node{more}", view.name);
+        let whose = if series.iter().all(|s| s.node == crate::sim::gauges::CLIENTS) {
+            if name == crate::workload::client::BREAKER_GAUGE {
+                " of the clients (0 closed, 1 open, 2 half-open)"
+            } else {
+                " of the clients"
+            }
+        } else {
+            " per node"
+        };
+        let title = format!("{}: gauge `{name}`{whose}{more}", view.name);
         let (strip, area) = time_chart_areas(root, &title)?;
         let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), y_lo..y_hi)?;
         chart
@@ -362,7 +371,11 @@ impl Figure for GaugeChart<'_> {
             }
             chart
                 .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
-                .label(format!("n{}", s.node))
+                .label(if s.node == crate::sim::gauges::CLIENTS {
+                    "clients".to_string()
+                } else {
+                    format!("n{}", s.node)
+                })
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });

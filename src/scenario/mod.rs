@@ -6,6 +6,7 @@ mod overrides;
 
 use crate::engine::{parse_duration, Nanos, TraceHash, SECOND};
 use crate::world::fault::{Fault, NodeRef, Probability, ScheduledFault};
+use crate::reliability::{BreakerConfig, HedgeConfig, LimiterConfig, PolicyConfig, RetryConfig};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -299,7 +300,7 @@ pub enum ClientMode {
 }
 
 /// Clients and their workload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientSettings {
     /// Number of clients.
@@ -323,6 +324,36 @@ pub struct ClientSettings {
     pub mix: indexmap::IndexMap<String, u32>,
     /// Stop issuing operations after this many (0: no limit).
     pub ops_max: u32,
+    /// `[clients.retry]`: exponential backoff with jitter, attempts per operation, and an
+    /// optional `[clients.retry.budget]`. Absent: the naive client, which retries a timeout at
+    /// once (and an `unknown` reply after 10ms) until the operation's deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryConfig>,
+    /// `[clients.breaker]`: a circuit breaker shared by all clients, in resilience4j's terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<BreakerConfig>,
+    /// `[clients.limiter]`: a client-side rate limiter shared by all clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limiter: Option<LimiterConfig>,
+    /// `[clients.hedge]`: hedged requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hedge: Option<HedgeConfig>,
+    /// Bug knobs of the client policies (`reliability.breaker_never_half_opens`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bugs: Vec<String>,
+}
+
+impl ClientSettings {
+    /// The reliability policies these settings name.
+    pub fn policies(&self) -> PolicyConfig {
+        PolicyConfig {
+            retry: self.retry,
+            breaker: self.breaker,
+            limiter: self.limiter,
+            hedge: self.hedge,
+            bugs: self.bugs.clone(),
+        }
+    }
 }
 
 impl Default for ClientSettings {
@@ -337,6 +368,11 @@ impl Default for ClientSettings {
             keys: 3,
             mix: indexmap::IndexMap::new(),
             ops_max: 0,
+            retry: None,
+            breaker: None,
+            limiter: None,
+            hedge: None,
+            bugs: Vec::new(),
         }
     }
 }
@@ -690,6 +726,7 @@ impl Scenario {
         if !c.mix.is_empty() && c.mix.values().all(|w| *w == 0) {
             return bad("mix", "at least one operation needs a weight above 0");
         }
+        c.policies().validate().map_err(|(key, why)| (format!("clients.{key}"), why))?;
         Ok(())
     }
 

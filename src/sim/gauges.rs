@@ -10,6 +10,10 @@
 use crate::engine::Nanos;
 use crate::node::NodeId;
 
+/// The pseudo-node the clients' gauges are reported under (their breaker's state): plots
+/// label it `clients`.
+pub const CLIENTS: NodeId = NodeId::MAX;
+
 /// Most points one series keeps; later changes are counted in [`GaugeSeries::dropped`].
 pub const GAUGE_POINTS_MAX: usize = 200_000;
 

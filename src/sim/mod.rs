@@ -620,6 +620,9 @@ impl<'s, S: System> Sim<'s, S> {
                     self.queue.push(at, Event::ClientTimeout { client, attempt });
                 }
                 ClientOut::Wake { client, at } => self.queue.push(at, Event::ClientWake { client }),
+                ClientOut::Gauge { name, value } => {
+                    self.gauges.record(self.now, gauges::CLIENTS, name, value)
+                }
             }
         }
         self.client_out = out;
@@ -657,7 +660,8 @@ impl<'s, S: System> Sim<'s, S> {
 
     fn finish(mut self) -> RunOutput {
         let end = self.now.max(if self.violation.is_some() { self.now } else { self.end });
-        let (typed, shed) = self.workload.finish(end);
+        let finished = self.workload.finish(end);
+        let (typed, shed) = (finished.history, finished.shed);
         let mut checks: Vec<CheckResult> = Vec::new();
         for c in &self.fact_checkers {
             let results = c.checker.results().into_iter();
@@ -706,6 +710,8 @@ impl<'s, S: System> Sim<'s, S> {
             virtual_ns: end,
             history,
             shed,
+            clients: finished.counts,
+            load: finished.load,
             checks,
             fault_log: self.fault_log,
             controls: self.control_log,

@@ -4,6 +4,7 @@
 use crate::check::CheckResult;
 use crate::engine::{Nanos, TraceHash};
 use crate::scenario::Scenario;
+use crate::workload::client::{ClientCounts, ClientLoad};
 use crate::workload::{History, Outcome};
 use crate::world::disk::DiskStats;
 use crate::world::fault::Fault;
@@ -73,6 +74,10 @@ pub struct RunReport {
     pub wall_ms: u64,
     /// Operations by outcome.
     pub ops: OpCounts,
+    /// What the clients sent: attempts, retries, and what their reliability policies
+    /// rejected or delayed.
+    #[serde(default)]
+    pub clients: ClientCounts,
     /// Latency of `ok` operations.
     pub latency_ms: LatencySummary,
     /// Number of faults applied (repairs included).
@@ -108,6 +113,8 @@ pub struct RunOutput {
     pub history: History,
     /// The levels nodes reported over time (`Context::gauge`), for plots.
     pub gauges: super::gauges::Gauges,
+    /// What the clients sent per bucket of time, for plots.
+    pub load: ClientLoad,
 }
 
 impl RunOutput {
@@ -142,6 +149,8 @@ pub(super) struct Parts<'a> {
     pub virtual_ns: Nanos,
     pub history: History,
     pub shed: u64,
+    pub clients: ClientCounts,
+    pub load: ClientLoad,
     pub checks: Vec<CheckResult>,
     pub fault_log: Vec<AppliedFault>,
     pub controls: Vec<AppliedControl>,
@@ -193,6 +202,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         virtual_ns: parts.virtual_ns,
         wall_ms: 0,
         ops: OpCounts { ok, fail, info, shed: parts.shed },
+        clients: parts.clients,
         latency_ms: percentiles_ms(latencies),
         faults: parts.fault_log.len(),
         fault_log: parts.fault_log,
@@ -204,7 +214,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         wire_bytes_per_second: parts.wire_bytes_per_second,
         disk,
     };
-    RunOutput { report, history: parts.history, gauges: parts.gauges }
+    RunOutput { report, history: parts.history, gauges: parts.gauges, load: parts.load }
 }
 
 /// p50, p90, p99 and max of `latencies` (nearest-rank), in milliseconds with microsecond

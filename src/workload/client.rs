@@ -13,20 +13,39 @@ use super::history::{Outcome, Record, TypedHistory};
 use crate::api::{Api, Draw, Reply, Request, RequestId};
 use crate::engine::{Nanos, SimRng};
 use crate::node::NodeId;
+use crate::reliability::policy::NAIVE_PAUSE_NS;
+use crate::reliability::{Admit, Backoff, CallResult, Policies, PolicyCounts};
 use crate::scenario::{ClientMode, ClientSettings};
+use serde::Serialize;
 
-/// Pause before retrying after a redirect without a leader hint, or an `Unknown` reply.
-const BACKOFF_NS: Nanos = 10_000_000;
+/// Width of the buckets [`ClientLoad`] counts in.
+pub const LOAD_BUCKET_NS: Nanos = 10_000_000;
+
+/// Name of the clients' breaker gauge (0 closed, 1 open, 2 half-open).
+pub const BREAKER_GAUGE: &str = "breaker";
 
 /// Something the clients ask the simulator to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientOut<O> {
     /// Send `request` from `client` to node `to`, leaving at `at` (now, or after a backoff).
     Send { client: u32, to: NodeId, request: Request<O>, at: Nanos },
-    /// Call [`Workload::timeout`] for this attempt at `at`.
+    /// Call [`Workload::timeout`] with this timer token at `at`: an attempt's timeout, the end
+    /// of a backoff or a limiter's wait, or a hedge falling due. (For the naive client the
+    /// token is the attempt's number.)
     Timeout { client: u32, attempt: u32, at: Nanos },
     /// Call [`Workload::wake`] for `client` at `at`.
     Wake { client: u32, at: Nanos },
+    /// The clients' gauge `name` is `value` from now on (for plots; see [`BREAKER_GAUGE`]).
+    Gauge { name: &'static str, value: i64 },
+}
+
+/// What an operation's pending timer is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Waiting {
+    /// The reply to the attempt last sent.
+    Reply,
+    /// The end of a backoff or a limiter's wait: then the next attempt is admitted and sent.
+    ToSend,
 }
 
 #[derive(Clone, Debug)]
@@ -34,11 +53,22 @@ struct InFlight<O> {
     /// Index of the operation in the history.
     op: usize,
     request: Request<O>,
+    /// Attempts sent so far (hedges aside).
     attempt: u32,
     target: NodeId,
     deadline: Nanos,
     /// Some attempt may have reached a node and taken effect.
     maybe_applied: bool,
+    /// Timer tokens handed out for this operation; the pending timer's is `timers`.
+    timers: u32,
+    /// The hedge timer's token (0: none pending).
+    hedge_timer: u32,
+    waiting: Waiting,
+    /// When the last attempt went, and when the first did (`None`: none went yet).
+    sent_at: Nanos,
+    first_sent: Option<Nanos>,
+    hedged: bool,
+    backoff: Option<Backoff>,
 }
 
 #[derive(Clone, Debug)]
@@ -47,6 +77,44 @@ struct Client<O> {
     seq: u64,
     leader_hint: Option<NodeId>,
     in_flight: Option<InFlight<O>>,
+}
+
+/// What the clients sent, per [`LOAD_BUCKET_NS`] of virtual time: offered load and retry rate
+/// for the report's `load` plot. Observations only: they do not change the run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ClientLoad {
+    /// Bucket width.
+    pub bucket_ns: Nanos,
+    /// Operations issued (first attempts due) per bucket.
+    pub issued: Vec<u32>,
+    /// Attempts sent per bucket, first attempts, retries and hedges included.
+    pub sent: Vec<u32>,
+    /// Retries sent per bucket.
+    pub retries: Vec<u32>,
+    /// Attempts the breaker or the limiter rejected per bucket.
+    pub rejected: Vec<u32>,
+}
+
+impl ClientLoad {
+    fn bump(series: &mut Vec<u32>, now: Nanos) {
+        let i = (now / LOAD_BUCKET_NS) as usize;
+        if series.len() <= i {
+            series.resize(i + 1, 0);
+        }
+        series[i] += 1;
+    }
+}
+
+/// What the clients did over a run, in the run's summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ClientCounts {
+    /// Attempts sent, first attempts, retries and hedges included.
+    pub sent: u64,
+    /// Retries sent.
+    pub retries: u64,
+    /// What the reliability policies did (all zero for the naive client).
+    #[serde(flatten)]
+    pub policies: PolicyCounts,
 }
 
 /// All clients, the operation generator and the history they write, for API `A`.
@@ -62,6 +130,9 @@ pub struct Workload<A: Api> {
     arrivals: SimRng,
     /// Open-loop arrivals that found every client busy.
     shed: u64,
+    policies: Policies,
+    load: ClientLoad,
+    counts: ClientCounts,
 }
 
 impl<A: Api> Workload<A> {
@@ -85,11 +156,17 @@ impl<A: Api> Workload<A> {
             issue_until,
             arrivals: SimRng::new(seed, stream::ARRIVALS),
             shed: 0,
+            policies: Policies::new(&settings.policies(), 0),
+            load: ClientLoad { bucket_ns: LOAD_BUCKET_NS, ..ClientLoad::default() },
+            counts: ClientCounts::default(),
         }
     }
 
     /// First wake-ups (closed loop) and the first arrival time (open loop).
     pub fn start(&mut self, out: &mut Vec<ClientOut<A::Op>>) -> Option<Nanos> {
+        if self.policies.has_breaker() {
+            out.push(ClientOut::Gauge { name: BREAKER_GAUGE, value: 0 });
+        }
         match self.settings.mode {
             ClientMode::Closed => {
                 for (i, c) in self.clients.iter_mut().enumerate() {
@@ -163,14 +240,75 @@ impl<A: Api> Workload<A> {
         let request = Request { id: RequestId { client, seq: c.seq }, op };
         c.in_flight = Some(InFlight {
             op: index,
-            request: request.clone(),
-            attempt: 1,
+            request,
+            attempt: 0,
             target,
             deadline: now + self.settings.deadline.0,
             maybe_applied: false,
+            timers: 0,
+            hedge_timer: 0,
+            waiting: Waiting::ToSend,
+            sent_at: now,
+            first_sent: None,
+            hedged: false,
+            backoff: self.policies.backoff(),
         });
-        out.push(ClientOut::Send { client, to: target, request, at: now });
-        out.push(ClientOut::Timeout { client, attempt: 1, at: now + self.settings.timeout.0 });
+        ClientLoad::bump(&mut self.load.issued, now);
+        self.send_due(now, client, out);
+    }
+
+    /// The next attempt of `client`'s operation is due now: admits it and sends it to its
+    /// target, or waits for a permit, or gives the operation up.
+    fn send_due(&mut self, now: Nanos, client: u32, out: &mut Vec<ClientOut<A::Op>>) {
+        let c = &mut self.clients[client as usize];
+        let flight = c.in_flight.as_mut().expect("an attempt of an operation in flight");
+        match self.policies.admit(now, flight.deadline) {
+            Admit::Go => {}
+            Admit::Wait(at) => {
+                flight.timers += 1;
+                flight.waiting = Waiting::ToSend;
+                out.push(ClientOut::Timeout { client, attempt: flight.timers, at });
+                return;
+            }
+            Admit::Reject(_) => {
+                ClientLoad::bump(&mut self.load.rejected, now);
+                self.report_breaker(out);
+                return self.give_up(now, client, out);
+            }
+        }
+        self.send_at(now, now, client, out);
+        self.report_breaker(out);
+    }
+
+    /// Sends the operation's next attempt to its target, leaving at `at` (admitted already),
+    /// with its timeout and its hedge.
+    fn send_at(&mut self, now: Nanos, at: Nanos, client: u32, out: &mut Vec<ClientOut<A::Op>>) {
+        let c = &mut self.clients[client as usize];
+        let flight = c.in_flight.as_mut().expect("an attempt of an operation in flight");
+        flight.attempt += 1;
+        flight.sent_at = at;
+        flight.waiting = Waiting::Reply;
+        self.counts.sent += 1;
+        ClientLoad::bump(&mut self.load.sent, at);
+        if flight.first_sent.is_none() {
+            flight.first_sent = Some(at);
+            self.policies.on_first_attempt(now);
+            if let Some(hedge_at) = self.policies.hedge_at(at) {
+                if hedge_at < flight.deadline {
+                    flight.timers += 1;
+                    flight.hedge_timer = flight.timers;
+                    out.push(ClientOut::Timeout { client, attempt: flight.timers, at: hedge_at });
+                }
+            }
+        } else {
+            self.counts.retries += 1;
+            ClientLoad::bump(&mut self.load.retries, at);
+        }
+        let request = flight.request.clone();
+        out.push(ClientOut::Send { client, to: flight.target, request, at });
+        flight.timers += 1;
+        let timeout_at = (at + self.settings.timeout.0).min(flight.deadline.max(at + 1));
+        out.push(ClientOut::Timeout { client, attempt: flight.timers, at: timeout_at });
     }
 
     /// A reply reached `client`.
@@ -187,72 +325,118 @@ impl<A: Api> Workload<A> {
         if flight.request.id != request {
             return; // a late reply to an operation this client already gave up on
         }
+        let took = now.saturating_sub(flight.sent_at);
+        let result = match &reply {
+            Reply::Ok { .. } | Reply::Redirect { .. } => CallResult::Success,
+            Reply::Fail { .. } => self.policies.fail_reply(),
+            Reply::Unknown => CallResult::Failure,
+        };
+        if flight.waiting == Waiting::Reply {
+            self.policies.on_result(now, took, result);
+        }
         match reply {
             Reply::Ok { value } => {
                 c.leader_hint = Some(flight.target);
                 self.complete(now, client, Outcome::Ok, Some(value), out);
             }
+            Reply::Fail { .. } if self.policies.retries_fail() => {
+                c.leader_hint = None;
+                self.retry(now, client, 0, out);
+            }
             Reply::Fail { .. } => self.complete(now, client, Outcome::Fail, None, out),
             Reply::Redirect { leader } => {
                 c.leader_hint = leader.filter(|l| *l < self.nodes && *l != flight.target);
-                let delay = if c.leader_hint.is_some() { 0 } else { BACKOFF_NS };
-                self.retry(now, client, delay, out);
+                if c.leader_hint.is_some() {
+                    self.resend(now, client, 0, out);
+                } else {
+                    self.retry(now, client, NAIVE_PAUSE_NS, out);
+                }
             }
             Reply::Unknown => {
                 flight.maybe_applied = true;
                 c.leader_hint = None;
-                self.retry(now, client, BACKOFF_NS, out);
+                self.retry(now, client, NAIVE_PAUSE_NS, out);
+            }
+        }
+        self.report_breaker(out);
+    }
+
+    /// A timer of `client` ran out: an attempt's timeout, a wait's end, or a hedge's time.
+    pub fn timeout(&mut self, now: Nanos, client: u32, token: u32, out: &mut Vec<ClientOut<A::Op>>) {
+        let c = &mut self.clients[client as usize];
+        let Some(flight) = c.in_flight.as_mut() else { return };
+        if token != 0 && token == flight.hedge_timer {
+            flight.hedge_timer = 0;
+            if flight.waiting == Waiting::Reply && self.policies.try_hedge(now) {
+                flight.hedged = true;
+                flight.maybe_applied = true;
+                let to = other_node(&mut c.rng, self.nodes, flight.target);
+                self.counts.sent += 1;
+                ClientLoad::bump(&mut self.load.sent, now);
+                let request = flight.request.clone();
+                out.push(ClientOut::Send { client, to, request, at: now });
+            }
+            return;
+        }
+        if flight.timers != token {
+            return;
+        }
+        match flight.waiting {
+            Waiting::ToSend => self.send_due(now, client, out),
+            Waiting::Reply => {
+                flight.maybe_applied = true; // the request may have arrived and the reply been lost
+                c.leader_hint = None;
+                let took = now.saturating_sub(flight.sent_at);
+                self.policies.on_result(now, took, CallResult::Failure);
+                self.retry(now, client, 0, out);
+                self.report_breaker(out);
             }
         }
     }
 
-    /// An attempt's timer ran out.
-    pub fn timeout(
-        &mut self,
-        now: Nanos,
-        client: u32,
-        attempt: u32,
-        out: &mut Vec<ClientOut<A::Op>>,
-    ) {
+    /// The last attempt failed: retries after the policy's delay (`naive_ns` for the naive
+    /// client), or gives up.
+    fn retry(&mut self, now: Nanos, client: u32, naive_ns: Nanos, out: &mut Vec<ClientOut<A::Op>>) {
         let c = &mut self.clients[client as usize];
-        let Some(flight) = c.in_flight.as_mut() else { return };
-        if flight.attempt != attempt {
-            return;
+        let flight = c.in_flight.as_mut().expect("retry with an operation in flight");
+        match self.policies.retry_delay(now, naive_ns, flight.backoff.as_mut(), &mut c.rng) {
+            Ok(delay) => self.resend(now, client, delay, out),
+            Err(_) => self.give_up(now, client, out),
         }
-        flight.maybe_applied = true; // the request may have arrived and the reply been lost
-        c.leader_hint = None;
-        self.retry(now, client, 0, out);
     }
 
     /// Sends the in-flight operation again after `delay`, to the leader hint or another node;
     /// gives up if the deadline has passed.
-    fn retry(&mut self, now: Nanos, client: u32, delay: Nanos, out: &mut Vec<ClientOut<A::Op>>) {
+    fn resend(&mut self, now: Nanos, client: u32, delay: Nanos, out: &mut Vec<ClientOut<A::Op>>) {
         let nodes = self.nodes;
         let c = &mut self.clients[client as usize];
         let flight = c.in_flight.as_mut().expect("retry with an operation in flight");
         let at = now + delay;
         if at >= flight.deadline {
-            let outcome = if flight.maybe_applied { Outcome::Info } else { Outcome::Fail };
-            self.complete(now, client, outcome, None, out);
-            return;
+            return self.give_up(now, client, out);
         }
-        let target = match c.leader_hint {
+        flight.target = match c.leader_hint {
             Some(l) => l,
-            None if nodes > 1 => {
-                let other = c.rng.below(u64::from(nodes) - 1) as NodeId;
-                if other >= flight.target {
-                    other + 1
-                } else {
-                    other
-                }
-            }
-            None => 0,
+            None => other_node(&mut c.rng, nodes, flight.target),
         };
-        flight.attempt += 1;
-        flight.target = target;
-        out.push(ClientOut::Send { client, to: target, request: flight.request.clone(), at });
-        let timeout_at = (at + self.settings.timeout.0).min(flight.deadline.max(at + 1));
-        out.push(ClientOut::Timeout { client, attempt: flight.attempt, at: timeout_at });
+        if delay == 0 {
+            self.send_due(now, client, out);
+        } else if self.policies.admits_at_send() {
+            flight.timers += 1;
+            flight.waiting = Waiting::ToSend;
+            out.push(ClientOut::Timeout { client, attempt: flight.timers, at });
+        } else {
+            self.send_at(now, at, client, out);
+        }
+    }
+
+    /// Ends the operation without a reply: `info` if an attempt may have taken effect, else
+    /// `fail`.
+    fn give_up(&mut self, now: Nanos, client: u32, out: &mut Vec<ClientOut<A::Op>>) {
+        let c = &self.clients[client as usize];
+        let flight = c.in_flight.as_ref().expect("give up an operation in flight");
+        let outcome = if flight.maybe_applied { Outcome::Info } else { Outcome::Fail };
+        self.complete(now, client, outcome, None, out);
     }
 
     fn complete(
@@ -265,6 +449,9 @@ impl<A: Api> Workload<A> {
     ) {
         let c = &mut self.clients[client as usize];
         let flight = c.in_flight.take().expect("complete with an operation in flight");
+        if let Some(first) = flight.first_sent {
+            self.policies.on_complete(now, now.saturating_sub(first), flight.hedged);
+        }
         let op = &mut self.history.ops[flight.op];
         op.complete_ns = now;
         op.outcome = outcome;
@@ -274,8 +461,14 @@ impl<A: Api> Workload<A> {
         }
     }
 
+    fn report_breaker(&mut self, out: &mut Vec<ClientOut<A::Op>>) {
+        if let Some(code) = self.policies.breaker_change() {
+            out.push(ClientOut::Gauge { name: BREAKER_GAUGE, value: i64::from(code) });
+        }
+    }
+
     /// Ends the run at `end`: operations still in flight become `info`.
-    pub fn finish(mut self, end: Nanos) -> (TypedHistory<A>, u64) {
+    pub fn finish(mut self, end: Nanos) -> Finished<A> {
         for c in &mut self.clients {
             if let Some(flight) = c.in_flight.take() {
                 let op = &mut self.history.ops[flight.op];
@@ -283,12 +476,39 @@ impl<A: Api> Workload<A> {
                 op.outcome = Outcome::Info;
             }
         }
-        (self.history, self.shed)
+        self.counts.policies = self.policies.counts();
+        Finished { history: self.history, shed: self.shed, load: self.load, counts: self.counts }
     }
 
     /// The history so far.
     pub fn history(&self) -> &TypedHistory<A> {
         &self.history
+    }
+}
+
+/// What the clients leave at the end of a run.
+#[derive(Clone, Debug)]
+pub struct Finished<A: Api> {
+    /// The history.
+    pub history: TypedHistory<A>,
+    /// Open-loop arrivals that found every client busy.
+    pub shed: u64,
+    /// Load per bucket.
+    pub load: ClientLoad,
+    /// Totals.
+    pub counts: ClientCounts,
+}
+
+/// A node other than `current`, uniformly (node 0 in a one-node cluster).
+fn other_node(rng: &mut SimRng, nodes: u32, current: NodeId) -> NodeId {
+    if nodes <= 1 {
+        return 0;
+    }
+    let other = rng.below(u64::from(nodes) - 1) as NodeId;
+    if other >= current {
+        other + 1
+    } else {
+        other
     }
 }
 
