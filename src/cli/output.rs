@@ -55,13 +55,39 @@ pub fn print_human(scenario: &Scenario, output: &RunOutput, rerun: &str) {
             format_bytes(peak as f64),
         );
     }
+    let c = &r.clients;
+    let p = &c.policies;
+    let mut clients = vec![format!("{} attempts sent ({} retries)", c.sent, c.retries)];
+    for (count, what) in [
+        (p.breaker_rejected, "attempts the breaker rejected"),
+        (p.limiter_rejected, "rejected by the rate limiter"),
+        (p.limiter_delayed, "delayed by the rate limiter"),
+        (p.budget_refused, "retries the budget refused"),
+        (p.attempts_used, "operations out of attempts"),
+        (p.hedges, "hedges"),
+    ] {
+        if count > 0 {
+            clients.push(format!("{count} {what}"));
+        }
+    }
+    if p.breaker_opened > 0 {
+        let times = if p.breaker_opened == 1 { "once" } else { "times" };
+        let n =
+            if p.breaker_opened == 1 { String::new() } else { format!("{} ", p.breaker_opened) };
+        clients.insert(1, format!("the breaker opened {n}{times}"));
+    }
+    println!("clients   {}", clients.join(", "));
     for (name, series) in output.gauges.iter() {
         if let Some((node, at, peak)) = output.gauges.peak(name) {
-            println!(
-                "gauge     {name}: peak {peak} on n{node} at {} ({} nodes reported it)",
-                format_nanos(at),
-                series.len()
-            );
+            let at = format_nanos(at);
+            if node == crate::sim::gauges::CLIENTS {
+                println!("gauge     {name}: peak {peak} on the clients at {at}");
+            } else {
+                let nodes = series.len();
+                println!(
+                    "gauge     {name}: peak {peak} on n{node} at {at} ({nodes} nodes reported it)"
+                );
+            }
         }
     }
     print_faults(output);

@@ -71,9 +71,9 @@ impl RetryConfig {
     /// Why this policy cannot work, if it cannot, as `(key, reason)` with the key relative to
     /// `[clients.retry]`.
     pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        self.backoff().validate().map_err(|e| {
-            (if e.starts_with("max_attempts") { "max_attempts" } else { "cap" }, e)
-        })?;
+        self.backoff()
+            .validate()
+            .map_err(|e| (if e.starts_with("max_attempts") { "max_attempts" } else { "cap" }, e))?;
         if let Some(budget) = &self.budget {
             budget.validate().map_err(|e| ("budget.ratio", e))?;
         }
@@ -459,7 +459,9 @@ pub fn describe(config: &PolicyConfig) -> String {
     }
     if let Some(l) = &config.limiter {
         match (&l.token_bucket, &l.sliding_window) {
-            (Some(t), _) => parts.push(format!("token bucket {}/s burst {}", t.rate_per_s, t.burst)),
+            (Some(t), _) => {
+                parts.push(format!("token bucket {}/s burst {}", t.rate_per_s, t.burst))
+            }
             (None, Some(w)) => {
                 parts.push(format!("sliding window {} per {}", w.limit, format_nanos(w.window_ns)))
             }
@@ -617,7 +619,10 @@ mod tests {
     fn validation_names_the_key() {
         let bad = |c: PolicyConfig| c.validate().unwrap_err().0;
         let retry = RetryConfig { max_attempts: 0, ..Default::default() };
-        assert_eq!(bad(PolicyConfig { retry: Some(retry), ..Default::default() }), "retry.max_attempts");
+        assert_eq!(
+            bad(PolicyConfig { retry: Some(retry), ..Default::default() }),
+            "retry.max_attempts"
+        );
         let retry = RetryConfig { cap_ns: 1, ..Default::default() };
         assert_eq!(bad(PolicyConfig { retry: Some(retry), ..Default::default() }), "retry.cap");
         let limiter = LimiterConfig::default();

@@ -6,9 +6,12 @@
 //!   shaded fault windows (Jepsen's latency-raw plot);
 //! - `throughput`: completed operations per second by outcome;
 //! - `quantiles`: p50, p90, p99 and max latency of `ok` operations per time bucket;
+//! - `load` (when the clients retried, or their reliability policies acted): offered load,
+//!   attempts, retries, attempts rejected by the client's own policies, and goodput per second;
 //! - `wire` (when the protocol reports message sizes): bytes sent per second of virtual time;
 //! - `gauge-NAME` (one per gauge the nodes reported, `Context::gauge`): the level per node
-//!   over time (locks held, transactions in doubt), over the fault windows;
+//!   over time (locks held, transactions in doubt), over the fault windows; `gauge-breaker`
+//!   is the clients' circuit breaker (0 closed, 1 open, 2 half-open);
 //! - `sequence`: the message sequence diagram of a short window, read from the trace: around
 //!   what the failed check names, for a failed run (see [`focus`]);
 //! - `timeline.html`: the history, one lane per client, faults as bands, and for a
@@ -66,7 +69,9 @@ use figure::save;
 use std::fmt;
 use std::path::{Path, PathBuf};
 #[cfg(feature = "plots")]
-use timeline::{GaugeChart, LatencyChart, QuantileChart, RunView, ThroughputChart, WireChart};
+use timeline::{
+    GaugeChart, LatencyChart, LoadChart, QuantileChart, RunView, ThroughputChart, WireChart,
+};
 
 /// A report file that could not be read or written.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,6 +158,9 @@ pub fn write_run_with(
     let mut files = save(&LatencyChart(&view), dir, "latency")?;
     files.extend(save(&ThroughputChart(&view), dir, "throughput")?);
     files.extend(save(&QuantileChart(&view), dir, "quantiles")?);
+    if r.clients.retries > 0 || r.clients.policies != Default::default() {
+        files.extend(save(&LoadChart(&view, &output.load), dir, "load")?);
+    }
     if !r.wire_bytes_per_second.is_empty() {
         files.extend(save(&WireChart(&view, &r.wire_bytes_per_second), dir, "wire")?);
     }

@@ -9,6 +9,7 @@ use super::windows::FaultWindow;
 use crate::engine::{format_nanos, Nanos, MILLISECOND, SECOND};
 use crate::sim::gauges::GaugeSeries;
 use crate::sim::percentiles_ms;
+use crate::workload::client::ClientLoad;
 use crate::workload::{History, Outcome};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -292,6 +293,83 @@ impl Figure for QuantileChart<'_> {
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
+        }
+        fault_legend(&mut chart, &view.windows, left_out)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    }
+}
+
+/// What the clients sent per second against what succeeded: offered load (operations issued),
+/// attempts sent, retries, attempts the client's own policies rejected, and goodput (`ok`
+/// completions). A retry storm is the gap between the attempts and the goodput lines.
+pub struct LoadChart<'a>(pub &'a RunView<'a>, pub &'a ClientLoad);
+
+impl LoadChart<'_> {
+    /// Width of a bucket: a fifth of the throughput chart's, in whole load buckets.
+    fn bucket(&self) -> Nanos {
+        let unit = self.1.bucket_ns.max(1);
+        ((bucket_ns(self.0.end_ns) / 5) / unit).max(1) * unit
+    }
+}
+
+impl Figure for LoadChart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let (view, load) = (self.0, self.1);
+        root.fill(&WHITE)?;
+        let bucket = self.bucket();
+        let per = (bucket / load.bucket_ns.max(1)) as usize;
+        let issued_until = view.history.ops.iter().map(|o| o.invoke_ns).max().unwrap_or(0);
+        let buckets =
+            ((issued_until / bucket) as usize + 1).min(view.end_ns.div_ceil(bucket) as usize);
+        let rebucket = |series: &[u32]| -> Vec<f64> {
+            (0..buckets)
+                .map(|b| {
+                    let from = (b * per).min(series.len());
+                    let to = ((b + 1) * per).min(series.len());
+                    series[from..to].iter().map(|&n| f64::from(n)).sum::<f64>() * 1e9
+                        / bucket as f64
+                })
+                .collect()
+        };
+        let mut ok = vec![0u32; buckets * per];
+        for o in view.history.ops.iter().filter(|o| o.outcome == Outcome::Ok) {
+            if let Some(slot) = ok.get_mut((o.complete_ns / load.bucket_ns.max(1)) as usize) {
+                *slot += 1;
+            }
+        }
+        let lines: [(&str, Vec<f64>, RGBColor); 5] = [
+            ("offered (operations issued)", rebucket(&load.issued), NODE_COLOURS[0]),
+            ("attempts sent", rebucket(&load.sent), NODE_COLOURS[7]),
+            ("retries sent", rebucket(&load.retries), NODE_COLOURS[1]),
+            ("rejected by the client's policies", rebucket(&load.rejected), NODE_COLOURS[4]),
+            ("goodput (ok completions)", rebucket(&ok), NODE_COLOURS[2]),
+        ];
+        let y_hi = lines.iter().flat_map(|l| l.1.iter().copied()).fold(1.0, f64::max) * 1.15;
+        let title = format!(
+            "{}: offered load, retries and goodput (per second, {} buckets)",
+            view.name,
+            format_nanos(bucket)
+        );
+        let (strip, area) = time_chart_areas(root, &title)?;
+        let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), 0.0..y_hi)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s, virtual)")
+            .y_desc("per second")
+            .axis_desc_style((FONT, 16))
+            .draw()?;
+        let left_out = shade_faults(&strip, &mut chart, &view.windows, 0.0, y_hi)?;
+        for (label, values, colour) in lines {
+            let line = values
+                .iter()
+                .enumerate()
+                .map(|(b, v)| ((b as u64 * bucket + bucket / 2) as f64 / 1e9, *v));
+            chart.draw_series(LineSeries::new(line, colour.stroke_width(2)))?.label(label).legend(
+                move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)),
+            );
         }
         fault_legend(&mut chart, &view.windows, left_out)?;
         legend(&mut chart, SeriesLabelPosition::UpperRight)

@@ -5,8 +5,8 @@
 mod overrides;
 
 use crate::engine::{parse_duration, Nanos, TraceHash, SECOND};
-use crate::world::fault::{Fault, NodeRef, Probability, ScheduledFault};
 use crate::reliability::{BreakerConfig, HedgeConfig, LimiterConfig, PolicyConfig, RetryConfig};
+use crate::world::fault::{Fault, NodeRef, Probability, ScheduledFault};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -362,7 +362,13 @@ impl<A: Api> Workload<A> {
     }
 
     /// A timer of `client` ran out: an attempt's timeout, a wait's end, or a hedge's time.
-    pub fn timeout(&mut self, now: Nanos, client: u32, token: u32, out: &mut Vec<ClientOut<A::Op>>) {
+    pub fn timeout(
+        &mut self,
+        now: Nanos,
+        client: u32,
+        token: u32,
+        out: &mut Vec<ClientOut<A::Op>>,
+    ) {
         let c = &mut self.clients[client as usize];
         let Some(flight) = c.in_flight.as_mut() else { return };
         if token != 0 && token == flight.hedge_timer {
