@@ -1,7 +1,8 @@
 //! Wrong input is refused with exit 2 and one message naming the file, the key and the reason
 //! in words, never a panic and never a run: partition and bridge groups that overlap, repeat a
 //! node, are empty or too few; keys a fault does not take; negative durations; node ids that
-//! are not node ids; another system's bug knob; protocol settings that contradict each other.
+//! are not node ids; another system's bug knob; protocol settings that contradict each other;
+//! client reliability policies that cannot work.
 
 mod common;
 
@@ -80,6 +81,31 @@ fn wrong_scenarios_exit_2_naming_the_file_the_key_and_the_reason() {
             format!("{RAFT}[protocol]\ntimeout_election_min = \"900ms\"\n"),
             "`protocol.timeout_election_min`",
             "at most `timeout_election_max`",
+        ),
+        (
+            format!("{BASE}[clients.retry]\nmax_attempts = 0\n"),
+            "`clients.retry.max_attempts`",
+            "at least 1",
+        ),
+        (
+            format!("{BASE}[clients.retry]\nbase = \"1s\"\ncap = \"10ms\"\n"),
+            "`clients.retry.cap`",
+            "is below base",
+        ),
+        (
+            format!("{BASE}[clients.breaker]\nfailure_rate_threshold = 0\n"),
+            "`clients.breaker.failure_rate_threshold`",
+            "must be above 0",
+        ),
+        (
+            format!("{BASE}[clients.limiter]\nmax_wait = \"1ms\"\n"),
+            "`clients.limiter.token_bucket`",
+            "exactly one of",
+        ),
+        (
+            format!("{BASE}[clients]\nbugs = [\"reliability.breaker_never_half_opens\"]\n"),
+            "`clients.bugs`",
+            "needs a breaker",
         ),
     ];
     for (i, (text, key, reason)) in cases.iter().enumerate() {

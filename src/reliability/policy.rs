@@ -142,7 +142,11 @@ impl PolicyConfig {
             retry.validate().map_err(|(k, e)| (format!("retry.{k}"), e))?;
         }
         if let Some(breaker) = &self.breaker {
-            breaker.validate().map_err(|e| ("breaker".to_string(), e))?;
+            // Its reasons start with the setting's name.
+            breaker.validate().map_err(|e| {
+                let key = e.split_whitespace().next().unwrap_or_default();
+                (format!("breaker.{key}"), e)
+            })?;
         }
         if let Some(limiter) = &self.limiter {
             limiter.validate().map_err(|(k, e)| (format!("limiter.{k}"), e))?;

@@ -526,3 +526,215 @@ pub fn mix_weights<A: Api>(mix: &indexmap::IndexMap<String, u32>) -> Vec<u32> {
     }
     A::OPS.iter().map(|(name, _)| mix.get(*name).copied().unwrap_or(0)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::kv::KvApi;
+    use crate::engine::{MILLISECOND, SECOND};
+    use crate::reliability::TokenBucketConfig;
+    use crate::reliability::{BreakerConfig, HedgeConfig, Jitter, LimiterConfig, RetryConfig};
+    use crate::scenario::Duration;
+
+    type Out = Vec<ClientOut<<KvApi as Api>::Op>>;
+
+    /// One closed-loop client on a three-node cluster, 10ms timeout, 1s deadline.
+    fn settings() -> ClientSettings {
+        ClientSettings {
+            count: 1,
+            think: Duration(0),
+            timeout: Duration(10 * MILLISECOND),
+            deadline: Duration(SECOND),
+            ..ClientSettings::default()
+        }
+    }
+
+    /// Starts `settings`' client and issues its first operation at time 0.
+    fn started(settings: &ClientSettings) -> (Workload<KvApi>, Out) {
+        let mut w = Workload::<KvApi>::new(settings, 3, 100 * SECOND, 1);
+        let mut out = Vec::new();
+        w.start(&mut out);
+        out.clear();
+        w.wake(0, 0, &mut out);
+        (w, out)
+    }
+
+    fn sends(out: &Out) -> Vec<(NodeId, Nanos)> {
+        out.iter()
+            .filter_map(|o| match o {
+                ClientOut::Send { to, at, .. } => Some((*to, *at)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn timers(out: &Out) -> Vec<(u32, Nanos)> {
+        out.iter()
+            .filter_map(|o| match o {
+                ClientOut::Timeout { attempt, at, .. } => Some((*attempt, *at)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn request(w: &Workload<KvApi>) -> RequestId {
+        w.clients[0].in_flight.as_ref().expect("in flight").request.id
+    }
+
+    #[test]
+    fn the_naive_client_retries_a_timeout_at_once_until_the_deadline() {
+        let (mut w, out) = started(&settings());
+        assert_eq!(timers(&out), [(1, 10 * MILLISECOND)]);
+        let mut now = 10 * MILLISECOND;
+        let mut attempt = 1;
+        loop {
+            let mut out = Vec::new();
+            w.timeout(now, 0, attempt, &mut out);
+            if w.clients[0].in_flight.is_none() {
+                break;
+            }
+            attempt += 1;
+            assert_eq!(sends(&out).len(), 1);
+            assert_eq!(sends(&out)[0].1, now, "a naive retry goes at once");
+            assert_eq!(timers(&out), [(attempt, now + 10 * MILLISECOND)]);
+            now += 10 * MILLISECOND;
+        }
+        assert_eq!(attempt, 100, "retries until the 1s deadline");
+        assert_eq!(w.history().ops[0].outcome, Outcome::Info);
+        let f = w.finish(2 * SECOND);
+        assert_eq!((f.counts.sent, f.counts.retries), (100, 99));
+    }
+
+    #[test]
+    fn backoff_delays_retries_and_max_attempts_ends_the_operation() {
+        let retry = RetryConfig { jitter: Jitter::None, max_attempts: 3, ..RetryConfig::default() };
+        let s = ClientSettings { retry: Some(retry), ..settings() };
+        let (mut w, _) = started(&s);
+        let mut out = Vec::new();
+        w.timeout(10 * MILLISECOND, 0, 1, &mut out);
+        // No breaker or limiter: the retry is sent ahead, leaving after its 10ms backoff.
+        assert_eq!(sends(&out).len(), 1);
+        assert_eq!(sends(&out)[0].1, 20 * MILLISECOND);
+        assert_eq!(timers(&out), [(2, 30 * MILLISECOND)]);
+        out.clear();
+        w.timeout(30 * MILLISECOND, 0, 2, &mut out);
+        assert_eq!(sends(&out)[0].1, 50 * MILLISECOND, "the second backoff is 20ms");
+        out.clear();
+        w.timeout(60 * MILLISECOND, 0, 3, &mut out);
+        assert!(sends(&out).is_empty(), "three attempts used");
+        assert_eq!(w.history().ops[0].outcome, Outcome::Info);
+        assert_eq!(w.finish(SECOND).counts.policies.attempts_used, 1);
+    }
+
+    #[test]
+    fn a_fail_reply_is_retried_only_when_asked() {
+        for on_fail in [false, true] {
+            let retry = RetryConfig { jitter: Jitter::None, on_fail, ..RetryConfig::default() };
+            let s = ClientSettings { retry: Some(retry), ..settings() };
+            let (mut w, _) = started(&s);
+            let mut out = Vec::new();
+            let id = request(&w);
+            w.reply(MILLISECOND, 0, id, Reply::Fail { reason: "overloaded" }, &mut out);
+            assert_eq!(sends(&out).len(), usize::from(on_fail), "on_fail = {on_fail}");
+            if !on_fail {
+                assert_eq!(w.history().ops[0].outcome, Outcome::Fail);
+            }
+        }
+    }
+
+    #[test]
+    fn an_open_breaker_fails_operations_without_sending_them() {
+        let breaker = BreakerConfig {
+            sliding_window_size: 2,
+            minimum_number_of_calls: 2,
+            wait_duration_in_open_state_ns: SECOND,
+            ..BreakerConfig::default()
+        };
+        let s = ClientSettings { breaker: Some(breaker), ..settings() };
+        let (mut w, mut out) = started(&s);
+        // Two timeouts: 2 of 2 calls failed, the breaker opens.
+        for (t, attempt) in [(10, 1), (20, 2)] {
+            out.clear();
+            w.timeout(t * MILLISECOND, 0, attempt, &mut out);
+        }
+        assert!(out.contains(&ClientOut::Gauge { name: BREAKER_GAUGE, value: 1 }), "{out:?}");
+        assert!(sends(&out).is_empty(), "the retry after the second failure is rejected");
+        assert_eq!(w.history().ops[0].outcome, Outcome::Info, "an attempt went: indeterminate");
+        // The next operation never leaves the client and definitely did not happen.
+        out.clear();
+        w.wake(30 * MILLISECOND, 0, &mut out);
+        assert!(sends(&out).is_empty());
+        assert_eq!(w.history().ops[1].outcome, Outcome::Fail);
+        let f = w.finish(SECOND);
+        assert_eq!((f.counts.policies.breaker_opened, f.counts.policies.breaker_rejected), (1, 2));
+        assert_eq!(f.load.rejected.iter().sum::<u32>(), 2);
+    }
+
+    #[test]
+    fn a_breaker_admits_a_delayed_retry_when_it_is_due_not_when_scheduled() {
+        let retry = RetryConfig { jitter: Jitter::None, ..RetryConfig::default() };
+        let s = ClientSettings {
+            retry: Some(retry),
+            breaker: Some(BreakerConfig::default()),
+            ..settings()
+        };
+        let (mut w, _) = started(&s);
+        let mut out = Vec::new();
+        w.timeout(10 * MILLISECOND, 0, 1, &mut out);
+        assert!(sends(&out).is_empty(), "nothing sent ahead of the backoff");
+        assert_eq!(timers(&out), [(2, 20 * MILLISECOND)]);
+        out.clear();
+        w.timeout(20 * MILLISECOND, 0, 2, &mut out);
+        assert_eq!(sends(&out).len(), 1);
+        assert_eq!(sends(&out)[0].1, 20 * MILLISECOND);
+        assert_eq!(timers(&out), [(3, 30 * MILLISECOND)]);
+    }
+
+    #[test]
+    fn a_rate_limiter_makes_an_operation_wait_for_its_permit() {
+        let limiter = LimiterConfig {
+            token_bucket: Some(TokenBucketConfig { rate_per_s: 10, burst: 1 }),
+            sliding_window: None,
+            max_wait_ns: SECOND,
+        };
+        let s = ClientSettings { limiter: Some(limiter), ..settings() };
+        let (mut w, out) = started(&s);
+        assert_eq!(sends(&out).len(), 1, "the burst's token");
+        let mut out = Vec::new();
+        let id = request(&w);
+        w.reply(MILLISECOND, 0, id, Reply::Ok { value: None }, &mut out);
+        out.clear();
+        w.wake(MILLISECOND, 0, &mut out);
+        assert!(sends(&out).is_empty());
+        assert_eq!(timers(&out), [(1, 100 * MILLISECOND)], "the next token comes at 100ms");
+        out.clear();
+        w.timeout(100 * MILLISECOND, 0, 1, &mut out);
+        assert_eq!(sends(&out), [(sends(&out)[0].0, 100 * MILLISECOND)]);
+        assert_eq!(w.finish(SECOND).counts.policies.limiter_delayed, 1);
+    }
+
+    #[test]
+    fn a_hedge_goes_to_another_node_and_the_first_answer_wins() {
+        let hedge =
+            HedgeConfig { delay_ns: 3 * MILLISECOND, max_ratio: 1.0, ..HedgeConfig::default() };
+        let s = ClientSettings { hedge: Some(hedge), ..settings() };
+        let (mut w, out) = started(&s);
+        let first = sends(&out)[0].0;
+        assert_eq!(timers(&out), [(1, 3 * MILLISECOND), (2, 10 * MILLISECOND)]);
+        let mut out = Vec::new();
+        w.timeout(3 * MILLISECOND, 0, 1, &mut out);
+        let hedged = sends(&out);
+        assert_eq!(hedged.len(), 1);
+        assert_ne!(hedged[0].0, first, "the hedge goes elsewhere");
+        let id = request(&w);
+        out.clear();
+        w.reply(4 * MILLISECOND, 0, id, Reply::Ok { value: None }, &mut out);
+        assert_eq!(w.history().ops[0].outcome, Outcome::Ok);
+        // The original timeout is stale now.
+        out.clear();
+        w.timeout(10 * MILLISECOND, 0, 2, &mut out);
+        assert!(out.is_empty());
+        let f = w.finish(SECOND);
+        assert_eq!((f.counts.sent, f.counts.policies.hedges), (2, 1));
+    }
+}
