@@ -1,10 +1,11 @@
-//! Project automation: `cargo xtask bench`, `reports`, `storage`, `encoding`, `txn`.
+//! Project automation: `cargo xtask bench`, `reports`, `storage`, `encoding`, `txn`, `storm`.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // xtask times things with the wall clock
 
 mod bench;
 mod encoding;
 mod reports;
 mod storage;
+mod storm;
 mod txn;
 
 use std::process::ExitCode;
@@ -16,7 +17,9 @@ commands:
   reports    regenerate reports/ (every scenario at seed 1); `reports --check` verifies it
   storage    regenerate reports/storage/ (engine figures); `storage --check` verifies it
   encoding   regenerate reports/encoding/ (sizes against JSON and postcard); `--check` verifies
-  txn        regenerate reports/txn/ (anomalies x isolation levels); `txn --check` verifies it";
+  txn        regenerate reports/txn/ (anomalies x isolation levels); `txn --check` verifies it
+  storm      regenerate reports/storm/ (retry policies x load x slowdown: where the service
+             becomes metastable); `storm --check` verifies it";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
         Some("storage") => storage::run(&args[1..]),
         Some("encoding") => encoding::run(&args[1..]),
         Some("txn") => txn::run(&args[1..]),
+        Some("storm") => storm::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -37,7 +41,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether a figures command (`storage`, `encoding`, `txn`) was given `--check`; exit 2 for anything
+/// Whether a figures command (`storage`, `encoding`, `txn`, `storm`) was given `--check`; exit 2 for anything
 /// else.
 fn check_flag(command: &str, args: &[String]) -> Result<bool, ExitCode> {
     match args.first().map(String::as_str) {
