@@ -27,7 +27,10 @@ const TRIGGERS_MS: [u64; 9] = [100, 200, 300, 500, 750, 1000, 1500, 2000, 3000];
 const SEEDS: u64 = 5;
 
 /// The client policies compared: a name and how to turn the cured scenario into it.
-const POLICIES: [(&str, fn(&mut Scenario)); 5] = [
+/// Turns the cured scenario into one policy's.
+type Shape = fn(&mut Scenario);
+
+const POLICIES: [(&str, Shape); 5] = [
     ("naive: immediate retries", |s| {
         s.clients.retry = None;
         s.clients.breaker = None;
@@ -135,7 +138,7 @@ impl Figure for PhaseFigure<'_> {
                 .disable_mesh()
                 .x_labels(LOADS.len() * 2 + 1)
                 .x_label_formatter(&|x| match LOADS.get(x.floor() as usize) {
-                    Some(r) if centre(*x) && x.floor() as usize % 2 == 0 => {
+                    Some(r) if centre(*x) && (x.floor() as usize) & 1 == 0 => {
                         format!("{}%", percent(*r))
                     }
                     _ => String::new(),
