@@ -47,28 +47,43 @@ impl TokenBucket {
 
     /// Whether a call may go now; if so it takes a token.
     pub fn try_acquire(&mut self, now: Nanos) -> bool {
-        self.refill(now);
-        let token = u128::from(SECOND);
-        if self.level >= token {
-            self.level -= token;
-            true
-        } else {
-            false
+        let free = self.next_available(now) == now;
+        if free {
+            self.reserve(now);
         }
+        free
     }
 
     /// The earliest time, `now` or later, at which [`try_acquire`](Self::try_acquire) will
-    /// succeed if nothing else takes a token first.
+    /// succeed if nothing else takes a token first (after reservations, the time the next
+    /// reservation would get).
     pub fn next_available(&mut self, now: Nanos) -> Nanos {
+        self.slot(now).0
+    }
+
+    /// Takes the next token: the time it is there, `now` or later (then the caller waits for
+    /// it, and later reservations queue behind it, as Guava's `RateLimiter` does). The bucket
+    /// runs into debt instead of handing one token to several waiters.
+    pub fn reserve(&mut self, now: Nanos) -> Nanos {
+        let (at, level) = self.slot(now);
+        self.level = level;
+        self.refilled_at = at;
+        at
+    }
+
+    /// When the next token is there and the level just after it is taken.
+    fn slot(&mut self, now: Nanos) -> (Nanos, u128) {
         self.refill(now);
+        // After a reservation `refilled_at` may be ahead of `now`: the level is as of then.
+        let base = self.refilled_at.max(now);
         let token = u128::from(SECOND);
         if self.level >= token {
-            return now;
+            return (base, self.level - token);
         }
-        let missing = token - self.level;
         let rate = u128::from(self.rate_per_s);
-        let wait = missing.div_ceil(rate);
-        now.saturating_add(u64::try_from(wait).unwrap_or(u64::MAX))
+        let wait = (token - self.level).div_ceil(rate);
+        let at = base.saturating_add(u64::try_from(wait).unwrap_or(u64::MAX));
+        (at, self.level + wait * rate - token)
     }
 
     /// Whole tokens in the bucket at the last call.
@@ -121,30 +136,42 @@ impl SlidingWindowLog {
 
     /// Whether a call may go now; if so its time is logged.
     pub fn try_acquire(&mut self, now: Nanos) -> bool {
+        let free = self.next_available(now) == now;
+        if free {
+            self.reserve(now);
+        }
+        free
+    }
+
+    /// The earliest time, `now` or later, at which a call may go if no other goes first
+    /// (after reservations, the time the next reservation would get).
+    pub fn next_available(&self, now: Nanos) -> Nanos {
+        let live = self.log.iter().filter(|&&t| t.saturating_add(self.window_ns) > now).count();
+        let mut at = now.max(self.log.back().copied().unwrap_or(0));
+        if live >= self.limit {
+            // The call `limit` places back must leave the window first.
+            let leaving = self.log[self.log.len() - self.limit];
+            at = at.max(leaving.saturating_add(self.window_ns));
+        }
+        at
+    }
+
+    /// Logs the next call at the time it may go, `now` or later (then the caller waits for
+    /// it; later reservations queue behind it), and returns that time.
+    pub fn reserve(&mut self, now: Nanos) -> Nanos {
         while self.log.front().is_some_and(|&t| t.saturating_add(self.window_ns) <= now) {
             self.log.pop_front();
         }
-        if self.log.len() < self.limit {
-            debug_assert!(self.log.back().is_none_or(|&t| t <= now), "time went back");
-            self.log.push_back(now);
-            true
-        } else {
-            false
+        let at = self.next_available(now);
+        self.log.push_back(at);
+        // Only the last `limit` calls can still matter to a later one.
+        while self.log.len() > self.limit {
+            self.log.pop_front();
         }
+        at
     }
 
-    /// The earliest time, `now` or later, at which a call may go if no other goes first.
-    pub fn next_available(&self, now: Nanos) -> Nanos {
-        let live = self.log.iter().filter(|&&t| t.saturating_add(self.window_ns) > now).count();
-        if live < self.limit {
-            return now;
-        }
-        // The oldest call still in the window must leave it.
-        let oldest = self.log[self.log.len() - live];
-        oldest.saturating_add(self.window_ns)
-    }
-
-    /// Calls in the log (let through within the last window, as of the last call).
+    /// Calls in the log (the last `limit` let through or reserved).
     pub fn len(&self) -> usize {
         self.log.len()
     }
@@ -264,6 +291,40 @@ mod tests {
                     let allowed = u128::from(burst) + refilled;
                     prop_assert!((j - i + 1) as u128 <= allowed,
                         "{} calls in {}ns", j - i + 1, span);
+                }
+            }
+        }
+
+        #[test]
+        fn reservations_queue_in_order_and_keep_both_limits(
+            seed in any::<u64>(),
+            rate_per_s in 1..2_000u64,
+            burst in 1..20u64,
+            limit in 1..10u32,
+            window_ms in 1..500u64,
+            count in 1..300usize,
+        ) {
+            let mut b = TokenBucket::new(&TokenBucketConfig { rate_per_s, burst }, 0);
+            let window_ns = window_ms * MILLISECOND;
+            let mut l = SlidingWindowLog::new(&SlidingWindowConfig { limit, window_ns });
+            let (mut bucket_at, mut log_at) = (Vec::new(), Vec::new());
+            for t in times(seed, count) {
+                let promised = (b.clone().next_available(t), l.next_available(t));
+                let got = (b.reserve(t), l.reserve(t));
+                prop_assert_eq!(got, promised);
+                prop_assert!(got.0 >= t && got.1 >= t);
+                prop_assert!(bucket_at.last().is_none_or(|&p| p <= got.0));
+                prop_assert!(log_at.last().is_none_or(|&p| p <= got.1));
+                bucket_at.push(got.0);
+                log_at.push(got.1);
+            }
+            for i in 0..bucket_at.len() {
+                let (bi, li) = (bucket_at[i], log_at[i]);
+                let in_window = log_at[i..].iter().take_while(|&&g| g < li + window_ns).count();
+                prop_assert!(in_window <= limit as usize);
+                for (j, &bj) in bucket_at.iter().enumerate().skip(i) {
+                    let refilled = u128::from(bj - bi) * u128::from(rate_per_s) / u128::from(SECOND);
+                    prop_assert!((j - i + 1) as u128 <= u128::from(burst) + refilled + 1);
                 }
             }
         }

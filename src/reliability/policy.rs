@@ -6,10 +6,12 @@
 //! optional. Without any of them it is the naive client: every attempt goes at once and
 //! retries are limited only by the operation's deadline.
 //!
-//! The order of the checks before an attempt is the one that wastes nothing: the rate limiter
-//! is asked first whether a permit is free (without taking it), so a call it delays does not
-//! use a half-open trial permit; then the breaker; then the limiter's permit is taken. Before a
-//! retry, its attempts and its budget are asked first, then the same checks as any attempt.
+//! The order of the checks before an attempt is the one that wastes least: the rate limiter is
+//! asked first whether a permit is free. If none is, the attempt reserves the next one (when it
+//! comes within `max_wait`) and waits for it without touching the breaker, so a delayed call
+//! does not use a half-open trial permit; reservations queue, so waiters do not stampede for
+//! one permit. Then the breaker; then the free permit is taken. Before a retry, its attempts
+//! and its budget are asked first, then the same checks as any attempt.
 
 use serde::{Deserialize, Serialize};
 
@@ -240,10 +242,10 @@ impl Limiter {
         }
     }
 
-    fn take(&mut self, now: Nanos) -> bool {
+    fn reserve(&mut self, now: Nanos) -> Nanos {
         match self {
-            Limiter::Bucket(b) => b.try_acquire(now),
-            Limiter::Window(w) => w.try_acquire(now),
+            Limiter::Bucket(b) => b.reserve(now),
+            Limiter::Window(w) => w.reserve(now),
         }
     }
 }
@@ -314,12 +316,17 @@ impl Policies {
         self.retry.is_some_and(|r| r.on_fail)
     }
 
-    /// Whether an attempt due at `now` may go; `deadline` is its operation's.
-    pub fn admit(&mut self, now: Nanos, deadline: Nanos) -> Admit {
-        if let Some(limiter) = &mut self.limiter {
+    /// Whether an attempt due at `now` may go; `deadline` is its operation's, and
+    /// `holds_permit` says it waited for a limiter permit reserved for it (an earlier
+    /// [`Admit::Wait`]), which it now uses.
+    pub fn admit(&mut self, now: Nanos, deadline: Nanos, holds_permit: bool) -> Admit {
+        if let (Some(limiter), false) = (&mut self.limiter, holds_permit) {
             let at = limiter.next_available(now);
             if at > now {
                 if at - now <= self.max_wait_ns && at < deadline {
+                    // Reserved: the permit is this attempt's at `at`, whatever else asks.
+                    let reserved = limiter.reserve(now);
+                    debug_assert_eq!(reserved, at);
                     self.counts.limiter_delayed += 1;
                     return Admit::Wait(at);
                 }
@@ -333,9 +340,9 @@ impl Policies {
                 return Admit::Reject(Rejection::BreakerOpen);
             }
         }
-        if let Some(limiter) = &mut self.limiter {
-            let took = limiter.take(now);
-            debug_assert!(took, "a permit was free");
+        if let (Some(limiter), false) = (&mut self.limiter, holds_permit) {
+            let at = limiter.reserve(now);
+            debug_assert_eq!(at, now, "a permit was free");
         }
         Admit::Go
     }
@@ -508,7 +515,7 @@ mod tests {
         assert!(p.is_naive() && !p.admits_at_send());
         let mut rng = SimRng::new(1, 1);
         for now in 0..100 {
-            assert_eq!(p.admit(now, u64::MAX), Admit::Go);
+            assert_eq!(p.admit(now, u64::MAX, false), Admit::Go);
             assert_eq!(p.retry_delay(now, 7, None, &mut rng), Ok(7));
         }
         assert_eq!(p.counts(), PolicyCounts::default());
@@ -520,16 +527,16 @@ mod tests {
         let config = PolicyConfig { breaker: Some(breaker(2, SECOND)), ..Default::default() };
         let mut p = Policies::new(&config, 0);
         for t in [1, 2] {
-            assert_eq!(p.admit(t, u64::MAX), Admit::Go);
+            assert_eq!(p.admit(t, u64::MAX, false), Admit::Go);
             p.on_result(t, 1, CallResult::Failure);
         }
         assert_eq!(p.breaker_change(), Some(1));
         assert_eq!(p.breaker_change(), None);
-        assert_eq!(p.admit(3, u64::MAX), Admit::Reject(Rejection::BreakerOpen));
+        assert_eq!(p.admit(3, u64::MAX, false), Admit::Reject(Rejection::BreakerOpen));
         // After the wait, one trial goes; its success closes the breaker.
-        assert_eq!(p.admit(SECOND + 2, u64::MAX), Admit::Go);
+        assert_eq!(p.admit(SECOND + 2, u64::MAX, false), Admit::Go);
         assert_eq!(p.breaker_change(), Some(2));
-        assert_eq!(p.admit(SECOND + 3, u64::MAX), Admit::Reject(Rejection::BreakerOpen));
+        assert_eq!(p.admit(SECOND + 3, u64::MAX, false), Admit::Reject(Rejection::BreakerOpen));
         p.on_result(SECOND + 4, 1, CallResult::Success);
         assert_eq!(p.breaker_change(), Some(0));
         let c = p.counts();
@@ -544,10 +551,10 @@ mod tests {
             ..Default::default()
         };
         let mut p = Policies::new(&config, 0);
-        assert_eq!(p.admit(0, u64::MAX), Admit::Go);
+        assert_eq!(p.admit(0, u64::MAX, false), Admit::Go);
         p.on_result(1, 1, CallResult::Failure);
         for t in [2, SECOND, 1_000 * SECOND] {
-            assert_eq!(p.admit(t, u64::MAX), Admit::Reject(Rejection::BreakerOpen));
+            assert_eq!(p.admit(t, u64::MAX, false), Admit::Reject(Rejection::BreakerOpen));
         }
     }
 
@@ -560,16 +567,23 @@ mod tests {
         };
         let config = PolicyConfig { limiter: Some(limiter), ..Default::default() };
         let mut p = Policies::new(&config, 0);
-        assert_eq!(p.admit(0, u64::MAX), Admit::Go);
+        assert_eq!(p.admit(0, u64::MAX, false), Admit::Go);
         // The next token comes at 100ms: beyond the 50ms wait.
-        assert_eq!(p.admit(0, u64::MAX), Admit::Reject(Rejection::RateLimited));
-        assert_eq!(p.admit(60 * MILLISECOND, u64::MAX), Admit::Wait(100 * MILLISECOND));
+        assert_eq!(p.admit(0, u64::MAX, false), Admit::Reject(Rejection::RateLimited));
+        assert_eq!(p.admit(60 * MILLISECOND, u64::MAX, false), Admit::Wait(100 * MILLISECOND));
         // Not past the deadline, though.
         assert_eq!(
-            p.admit(60 * MILLISECOND, 90 * MILLISECOND),
+            p.admit(60 * MILLISECOND, 90 * MILLISECOND, false),
             Admit::Reject(Rejection::RateLimited)
         );
-        assert_eq!(p.admit(100 * MILLISECOND, u64::MAX), Admit::Go);
+        // The waiter of 60ms uses its permit; no one else gets one before 200ms.
+        assert_eq!(p.admit(100 * MILLISECOND, u64::MAX, true), Admit::Go);
+        assert_eq!(p.admit(160 * MILLISECOND, u64::MAX, false), Admit::Wait(200 * MILLISECOND));
+        assert_eq!(
+            p.admit(160 * MILLISECOND, u64::MAX, false),
+            Admit::Reject(Rejection::RateLimited)
+        );
+        assert_eq!(p.counts().limiter_delayed, 2);
     }
 
     #[test]
@@ -585,11 +599,11 @@ mod tests {
             ..Default::default()
         };
         let mut p = Policies::new(&config, 0);
-        assert_eq!(p.admit(0, u64::MAX), Admit::Go);
+        assert_eq!(p.admit(0, u64::MAX, false), Admit::Go);
         p.on_result(1, 1, CallResult::Failure); // opens
-        assert_eq!(p.admit(10 * MILLISECOND, u64::MAX), Admit::Wait(SECOND));
+        assert_eq!(p.admit(10 * MILLISECOND, u64::MAX, false), Admit::Wait(SECOND));
         // The trial permit is still there when the token comes.
-        assert_eq!(p.admit(SECOND, u64::MAX), Admit::Go);
+        assert_eq!(p.admit(SECOND, u64::MAX, true), Admit::Go);
     }
 
     #[test]

@@ -69,6 +69,8 @@ struct InFlight<O> {
     first_sent: Option<Nanos>,
     hedged: bool,
     backoff: Option<Backoff>,
+    /// The rate limiter reserved a permit for the next attempt (it waits for it).
+    permit: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -252,6 +254,7 @@ impl<A: Api> Workload<A> {
             first_sent: None,
             hedged: false,
             backoff: self.policies.backoff(),
+            permit: false,
         });
         ClientLoad::bump(&mut self.load.issued, now);
         self.send_due(now, client, out);
@@ -262,9 +265,11 @@ impl<A: Api> Workload<A> {
     fn send_due(&mut self, now: Nanos, client: u32, out: &mut Vec<ClientOut<A::Op>>) {
         let c = &mut self.clients[client as usize];
         let flight = c.in_flight.as_mut().expect("an attempt of an operation in flight");
-        match self.policies.admit(now, flight.deadline) {
+        let holds_permit = std::mem::take(&mut flight.permit);
+        match self.policies.admit(now, flight.deadline, holds_permit) {
             Admit::Go => {}
             Admit::Wait(at) => {
+                flight.permit = true;
                 flight.timers += 1;
                 flight.waiting = Waiting::ToSend;
                 out.push(ClientOut::Timeout { client, attempt: flight.timers, at });
