@@ -148,8 +148,6 @@ impl Figure for ThroughputChart<'_> {
         let bucket = bucket_ns(view.end_ns);
         let throughput = completions(view, bucket);
         let per_s = |n: u64, width: Nanos| n as f64 * 1e9 / width as f64;
-        let rates = throughput.buckets.iter().flat_map(|(c, w)| c.iter().map(|&n| per_s(n, *w)));
-        let y_hi = rates.fold(1.0, f64::max) * 1.15;
         let clipped = if throughput.clipped {
             let t = view.history.ops.iter().map(|o| o.invoke_ns).max().unwrap_or(0);
             format!("; ends where clients stopped issuing, {}", format_nanos(t))
@@ -161,35 +159,50 @@ impl Figure for ThroughputChart<'_> {
             view.name,
             format_nanos(bucket)
         );
-        let (strip, area) = time_chart_areas(root, &title)?;
-        let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), 0.0..y_hi)?;
-        chart
-            .configure_mesh()
-            .x_desc("completion time (s, virtual)")
-            .y_desc("completed operations per second")
-            .axis_desc_style((FONT, 16))
-            .draw()?;
-        let left_out = shade_faults(&strip, &mut chart, &view.windows, 0.0, y_hi)?;
-        for (i, outcome) in OUTCOMES.iter().enumerate() {
-            let colour = outcome_colour(*outcome);
-            // Each point sits in the middle of the time its bucket covers.
-            let mid = |b: usize, w: Nanos| (b as u64 * bucket + w / 2) as f64 / 1e9;
-            let line: Vec<(f64, f64)> = throughput
+        // Each point sits in the middle of the time its bucket covers.
+        let mid = |b: usize, w: Nanos| (b as u64 * bucket + w / 2) as f64 / 1e9;
+        let lines = OUTCOMES.iter().enumerate().map(|(i, outcome)| {
+            let line = throughput
                 .buckets
                 .iter()
                 .enumerate()
                 .map(|(b, (c, w))| (mid(b, *w), per_s(c[i], *w)))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
-                .label(outcome.name())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
-                });
-        }
-        fault_legend(&mut chart, &view.windows, left_out)?;
-        legend(&mut chart, SeriesLabelPosition::UpperRight)
+            (outcome.name().to_string(), line, outcome_colour(*outcome))
+        });
+        let axes = ("completion time (s, virtual)", "completed operations per second");
+        line_chart(root, view, &title, axes, lines.collect())
     }
+}
+
+/// One line of a [`line_chart`]: its label, its points `(seconds, value)` and its colour.
+type Line = (String, Vec<(f64, f64)>, RGBColor);
+
+/// Lines over time on the run's fault windows, from 0 up, labelled at the upper right: what
+/// the throughput and load charts share.
+fn line_chart<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    view: &RunView<'_>,
+    title: &str,
+    (x_desc, y_desc): (&str, &str),
+    lines: Vec<Line>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let y_hi = lines.iter().flat_map(|l| l.1.iter().map(|p| p.1)).fold(1.0, f64::max) * 1.15;
+    let (strip, area) = time_chart_areas(root, title)?;
+    let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), 0.0..y_hi)?;
+    chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).axis_desc_style((FONT, 16)).draw()?;
+    let left_out = shade_faults(&strip, &mut chart, &view.windows, 0.0, y_hi)?;
+    for (label, line, colour) in lines {
+        chart
+            .draw_series(LineSeries::new(line, colour.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)));
+    }
+    fault_legend(&mut chart, &view.windows, left_out)?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
 }
 
 /// Bytes the nodes sent each second of virtual time (`RunReport::wire_bytes_per_second`), in
@@ -340,39 +353,24 @@ impl Figure for LoadChart<'_> {
                 *slot += 1;
             }
         }
-        let lines: [(&str, Vec<f64>, RGBColor); 5] = [
-            ("offered (operations issued)", rebucket(&load.issued), NODE_COLOURS[0]),
-            ("attempts sent", rebucket(&load.sent), NODE_COLOURS[7]),
-            ("retries sent", rebucket(&load.retries), NODE_COLOURS[1]),
-            ("rejected by the client's policies", rebucket(&load.rejected), NODE_COLOURS[4]),
-            ("goodput (ok completions)", rebucket(&ok), NODE_COLOURS[2]),
+        let lines = [
+            ("offered (operations issued)", &load.issued[..], NODE_COLOURS[0]),
+            ("attempts sent", &load.sent[..], NODE_COLOURS[7]),
+            ("retries sent", &load.retries[..], NODE_COLOURS[1]),
+            ("rejected by the client's policies", &load.rejected[..], NODE_COLOURS[4]),
+            ("goodput (ok completions)", &ok[..], NODE_COLOURS[2]),
         ];
-        let y_hi = lines.iter().flat_map(|l| l.1.iter().copied()).fold(1.0, f64::max) * 1.15;
+        let mid = |b: usize| (b as u64 * bucket + bucket / 2) as f64 / 1e9;
+        let lines = lines.map(|(label, series, colour)| {
+            let line = rebucket(series).into_iter().enumerate().map(|(b, v)| (mid(b), v));
+            (label.to_string(), line.collect(), colour)
+        });
         let title = format!(
             "{}: offered load, retries and goodput (per second, {} buckets)",
             view.name,
             format_nanos(bucket)
         );
-        let (strip, area) = time_chart_areas(root, &title)?;
-        let mut chart = time_builder(&area).build_cartesian_2d(0.0..view.end_s(), 0.0..y_hi)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s, virtual)")
-            .y_desc("per second")
-            .axis_desc_style((FONT, 16))
-            .draw()?;
-        let left_out = shade_faults(&strip, &mut chart, &view.windows, 0.0, y_hi)?;
-        for (label, values, colour) in lines {
-            let line = values
-                .iter()
-                .enumerate()
-                .map(|(b, v)| ((b as u64 * bucket + bucket / 2) as f64 / 1e9, *v));
-            chart.draw_series(LineSeries::new(line, colour.stroke_width(2)))?.label(label).legend(
-                move |(x, y)| PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2)),
-            );
-        }
-        fault_legend(&mut chart, &view.windows, left_out)?;
-        legend(&mut chart, SeriesLabelPosition::UpperRight)
+        line_chart(root, view, &title, ("time (s, virtual)", "per second"), lines.into())
     }
 }
 
