@@ -20,7 +20,7 @@ use super::breaker::{BreakerConfig, CircuitBreaker};
 use super::budget::{RetryBudget, RetryBudgetConfig};
 use super::hedge::{HedgeConfig, HedgePolicy};
 use super::limiter::{SlidingWindowConfig, SlidingWindowLog, TokenBucket, TokenBucketConfig};
-use crate::engine::{format_nanos, Nanos, SimRng, MILLISECOND};
+use crate::engine::{Nanos, SimRng, MILLISECOND};
 
 /// The bug knobs of the reliability policies.
 pub const BUGS: [&str; 1] = ["reliability.breaker_never_half_opens"];
@@ -292,14 +292,6 @@ impl Policies {
         }
     }
 
-    /// True when no policy is set: the naive client.
-    pub fn is_naive(&self) -> bool {
-        self.retry.is_none()
-            && self.breaker.is_none()
-            && self.limiter.is_none()
-            && self.hedge.is_none()
-    }
-
     /// True when an attempt must be admitted at the moment it goes (a breaker or a limiter
     /// decides), so a delayed retry must wake first rather than be sent ahead of time.
     pub fn admits_at_send(&self) -> bool {
@@ -336,7 +328,6 @@ impl Policies {
         }
         if let Some(breaker) = &mut self.breaker {
             if !breaker.try_acquire(now) {
-                self.counts.breaker_rejected += 1;
                 return Admit::Reject(Rejection::BreakerOpen);
             }
         }
@@ -373,7 +364,6 @@ impl Policies {
         };
         if let Some(budget) = &mut self.budget {
             if !budget.try_retry(now) {
-                self.counts.budget_refused += 1;
                 return Err(Rejection::BudgetSpent);
             }
         }
@@ -404,9 +394,7 @@ impl Policies {
 
     /// Whether a hedge may go now.
     pub fn try_hedge(&mut self, now: Nanos) -> bool {
-        let sent = self.hedge.as_mut().is_some_and(|h| h.try_hedge(now));
-        self.counts.hedges += u64::from(sent);
-        sent
+        self.hedge.as_mut().is_some_and(|h| h.try_hedge(now))
     }
 
     /// An operation ended at `now`, `latency_ns` after its first attempt; `hedged` if a hedge
@@ -436,56 +424,15 @@ impl Policies {
         self.breaker.is_some()
     }
 
-    /// What the policies did so far.
+    /// What the policies did so far (the breaker, budget and hedging count their own).
     pub fn counts(&self) -> PolicyCounts {
-        self.counts
-    }
-}
-
-/// A one-line description of the policies for a report: `retry full 10ms..1s x4, budget
-/// 0.1+10/s; breaker 50%/100 calls, open 60s; ...`, or `naive` without any.
-pub fn describe(config: &PolicyConfig) -> String {
-    let mut parts = Vec::new();
-    if let Some(r) = &config.retry {
-        let mut s = format!(
-            "retry {:?} {}..{} x{}",
-            r.jitter,
-            format_nanos(r.base_ns),
-            format_nanos(r.cap_ns),
-            r.max_attempts
-        )
-        .to_lowercase();
-        if let Some(b) = &r.budget {
-            s += &format!(", budget {}+{}/s", b.ratio, b.min_per_s);
-        }
-        parts.push(s);
-    }
-    if let Some(b) = &config.breaker {
-        parts.push(format!(
-            "breaker {}% of {} calls, open {}",
-            b.failure_rate_threshold,
-            b.sliding_window_size,
-            format_nanos(b.wait_duration_in_open_state_ns)
-        ));
-    }
-    if let Some(l) = &config.limiter {
-        match (&l.token_bucket, &l.sliding_window) {
-            (Some(t), _) => {
-                parts.push(format!("token bucket {}/s burst {}", t.rate_per_s, t.burst))
-            }
-            (None, Some(w)) => {
-                parts.push(format!("sliding window {} per {}", w.limit, format_nanos(w.window_ns)))
-            }
-            (None, None) => {}
+        PolicyCounts {
+            breaker_rejected: self.breaker.as_ref().map_or(0, CircuitBreaker::rejected),
+            budget_refused: self.budget.as_ref().map_or(0, RetryBudget::refused),
+            hedges: self.hedge.as_ref().map_or(0, HedgePolicy::hedges_sent),
+            ..self.counts
         }
     }
-    if let Some(h) = &config.hedge {
-        parts.push(format!("hedge after {}", format_nanos(h.delay_ns)));
-    }
-    if parts.is_empty() {
-        return "naive".into();
-    }
-    parts.join("; ")
 }
 
 /// The naive client's pause before retrying after an `unknown` reply or a redirect without a
@@ -512,7 +459,7 @@ mod tests {
     #[test]
     fn naive_policies_admit_everything_and_retry_at_the_naive_pause() {
         let mut p = Policies::new(&PolicyConfig::default(), 0);
-        assert!(p.is_naive() && !p.admits_at_send());
+        assert!(!p.admits_at_send());
         let mut rng = SimRng::new(1, 1);
         for now in 0..100 {
             assert_eq!(p.admit(now, u64::MAX, false), Admit::Go);
@@ -652,6 +599,5 @@ mod tests {
         assert_eq!(bad(PolicyConfig { bugs, ..Default::default() }), "bugs");
         let bugs = vec![BUGS[0].to_string()];
         assert_eq!(bad(PolicyConfig { bugs, ..Default::default() }), "bugs");
-        assert_eq!(describe(&PolicyConfig::default()), "naive");
     }
 }

@@ -134,7 +134,6 @@ pub struct Workload<A: Api> {
     shed: u64,
     policies: Policies,
     load: ClientLoad,
-    counts: ClientCounts,
 }
 
 impl<A: Api> Workload<A> {
@@ -160,7 +159,6 @@ impl<A: Api> Workload<A> {
             shed: 0,
             policies: Policies::new(&settings.policies(), 0),
             load: ClientLoad { bucket_ns: LOAD_BUCKET_NS, ..ClientLoad::default() },
-            counts: ClientCounts::default(),
         }
     }
 
@@ -293,7 +291,6 @@ impl<A: Api> Workload<A> {
         flight.attempt += 1;
         flight.sent_at = at;
         flight.waiting = Waiting::Reply;
-        self.counts.sent += 1;
         ClientLoad::bump(&mut self.load.sent, at);
         if flight.first_sent.is_none() {
             flight.first_sent = Some(at);
@@ -306,7 +303,6 @@ impl<A: Api> Workload<A> {
                 }
             }
         } else {
-            self.counts.retries += 1;
             ClientLoad::bump(&mut self.load.retries, at);
         }
         let request = flight.request.clone();
@@ -382,7 +378,6 @@ impl<A: Api> Workload<A> {
                 flight.hedged = true;
                 flight.maybe_applied = true;
                 let to = other_node(&mut c.rng, self.nodes, flight.target);
-                self.counts.sent += 1;
                 ClientLoad::bump(&mut self.load.sent, now);
                 let request = flight.request.clone();
                 out.push(ClientOut::Send { client, to, request, at: now });
@@ -487,8 +482,13 @@ impl<A: Api> Workload<A> {
                 op.outcome = Outcome::Info;
             }
         }
-        self.counts.policies = self.policies.counts();
-        Finished { history: self.history, shed: self.shed, load: self.load, counts: self.counts }
+        let total = |series: &[u32]| series.iter().map(|&n| u64::from(n)).sum();
+        let counts = ClientCounts {
+            sent: total(&self.load.sent),
+            retries: total(&self.load.retries),
+            policies: self.policies.counts(),
+        };
+        Finished { history: self.history, shed: self.shed, load: self.load, counts }
     }
 
     /// The history so far.
