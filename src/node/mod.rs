@@ -61,6 +61,24 @@ pub trait Node: 'static {
         0
     }
 
+    /// The kind of `msg` (`"Append"`, `"Vote"`), as scenarios name it: message budgets
+    /// (`kind = "messages"` expectations) count sends by it. The default reads the first word
+    /// of `msg`'s `Debug` form, which allocates; a protocol whose messages are large or
+    /// encoded overrides it. Called only when a scenario counts messages.
+    fn message_name(msg: &Self::Msg) -> std::borrow::Cow<'static, str> {
+        let text = format!("{msg:?}");
+        let end = text.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(text.len());
+        std::borrow::Cow::Owned(text[..end].to_string())
+    }
+
+    /// True if `msg` answers another message (an RPC's reply), for link degrades that slow
+    /// only `messages = "requests"` or `"replies"`. The default, false, makes every peer
+    /// message a request. Client requests and replies are classified by the simulator.
+    fn is_reply(msg: &Self::Msg) -> bool {
+        let _ = msg;
+        false
+    }
+
     /// The node boots (first boot, or restart after a crash: read the disk to recover).
     fn on_start(&mut self, ctx: &mut Context<'_, Self>)
     where
