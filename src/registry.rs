@@ -177,7 +177,15 @@ fn validate<S: System>(scenario: &Scenario, file: &Path) -> Result<(), ScenarioE
     if scenario.clients.mix.is_empty() && ops.iter().all(|(_, w)| *w == 0) {
         return Err(error(file, "clients.mix", "the system's operations all weigh 0: give a mix"));
     }
-    let names = S::checks(&config, &crate::system::cluster(scenario)).names();
+    let mut names = S::checks(&config, &crate::system::cluster(scenario)).names();
+    let expectations = crate::scenario::expect::names(&scenario.expectations);
+    for (i, name) in expectations.iter().enumerate() {
+        if names.contains(&name.as_str()) {
+            let reason = format!("`{name}` is one of the system's checks: name it apart");
+            return Err(error(file, format!("expectations[{i}].name"), &reason));
+        }
+    }
+    names.extend(expectations.iter().map(String::as_str));
     let unknown = |key: String, name: &str| {
         let reason = format!(
             "system `{}` has no check `{name}` (its checks: {})",

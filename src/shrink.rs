@@ -413,10 +413,12 @@ impl Shrinker<'_> {
 pub fn fault_nodes(fault: &Fault) -> Vec<u32> {
     let id = |r: &NodeRef| match r {
         NodeRef::Id(n) => vec![*n],
-        NodeRef::Pick(_) => Vec::new(),
+        NodeRef::Pick(_) | NodeRef::Bound { .. } => Vec::new(),
     };
     match fault {
-        Fault::Partition { groups } => groups.iter().flatten().flatten().copied().collect(),
+        Fault::Partition { groups } => {
+            groups.iter().flatten().filter_map(|s| s.ids()).flatten().collect()
+        }
         Fault::Bridge { groups, bridge } => {
             groups.iter().flatten().flatten().chain(bridge.iter()).copied().collect()
         }
@@ -424,6 +426,7 @@ pub fn fault_nodes(fault: &Fault) -> Vec<u32> {
             id(from).into_iter().chain(to.iter().flatten().copied()).collect()
         }
         Fault::Isolate { node }
+        | Fault::Connect { node }
         | Fault::Crash { node }
         | Fault::Restart { node }
         | Fault::ClockJump { node, .. }
@@ -442,7 +445,8 @@ mod tests {
 
     #[test]
     fn fault_nodes_lists_explicit_ids_only() {
-        let partition = Fault::Partition { groups: Some(vec![vec![0, 1], vec![4]]) };
+        let groups = crate::world::fault::sides(vec![vec![0, 1], vec![4]]);
+        let partition = Fault::Partition { groups: Some(groups) };
         assert_eq!(fault_nodes(&partition), vec![0, 1, 4]);
         let leader = Fault::Crash { node: NodeRef::Pick(crate::world::fault::Pick::LEADER) };
         assert!(fault_nodes(&leader).is_empty());

@@ -163,7 +163,7 @@ pub fn fault_schedule(
     duration_ns: Nanos,
 ) -> impl Strategy<Value = Vec<ScheduledFault>> {
     assert!(nodes > 0 && duration_ns > 0, "a schedule needs nodes and time");
-    let one = (0..duration_ns, fault(nodes)).prop_map(|(at, fault)| ScheduledFault { at, fault });
+    let one = (0..duration_ns, fault(nodes)).prop_map(|(at, fault)| ScheduledFault::at(at, fault));
     prop::collection::vec(one, 0..=SCHEDULE_FAULTS_MAX).prop_map(|mut faults| {
         faults.sort_by_key(|f| f.at);
         faults
@@ -200,7 +200,7 @@ fn partition(nodes: u32, first: u32, size: u32) -> Fault {
     if b.is_empty() {
         return Fault::Heal;
     }
-    Fault::Partition { groups: Some(vec![a, b]) }
+    Fault::Partition { groups: Some(crate::world::fault::sides(vec![a, b])) }
 }
 
 #[cfg(test)]

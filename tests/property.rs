@@ -53,7 +53,7 @@ fn a_failure_names_the_replay_command() {
     let scenario =
         load(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/register-liveness-flaky.toml"));
     // The primary crashes just before the quiet period; its recovery outlasts the 5 ms bound.
-    let crash = ScheduledFault { at: 1_450_000_000, fault: Fault::Crash { node: NodeRef::Id(0) } };
+    let crash = ScheduledFault::at(1_450_000_000, Fault::Crash { node: NodeRef::Id(0) });
     let output = run_with_faults::<RegisterSystem>(&scenario, 0, vec![crash]);
     assert_passed(&scenario, &output);
 }

@@ -4,7 +4,8 @@
 //! Two kinds: a [`FactChecker`] is fed the facts nodes record as they record them (a violation
 //! stops the run at that step); a [`HistoryChecker`] judges the finished client history, typed
 //! by the system's API. A system chooses its checkers ([`Checks`]); a scenario switches them by
-//! name in `[checks]`. Every check says whether it is a safety or a liveness property
+//! name in `[checks]`. Every check says whether it is a safety or a liveness property (or a
+//! budget)
 //! ([`CheckKind`]), and whether it judged anything at all.
 //!
 //! Invariant: nothing here imports a protocol.
@@ -24,16 +25,20 @@ pub enum CheckKind {
     /// Always: a violation is a bug, whatever happens later.
     #[default]
     Safety,
-    /// Eventually: the system must make progress once faults are repaired.
+    /// Eventually: the system must make progress once faults are repaired (or within a bound).
     Liveness,
+    /// A cost bound: at most so many messages, bytes on the wire or bytes on disk. Exceeding it
+    /// is waste, not a wrong answer.
+    Budget,
 }
 
 impl CheckKind {
-    /// `safety` or `liveness`.
+    /// `safety`, `liveness` or `budget`.
     pub fn name(self) -> &'static str {
         match self {
             CheckKind::Safety => "safety",
             CheckKind::Liveness => "liveness",
+            CheckKind::Budget => "budget",
         }
     }
 }

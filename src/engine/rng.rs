@@ -21,6 +21,9 @@ pub mod stream {
     pub const ARRIVALS: u64 = 4;
     /// Resolving symbolic fault targets (`leader`, `random`) when a fault is applied.
     pub const RESOLVER: u64 = 5;
+    /// The fault schedule's own draws: times written as ranges (`at = "1s..2s"`), delays,
+    /// coin flips (`probability`), drawn once per fault at the start.
+    pub const SCHEDULE: u64 = 6;
     /// Base of the per-node protocol streams (`NODE + node index`).
     pub const NODE: u64 = 1 << 20;
     /// Base of the per-node disk streams.

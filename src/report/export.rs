@@ -465,7 +465,7 @@ mod tests {
 
     fn fault(at_ns: Nanos, fault: Fault) -> AppliedFault {
         let (kind, description) = (fault.kind().to_string(), fault.describe());
-        AppliedFault { at_ns, kind, description, detail: "did it".into(), fault }
+        AppliedFault { at_ns, kind, description, detail: "did it".into(), fault, name: None }
     }
 
     /// Writes the trace of `lines` with `faults` and reads back the Chrome trace events.
@@ -547,7 +547,12 @@ mod tests {
     #[test]
     fn crashes_and_partitions_are_spans_on_their_tracks() {
         let faults = [
-            fault(100, Fault::Partition { groups: Some(vec![vec![0], vec![1]]) }),
+            fault(
+                100,
+                Fault::Partition {
+                    groups: Some(crate::world::fault::sides(vec![vec![0], vec![1]])),
+                },
+            ),
             fault(300, Fault::Heal),
             fault(1000, Fault::Crash { node: NodeRef::Id(1) }),
             fault(4000, Fault::Restart { node: NodeRef::Id(1) }),

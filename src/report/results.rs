@@ -60,6 +60,7 @@ mod tests {
             latency_ms: Default::default(),
             faults: 0,
             fault_log: Vec::new(),
+            faults_skipped: Vec::new(),
             controls: Vec::new(),
             checks,
             expected_failures: Vec::new(),

@@ -78,7 +78,7 @@ impl FaultWindow {
 fn node_id(r: &NodeRef) -> Option<u32> {
     match r {
         NodeRef::Id(n) => Some(*n),
-        NodeRef::Pick(_) => None,
+        NodeRef::Pick(_) | NodeRef::Bound { .. } => None,
     }
 }
 
@@ -94,6 +94,8 @@ pub fn fault_windows(log: &[AppliedFault], run_end_ns: Nanos) -> Vec<FaultWindow
             Fault::Heal => w.class == WindowClass::Network,
             Fault::LinkRestore => w.class == WindowClass::Degrade,
             Fault::Restart { node } => w.class == WindowClass::Crash && w.node == node_id(node),
+            // Rejoining one node ends its isolation, not the other cuts.
+            Fault::Connect { node } => w.class == WindowClass::Network && w.node == node_id(node),
             _ => false,
         };
         open.retain(|&i| {
@@ -104,10 +106,10 @@ pub fn fault_windows(log: &[AppliedFault], run_end_ns: Nanos) -> Vec<FaultWindow
             !close
         });
         let (class, node) = match &applied.fault {
-            Fault::Partition { .. }
-            | Fault::Isolate { .. }
-            | Fault::Bridge { .. }
-            | Fault::OneWay { .. } => (WindowClass::Network, None),
+            Fault::Isolate { node } => (WindowClass::Network, node_id(node)),
+            Fault::Partition { .. } | Fault::Bridge { .. } | Fault::OneWay { .. } => {
+                (WindowClass::Network, None)
+            }
             Fault::Crash { node } => (WindowClass::Crash, node_id(node)),
             Fault::LinkDegrade { .. } => (WindowClass::Degrade, None),
             Fault::ClockJump { node, .. } | Fault::ClockDrift { node, .. } => {
@@ -116,7 +118,9 @@ pub fn fault_windows(log: &[AppliedFault], run_end_ns: Nanos) -> Vec<FaultWindow
             Fault::DiskCorrupt { node }
             | Fault::DiskSectorError { node }
             | Fault::DiskMisdirect { node } => (WindowClass::Disk, node_id(node)),
-            Fault::Heal | Fault::Restart { .. } | Fault::LinkRestore => continue,
+            Fault::Heal | Fault::Restart { .. } | Fault::Connect { .. } | Fault::LinkRestore => {
+                continue
+            }
         };
         if !class.is_instant() {
             open.push(windows.len());
@@ -134,7 +138,7 @@ pub fn fault_windows(log: &[AppliedFault], run_end_ns: Nanos) -> Vec<FaultWindow
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::fault::SignedDuration;
+    use crate::world::fault::{sides, SignedDuration};
 
     fn applied(at_ns: Nanos, fault: Fault) -> AppliedFault {
         AppliedFault {
@@ -143,6 +147,7 @@ mod tests {
             description: fault.describe(),
             detail: String::new(),
             fault,
+            name: None,
         }
     }
 
@@ -164,7 +169,7 @@ mod tests {
     #[test]
     fn cuts_last_until_heal_and_open_windows_close_at_the_end() {
         let log = vec![
-            applied(5, Fault::Partition { groups: Some(vec![vec![0], vec![1, 2]]) }),
+            applied(5, Fault::Partition { groups: Some(sides(vec![vec![0], vec![1, 2]])) }),
             applied(7, Fault::Isolate { node: NodeRef::Id(2) }),
             applied(9, Fault::ClockJump { node: NodeRef::Id(0), by: SignedDuration(5) }),
             applied(15, Fault::Heal),

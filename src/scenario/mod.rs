@@ -2,11 +2,12 @@
 //! and faults. TOML, validated strictly: an unknown key or an out-of-range value is an error that
 //! names the file, the key and the reason.
 
+pub mod expect;
 mod overrides;
 
 use crate::engine::{parse_duration, Nanos, TraceHash, SECOND};
 use crate::reliability::{BreakerConfig, HedgeConfig, LimiterConfig, PolicyConfig, RetryConfig};
-use crate::world::fault::{Fault, NodeRef, Probability, ScheduledFault};
+use crate::world::fault::{Fault, NodeRef, Probability, ScheduledFault, Side};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -172,6 +173,10 @@ pub struct Scenario {
     /// checks fail.
     #[serde(default, skip_serializing_if = "ExpectSettings::is_empty")]
     pub expect: ExpectSettings,
+    /// What must hold while faults stand (`[[expectations]]`), judged at its time as named
+    /// checks (see [`expect`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expectations: Vec<expect::Expectation>,
     /// Operator actions at fixed times (`[[controls]]`: `at` plus the system's own keys, e.g.
     /// `kind = "add-member"`), checked against the system's control type.
     #[serde(default, skip_serializing_if = "Vec::is_empty", with = "control_list")]
@@ -544,38 +549,132 @@ mod control_list {
     }
 }
 
+/// A span of time written `"1s"` or, drawn per seed, `"1s..2s"`: (min, max) in ns.
+pub fn parse_span(text: &str) -> Result<(Nanos, Nanos), String> {
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (parse_duration(a)?, parse_duration(b)?);
+            if a > b {
+                return Err(format!("`{text}`: the range's start is after its end"));
+            }
+            Ok((a, b))
+        }
+        None => parse_duration(text).map(|t| (t, t)),
+    }
+}
+
+/// The written form of a span (see [`parse_span`]).
+pub fn format_span((a, b): (Nanos, Nanos)) -> String {
+    use crate::engine::format_nanos_exact as f;
+    if a == b {
+        f(a)
+    } else {
+        format!("{}..{}", f(a), f(b))
+    }
+}
+
 mod fault_list {
-    //! `[[faults]]` entries: `at = "5s"` plus the fault's own keys.
-    use super::{Duration, ScheduledFault};
-    use crate::world::fault::Fault;
+    //! `[[faults]]` entries: `at = "5s"` (or `"1s..2s"`), the plan's keys (`name`, `after`,
+    //! `delay`, `when`, `if`, `probability`, `bind`, `missing`), then the fault's own keys.
+    use super::{format_span, parse_span};
+    use crate::world::fault::{Condition, Fault, Name, Plan, Probability, ScheduledFault};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    #[derive(Serialize)]
-    struct Entry<'a> {
-        at: Duration,
-        #[serde(flatten)]
-        fault: &'a Fault,
-    }
-
     pub fn serialize<S: Serializer>(faults: &[ScheduledFault], s: S) -> Result<S::Ok, S::Error> {
-        let entries: Vec<Entry<'_>> =
-            faults.iter().map(|f| Entry { at: Duration(f.at), fault: &f.fault }).collect();
-        entries.serialize(s)
+        use serde::ser::Error;
+        let mut tables = Vec::with_capacity(faults.len());
+        for f in faults {
+            let p = &f.plan;
+            let mut t = toml::Table::new();
+            let s = |x: String| toml::Value::String(x);
+            t.insert("at".into(), s(format_span((f.at, p.at_max.unwrap_or(f.at)))));
+            if let Some(name) = &p.name {
+                t.insert("name".into(), s(name.clone()));
+            }
+            if let Some(after) = &p.after {
+                t.insert("after".into(), s(after.clone()));
+            }
+            if let Some(delay) = p.delay {
+                t.insert("delay".into(), s(format_span(delay)));
+            }
+            if let Some(when) = &p.when {
+                t.insert("when".into(), s(when.clone()));
+            }
+            if let Some(c) = &p.condition {
+                t.insert("if".into(), s(c.to_string()));
+            }
+            if let Some(prob) = p.probability {
+                t.insert("probability".into(), toml::Value::Float(f64::from(prob.ppm()) / 1e6));
+            }
+            if let Some(bind) = &p.bind {
+                t.insert("bind".into(), s(bind.to_string()));
+            }
+            if p.wait {
+                t.insert("missing".into(), s("wait".into()));
+            }
+            match toml::Value::try_from(&f.fault).map_err(S::Error::custom)? {
+                toml::Value::Table(fault) => t.extend(fault),
+                _ => return Err(S::Error::custom("a fault serialises as a table")),
+            }
+            tables.push(t);
+        }
+        tables.serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ScheduledFault>, D::Error> {
+        use serde::de::Error;
         let tables = Vec::<toml::Table>::deserialize(d)?;
         let mut faults = Vec::with_capacity(tables.len());
         for (i, mut table) in tables.into_iter().enumerate() {
-            let at = table.remove("at").ok_or_else(|| {
-                serde::de::Error::custom(format!("faults[{i}]: missing `at` (e.g. at = \"5s\")"))
-            })?;
-            let at = Duration::deserialize(at)
-                .map_err(|e| serde::de::Error::custom(format!("faults[{i}].at: {e}")))?;
+            let err = |key: &str, e: String| D::Error::custom(format!("faults[{i}].{key}: {e}"));
+            let text = |table: &mut toml::Table, key: &str| -> Result<Option<String>, D::Error> {
+                match table.remove(key) {
+                    None => Ok(None),
+                    Some(toml::Value::String(s)) => Ok(Some(s)),
+                    Some(other) => Err(err(key, format!("expected a string, not {other}"))),
+                }
+            };
+            let mut plan = Plan::default();
+            let at = text(&mut table, "at")?;
+            plan.name = text(&mut table, "name")?;
+            plan.after = text(&mut table, "after")?;
+            plan.when = text(&mut table, "when")?;
+            if let Some(delay) = text(&mut table, "delay")? {
+                plan.delay = Some(parse_span(&delay).map_err(|e| err("delay", e))?);
+            }
+            if let Some(c) = text(&mut table, "if")? {
+                plan.condition = Some(Condition::parse(&c).map_err(|e| err("if", e))?);
+            }
+            if let Some(p) = table.remove("probability") {
+                let p = Probability::deserialize(p)
+                    .map_err(|e| err("probability", e.message().into()))?;
+                plan.probability = Some(p);
+            }
+            if let Some(bind) = text(&mut table, "bind")? {
+                plan.bind = Some(Name::new(&bind).map_err(|e| err("bind", e))?);
+            }
+            match text(&mut table, "missing")?.as_deref() {
+                None | Some("skip") => {}
+                Some("wait") => plan.wait = true,
+                Some(other) => {
+                    return Err(err("missing", format!("`{other}`: expected \"skip\" or \"wait\"")))
+                }
+            }
+            let (at, at_max) = match at {
+                Some(at) => parse_span(&at).map_err(|e| err("at", e))?,
+                None if plan.after.is_some() || plan.when.is_some() => (0, 0),
+                None => {
+                    return Err(D::Error::custom(format!(
+                        "faults[{i}]: missing `at` (e.g. at = \"5s\"; or `after` another fault, \
+                         or `when` a fact is recorded)"
+                    )))
+                }
+            };
+            plan.at_max = (at_max > at).then_some(at_max);
             // The trait's, which checks every key; `Fault::deserialize` is serde's derive.
             let fault = <Fault as Deserialize>::deserialize(toml::Value::Table(table))
-                .map_err(|e| serde::de::Error::custom(format!("faults[{i}]: {e}")))?;
-            faults.push(ScheduledFault { at: at.0, fault });
+                .map_err(|e| D::Error::custom(format!("faults[{i}]: {e}")))?;
+            faults.push(ScheduledFault { at, fault, plan });
         }
         Ok(faults)
     }
@@ -691,6 +790,7 @@ impl Scenario {
             check_fault(&f.fault, self.nodes)
                 .map_err(|(key, reason)| (format!("faults[{i}].{key}"), reason))?;
         }
+        self.validate_plans()?;
         for (i, c) in self.controls.iter().enumerate() {
             if c.at > self.duration.0 {
                 return bad(&format!("controls[{i}].at"), "is after the end of the run".into());
@@ -700,6 +800,85 @@ impl Scenario {
             validate_nemesis(nemesis)?;
         }
         Ok(())
+    }
+
+    /// The faults' names, triggers and bindings: every name a fault or an expectation refers
+    /// to exists, `after` chains end, and bound targets are bound by some fault.
+    fn validate_plans(&self) -> Result<(), (String, String)> {
+        let mut names: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut binds = std::collections::BTreeSet::new();
+        for (i, f) in self.faults.iter().enumerate() {
+            if let Some(name) = &f.plan.name {
+                if name.is_empty() {
+                    return Err((format!("faults[{i}].name"), "must not be empty".into()));
+                }
+                if let Some(first) = names.insert(name, i) {
+                    return Err((
+                        format!("faults[{i}].name"),
+                        format!("`{name}` already names faults[{first}]"),
+                    ));
+                }
+            }
+            if let Some(b) = f.plan.bind {
+                binds.insert(b);
+            }
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            let key = |k: &str| format!("faults[{i}].{k}");
+            let p = &f.plan;
+            if let Some(after) = &p.after {
+                if f.at != 0 || p.at_max.is_some() {
+                    let why = "give `after` or `at`, not both (`delay` is the time after)";
+                    return Err((key("at"), why.into()));
+                }
+                // Follow the chain: it must reach a fault without `after`.
+                let mut seen = vec![i];
+                let mut next = after;
+                loop {
+                    let Some(&j) = names.get(next.as_str()) else {
+                        let known: Vec<&str> = names.keys().copied().collect();
+                        let why = format!(
+                            "no fault is named `{next}` (named faults: {})",
+                            if known.is_empty() { "none".into() } else { known.join(", ") }
+                        );
+                        return Err((key("after"), why));
+                    };
+                    if seen.contains(&j) {
+                        let why = format!("`after` goes round in a circle through `{next}`");
+                        return Err((key("after"), why));
+                    }
+                    seen.push(j);
+                    match &self.faults[j].plan.after {
+                        Some(a) => next = a,
+                        None => break,
+                    }
+                }
+            }
+            if p.delay.is_some() && p.after.is_none() && p.when.is_none() {
+                let why = "`delay` counts from `after` or `when`: give one (or use `at`)";
+                return Err((key("delay"), why.into()));
+            }
+            if p.when.as_deref() == Some("") {
+                return Err((key("when"), "name a fact (`leader`, `commit`, ...)".into()));
+            }
+            if p.bind.is_some() && bound_target(&f.fault).is_none() {
+                let why = format!(
+                    "a `{}` fault targets no single node to bind (bind a crash, isolate, \
+                     restart, connect, clock or disk fault, or a one-way cut's `from`)",
+                    f.fault.kind()
+                );
+                return Err((key("bind"), why));
+            }
+            for r in fault_refs(&f.fault) {
+                if let NodeRef::Bound { name, .. } = r {
+                    if !binds.contains(&name) {
+                        let why = format!("no fault binds `{name}` (add `bind = \"{name}\"`)");
+                        return Err((key(target_key(&f.fault)), why));
+                    }
+                }
+            }
+        }
+        self.validate_expectations(&names, &binds)
     }
 
     fn validate_clients(&self) -> Result<(), (String, String)> {
@@ -791,9 +970,27 @@ fn check_fault(fault: &Fault, nodes: u32) -> Result<(), (&'static str, String)> 
         None => Ok(()),
     };
     match fault {
-        Fault::Partition { groups: Some(groups) } => {
-            groups.iter().try_for_each(|g| ids_ok("groups", g))?;
-            check_groups(groups, "a partition").map_err(|reason| ("groups", reason))
+        Fault::Partition { groups: Some(sides) } => {
+            for side in sides {
+                if let Side::Nodes(nodes) = side {
+                    nodes.iter().try_for_each(|n| node_ok("groups", n))?;
+                }
+            }
+            if sides.iter().filter(|s| **s == Side::Rest).count() > 1 {
+                return Err(("groups", "\"rest\" may be one side only".into()));
+            }
+            let ids: Option<Vec<Vec<u32>>> = sides.iter().map(Side::ids).collect();
+            match ids {
+                Some(groups) => {
+                    check_groups(&groups, "a partition").map_err(|reason| ("groups", reason))
+                }
+                // Symbolic sides are checked once resolved (an empty side then cuts nothing).
+                None if sides.len() < 2 => Err((
+                    "groups",
+                    "a partition needs at least two sides (one side cuts nothing)".into(),
+                )),
+                None => Ok(()),
+            }
         }
         Fault::Bridge { groups: Some(groups), bridge: Some(bridge) } => {
             groups.iter().try_for_each(|g| ids_ok("groups", g))?;
@@ -821,6 +1018,7 @@ fn check_fault(fault: &Fault, nodes: u32) -> Result<(), (&'static str, String)> 
             ids_ok("to", to.as_deref().unwrap_or(&[]))
         }
         Fault::Isolate { node }
+        | Fault::Connect { node }
         | Fault::Crash { node }
         | Fault::Restart { node }
         | Fault::ClockJump { node, .. }
@@ -845,6 +1043,46 @@ fn check_fault(fault: &Fault, nodes: u32) -> Result<(), (&'static str, String)> 
         | Fault::Bridge { groups: None, bridge: None }
         | Fault::Heal
         | Fault::LinkRestore => Ok(()),
+    }
+}
+
+/// The single node a fault targets, which `bind` captures.
+pub fn bound_target(fault: &Fault) -> Option<NodeRef> {
+    match fault {
+        Fault::Isolate { node }
+        | Fault::Connect { node }
+        | Fault::Crash { node }
+        | Fault::Restart { node }
+        | Fault::ClockJump { node, .. }
+        | Fault::ClockDrift { node, .. }
+        | Fault::DiskCorrupt { node }
+        | Fault::DiskSectorError { node }
+        | Fault::DiskMisdirect { node } => Some(*node),
+        Fault::OneWay { from, .. } => Some(*from),
+        _ => None,
+    }
+}
+
+/// Every node reference a fault holds.
+fn fault_refs(fault: &Fault) -> Vec<NodeRef> {
+    match fault {
+        Fault::Partition { groups: Some(sides) } => sides
+            .iter()
+            .flat_map(|s| match s {
+                Side::Nodes(n) => n.clone(),
+                Side::Rest => Vec::new(),
+            })
+            .collect(),
+        other => bound_target(other).into_iter().collect(),
+    }
+}
+
+/// The key that holds a fault's node references, for errors.
+fn target_key(fault: &Fault) -> &'static str {
+    match fault {
+        Fault::Partition { .. } => "groups",
+        Fault::OneWay { .. } => "from",
+        _ => "node",
     }
 }
 

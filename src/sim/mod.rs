@@ -6,6 +6,7 @@
 //! (messages into the network, which decides when and whether they arrive; timers onto the node's
 //! clock; fsyncs onto its disk; facts into the checkers) and become new events.
 
+mod expect;
 mod faults;
 pub mod gauges;
 mod report;
@@ -13,7 +14,7 @@ pub mod trace;
 
 pub use report::{
     percentiles_ms, AppliedControl, AppliedFault, LatencySummary, OpCounts, RunOutput, RunReport,
-    EXPECT_CHECK,
+    SkippedFault, EXPECT_CHECK,
 };
 
 use crate::api::{Api, Reply, Request, RequestId};
@@ -38,18 +39,46 @@ use trace::{debug_name, TraceEvent, TraceRecord};
 /// What the queue holds. Small and `Copy`: messages live in `packets`.
 #[derive(Clone, Copy, Debug)]
 enum Event {
-    Deliver { packet: u32 },
-    Timer { node: NodeId, id: TimerId },
-    Fsync { node: NodeId, id: FsyncId, incarnation: u32 },
-    Read { node: NodeId, id: ReadId, incarnation: u32 },
-    Fault { index: u32 },
-    Repair { index: u32 },
+    Deliver {
+        packet: u32,
+    },
+    Timer {
+        node: NodeId,
+        id: TimerId,
+    },
+    Fsync {
+        node: NodeId,
+        id: FsyncId,
+        incarnation: u32,
+    },
+    Read {
+        node: NodeId,
+        id: ReadId,
+        incarnation: u32,
+    },
+    Fault {
+        index: u32,
+    },
+    Repair {
+        index: u32,
+    },
     Nemesis,
-    ClientWake { client: ClientId },
-    ClientTimeout { client: ClientId, attempt: u32 },
+    ClientWake {
+        client: ClientId,
+    },
+    ClientTimeout {
+        client: ClientId,
+        attempt: u32,
+    },
     Arrival,
     QuietStart,
-    Control { index: u32 },
+    Control {
+        index: u32,
+    },
+    /// An expectation's window opens or reaches its deadline.
+    Expect {
+        index: u32,
+    },
 }
 
 impl Event {
@@ -67,6 +96,7 @@ impl Event {
             Event::QuietStart => 10,
             Event::Read { .. } => 11,
             Event::Control { .. } => 12,
+            Event::Expect { .. } => 13,
         }
     }
 }
@@ -177,6 +207,8 @@ pub struct Sim<'s, S: System> {
     resolver: SimRng,
     repairs: Vec<crate::world::fault::Fault>,
     fault_log: Vec<AppliedFault>,
+    schedule: faults::Schedule,
+    expect: expect::Expectations,
     controls: Vec<(Nanos, ControlOf<S>)>,
     control_log: Vec<AppliedControl>,
     fact_checkers: Vec<EnabledFacts>,
@@ -283,6 +315,8 @@ impl<'s, S: System> Sim<'s, S> {
             resolver: SimRng::new(seed, stream::RESOLVER),
             repairs: Vec::new(),
             fault_log: Vec::new(),
+            schedule: faults::Schedule::default(),
+            expect: expect::Expectations::default(),
             controls,
             control_log: Vec::new(),
             fact_checkers,
@@ -322,9 +356,12 @@ impl<'s, S: System> Sim<'s, S> {
             scenario: s.scenario.name.clone(),
             system: S::NAME.to_string(),
         });
-        for (i, f) in self.scenario.faults.iter().enumerate() {
-            self.queue.push(f.at, Event::Fault { index: i as u32 });
+        let (schedule, due) = faults::Schedule::new(&self.scenario.faults, self.seed);
+        self.schedule = schedule;
+        for (at, index) in due {
+            self.queue.push(at, Event::Fault { index });
         }
+        self.expectations_boot();
         for (i, (at, _)) in self.controls.iter().enumerate() {
             self.queue.push(*at, Event::Control { index: i as u32 });
         }
@@ -361,6 +398,9 @@ impl<'s, S: System> Sim<'s, S> {
                 if slot.incarnation == incarnation && slot.disk.complete_fsync(id) {
                     self.hash.add(u64::from(node));
                     self.trace_record(|_| TraceEvent::FsyncDone { node });
+                    if self.expect.samples_disks() {
+                        self.expectations_on_disk(node);
+                    }
                     self.call(node, |n, ctx| n.on_fsync(ctx, id));
                 }
             }
@@ -375,14 +415,11 @@ impl<'s, S: System> Sim<'s, S> {
                     self.call(node, |n, ctx| n.on_read(ctx, id, data));
                 }
             }
-            Event::Fault { index } => {
-                let fault = self.scenario.faults[index as usize].fault.clone();
-                self.inject(fault);
-            }
+            Event::Fault { index } => self.scheduled_fault(index),
             Event::Repair { index } => {
                 let fault = self.repairs[index as usize].clone();
                 if self.now < self.quiet_start_or_end() {
-                    self.inject(fault);
+                    self.inject(fault, false);
                 }
             }
             Event::Nemesis => self.nemesis_strike(),
@@ -402,6 +439,7 @@ impl<'s, S: System> Sim<'s, S> {
                 self.apply_client_out();
             }
             Event::QuietStart => self.quiet_start(),
+            Event::Expect { index } => self.expectation_due(index),
             Event::Control { index } => {
                 let action = self.controls[index as usize].1.clone();
                 let text = format!("{action:?}");
@@ -559,6 +597,12 @@ impl<'s, S: System> Sim<'s, S> {
             Payload::Peer(m) => S::Node::wire_bytes(m),
             Payload::Request(_) | Payload::Reply(..) => 0,
         };
+        if self.expect.counts_sends() && from < self.cluster.nodes {
+            if let Payload::Peer(m) = &payload {
+                let name = S::Node::message_name(m);
+                self.expectations_on_send(from, &name, bytes);
+            }
+        }
         let transit = self.network.send_bytes(at, from, to, bytes);
         self.hash.add(u64::from(from) << 32 | u64::from(to));
         if self.trace.is_some() {
@@ -589,8 +633,13 @@ impl<'s, S: System> Sim<'s, S> {
             self.hash.add(term);
         }
         self.groups.observe(node, group, &fact);
+        self.schedule_on_fact(&fact);
         self.trace_record(|_| TraceEvent::Fact { node, group, fact: fact.clone() });
         if self.violation.is_some() {
+            return;
+        }
+        if let Some(v) = self.expectations_on_fact(node, group, &fact) {
+            self.violation = Some(v);
             return;
         }
         for checker in &mut self.fact_checkers {
@@ -634,6 +683,7 @@ impl<'s, S: System> Sim<'s, S> {
         slot.node = Some(S::node(&self.config, id, &self.cluster));
         self.trace_record(|_| TraceEvent::Boot { node: id });
         self.call(id, |n, ctx| n.on_start(ctx));
+        self.retry_waiting();
     }
 
     fn control(&mut self, action: ControlOf<S>) {
@@ -659,7 +709,10 @@ impl<'s, S: System> Sim<'s, S> {
     }
 
     fn finish(mut self) -> RunOutput {
+        self.schedule_finish();
         let end = self.now.max(if self.violation.is_some() { self.now } else { self.end });
+        self.now = end;
+        let expectations = self.expectations_finish();
         let finished = self.workload.finish(end);
         let (typed, shed) = (finished.history, finished.shed);
         let mut checks: Vec<CheckResult> = Vec::new();
@@ -667,6 +720,7 @@ impl<'s, S: System> Sim<'s, S> {
             let results = c.checker.results().into_iter();
             checks.extend(results.filter(|r| !c.disabled.iter().any(|d| *d == r.name)));
         }
+        checks.extend(expectations);
         if let Some(v) = &self.violation {
             match checks.iter_mut().find(|c| c.name == v.check) {
                 Some(c) => {
@@ -714,6 +768,7 @@ impl<'s, S: System> Sim<'s, S> {
             load: finished.load,
             checks,
             fault_log: self.fault_log,
+            faults_skipped: std::mem::take(&mut self.schedule.skipped),
             controls: self.control_log,
             network: self.network.stats(),
             wire_bytes_per_second: self.network.bytes_per_second().0.clone(),
@@ -826,7 +881,13 @@ fn fmt_t(ns: Nanos) -> String {
 
 /// Faults as they were applied in a run, as an explicit schedule (symbolic targets resolved).
 pub fn explicit_schedule(log: &[AppliedFault]) -> Vec<ScheduledFault> {
-    log.iter().map(|f| ScheduledFault { at: f.at_ns, fault: f.fault.clone() }).collect()
+    log.iter()
+        .map(|f| {
+            let mut scheduled = ScheduledFault::at(f.at_ns, f.fault.clone());
+            scheduled.plan.name = f.name.clone();
+            scheduled
+        })
+        .collect()
 }
 
 #[cfg(test)]

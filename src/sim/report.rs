@@ -25,6 +25,24 @@ pub struct AppliedFault {
     pub detail: String,
     /// The concrete fault, replayable as a scheduled fault.
     pub fault: Fault,
+    /// The scheduled fault's `name`, if it had one (expectations and `after` refer to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A scheduled fault that did not apply, and why: its coin came up no, its condition was
+/// false, its target could not be resolved, or its trigger never came.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedFault {
+    /// When it was due (the end of the run for a fault that never came due).
+    pub at_ns: Nanos,
+    /// The fault as the scenario wrote it.
+    pub fault: String,
+    /// Its `name`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Why it did not apply.
+    pub why: String,
 }
 
 /// An operator action as it was delivered (`[[controls]]`).
@@ -84,6 +102,9 @@ pub struct RunReport {
     pub faults: usize,
     /// The faults applied, in order.
     pub fault_log: Vec<AppliedFault>,
+    /// The scheduled faults that did not apply, in order, with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults_skipped: Vec<SkippedFault>,
     /// The operator actions delivered, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub controls: Vec<AppliedControl>,
@@ -153,6 +174,7 @@ pub(super) struct Parts<'a> {
     pub load: ClientLoad,
     pub checks: Vec<CheckResult>,
     pub fault_log: Vec<AppliedFault>,
+    pub faults_skipped: Vec<SkippedFault>,
     pub controls: Vec<AppliedControl>,
     pub network: NetworkStats,
     pub wire_bytes_per_second: Vec<u64>,
@@ -206,6 +228,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         latency_ms: percentiles_ms(latencies),
         faults: parts.fault_log.len(),
         fault_log: parts.fault_log,
+        faults_skipped: parts.faults_skipped,
         controls: parts.controls,
         checks,
         expected_failures: expected.clone(),

@@ -651,6 +651,11 @@ impl Disk {
         self.stats
     }
 
+    /// Bytes of file data that would survive a crash now, over the files in use.
+    pub fn durable_bytes(&self) -> u64 {
+        self.files.iter().filter(|f| f.in_use).map(|f| f.durable.len() as u64).sum()
+    }
+
     /// Number of bytes written but not yet durable, over all files.
     pub fn unsynced_bytes(&self) -> u64 {
         self.files

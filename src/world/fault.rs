@@ -10,27 +10,35 @@ use crate::engine::Nanos;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A node named by a fault: a fixed index, or one chosen when the fault is applied.
+/// A node named by a fault: a fixed index, one chosen when the fault is applied, or one an
+/// earlier fault bound.
 ///
-/// Written as a node id (`2`) or a pick: `"leader"`, `"random"`, or per group (a shard or a
-/// replica set whose facts carry that group): `"leader@1"`, `"random@1"`.
+/// Written as a node id (`2`); a pick: `"leader"`, `"random"`, `"follower"` (any node but the
+/// leader), `"follower:1"` (the second follower in id order), each optionally per group (a
+/// shard or a replica set whose facts carry that group): `"leader@1"`, `"follower:0@2"`; or a
+/// binding: `"L1"` (the node the fault with `bind = "L1"` targeted), `"L1+2"` (two ids further
+/// on, modulo the cluster). Binding names start with an upper-case letter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeRef {
     /// This node.
     Id(u32),
     /// A symbolic target.
     Pick(Pick),
+    /// The node bound to `name`, `offset` ids further on modulo the cluster.
+    Bound { name: Name, offset: u32 },
 }
 
 /// How a symbolic [`NodeRef`] is resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pick {
-    /// The node that most recently claimed leadership (of `group`, or of any group) and is up
-    /// (a random candidate if none).
+    /// The node that most recently claimed leadership (of `group`, or of any group) and is up.
     Leader { group: Option<u32> },
     /// A node drawn at random among those the fault applies to (members of `group` only, when
     /// given: nodes that recorded a fact in that group).
     Random { group: Option<u32> },
+    /// A node that is not the leader (of `group`): drawn at random, or the `nth` (from 0) in
+    /// id order among those the fault applies to.
+    Follower { group: Option<u32>, nth: Option<u32> },
 }
 
 impl Pick {
@@ -40,6 +48,104 @@ impl Pick {
     pub const RANDOM: Pick = Pick::Random { group: None };
 }
 
+/// A binding's name (`L1`, `Old`): up to 15 ASCII letters, digits or `_`, the first an
+/// upper-case letter. Stored inline, so a [`NodeRef`] stays `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name {
+    len: u8,
+    bytes: [u8; 15],
+}
+
+impl Name {
+    /// The name `text`, or why it is not one.
+    pub fn new(text: &str) -> Result<Name, String> {
+        let ok = text.len() <= 15
+            && text.starts_with(|c: char| c.is_ascii_uppercase())
+            && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(format!(
+                "`{text}` is not a binding name: up to 15 letters, digits or `_`, starting with \
+                 an upper-case letter (`L1`, `Old`)"
+            ));
+        }
+        let mut bytes = [0; 15];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Ok(Name { len: text.len() as u8, bytes })
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len as usize]).expect("ASCII")
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.as_str())
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Name::new(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl NodeRef {
+    /// Parses the written form of a symbolic target or binding (see [`NodeRef`]).
+    pub fn parse(text: &str) -> Result<NodeRef, String> {
+        const EXPECTED: &str = "a node id (0, 1, ...), \"leader\", \"random\", \"follower\", \
+            \"follower:K\" (each may end in \"@G\" for group G), or a binding (\"L1\", \"L1+2\")";
+        if text.starts_with(|c: char| c.is_ascii_uppercase()) {
+            let (name, offset) = match text.split_once('+') {
+                Some((name, k)) => {
+                    let k = k.trim().parse::<u32>().map_err(|_| {
+                        format!("`{text}`: offset `{k}` is not a number (write `L1+2`)")
+                    })?;
+                    (name.trim(), k)
+                }
+                None => (text, 0),
+            };
+            return Ok(NodeRef::Bound { name: Name::new(name)?, offset });
+        }
+        let (name, group) = match text.split_once('@') {
+            Some((name, g)) => {
+                let g = g
+                    .parse::<u32>()
+                    .map_err(|_| format!("`{text}`: group `{g}` is not a number"))?;
+                (name, Some(g))
+            }
+            None => (text, None),
+        };
+        match name {
+            "leader" => Ok(NodeRef::Pick(Pick::Leader { group })),
+            "random" => Ok(NodeRef::Pick(Pick::Random { group })),
+            "follower" => Ok(NodeRef::Pick(Pick::Follower { group, nth: None })),
+            _ => match name.strip_prefix("follower:") {
+                Some(k) => {
+                    let nth = k.parse::<u32>().map_err(|_| {
+                        format!("`{text}`: `{k}` is not a follower number (write `follower:0`)")
+                    })?;
+                    Ok(NodeRef::Pick(Pick::Follower { group, nth: Some(nth) }))
+                }
+                None => Err(format!("`{text}`: expected {EXPECTED}")),
+            },
+        }
+    }
+}
+
 impl fmt::Display for NodeRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let at = |g: &Option<u32>| g.map(|g| format!("@{g}")).unwrap_or_default();
@@ -47,6 +153,14 @@ impl fmt::Display for NodeRef {
             NodeRef::Id(n) => write!(f, "n{n}"),
             NodeRef::Pick(Pick::Leader { group }) => write!(f, "leader{}", at(group)),
             NodeRef::Pick(Pick::Random { group }) => write!(f, "random{}", at(group)),
+            NodeRef::Pick(Pick::Follower { group, nth: None }) => {
+                write!(f, "follower{}", at(group))
+            }
+            NodeRef::Pick(Pick::Follower { group, nth: Some(k) }) => {
+                write!(f, "follower:{k}{}", at(group))
+            }
+            NodeRef::Bound { name, offset: 0 } => write!(f, "{name}"),
+            NodeRef::Bound { name, offset } => write!(f, "{name}+{offset}"),
         }
     }
 }
@@ -55,7 +169,7 @@ impl Serialize for NodeRef {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             NodeRef::Id(n) => s.serialize_u32(*n),
-            pick => s.serialize_str(&pick.to_string()),
+            other => s.serialize_str(&other.to_string()),
         }
     }
 }
@@ -63,34 +177,73 @@ impl Serialize for NodeRef {
 impl<'de> Deserialize<'de> for NodeRef {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        const EXPECTED: &str =
-            "a node id (0, 1, ...) or \"leader\", \"random\", \"leader@G\", \"random@G\"";
         match toml::Value::deserialize(d)? {
-            toml::Value::Integer(n) => u32::try_from(n).map(NodeRef::Id).map_err(|_| {
-                D::Error::custom(format!("node {n} is not a node id: expected {EXPECTED}"))
-            }),
-            toml::Value::String(text) => {
-                let (name, group) = match text.split_once('@') {
-                    Some((name, g)) => {
-                        let g = g.parse::<u32>().map_err(|_| {
-                            D::Error::custom(format!("`{text}`: group `{g}` is not a number"))
-                        })?;
-                        (name, Some(g))
-                    }
-                    None => (text.as_str(), None),
-                };
-                match name {
-                    "leader" => Ok(NodeRef::Pick(Pick::Leader { group })),
-                    "random" => Ok(NodeRef::Pick(Pick::Random { group })),
-                    _ => Err(D::Error::custom(format!("`{text}`: expected {EXPECTED}"))),
-                }
-            }
+            toml::Value::Integer(n) => u32::try_from(n)
+                .map(NodeRef::Id)
+                .map_err(|_| D::Error::custom(format!("node {n} is not a node id (0, 1, ...)"))),
+            toml::Value::String(text) => NodeRef::parse(&text).map_err(D::Error::custom),
             other => Err(D::Error::custom(format!(
-                "{} is not a node: expected {EXPECTED}",
+                "{} is not a node: expected a node id or a name such as \"leader\"",
                 other.type_str()
             ))),
         }
     }
+}
+
+/// One side of a partition: some nodes, or every node no other side names (`"rest"`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// These nodes (ids, picks or bindings).
+    Nodes(Vec<NodeRef>),
+    /// Every node the other sides do not name.
+    Rest,
+}
+
+impl Side {
+    /// The side's node ids, if every one is a fixed id.
+    pub fn ids(&self) -> Option<Vec<u32>> {
+        match self {
+            Side::Nodes(nodes) => nodes
+                .iter()
+                .map(|n| match n {
+                    NodeRef::Id(id) => Some(*id),
+                    _ => None,
+                })
+                .collect(),
+            Side::Rest => None,
+        }
+    }
+}
+
+impl Serialize for Side {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Side::Nodes(nodes) => nodes.serialize(s),
+            Side::Rest => s.serialize_str("rest"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Side {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match toml::Value::deserialize(d)? {
+            toml::Value::String(s) if s == "rest" => Ok(Side::Rest),
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|v| NodeRef::deserialize(v).map_err(|e| D::Error::custom(e.message())))
+                .collect::<Result<_, _>>()
+                .map(Side::Nodes),
+            other => Err(D::Error::custom(format!(
+                "a partition's side is a list of nodes or \"rest\", not {other}"
+            ))),
+        }
+    }
+}
+
+/// Partition sides of fixed ids.
+pub fn sides(groups: Vec<Vec<u32>>) -> Vec<Side> {
+    groups.into_iter().map(|g| Side::Nodes(g.into_iter().map(NodeRef::Id).collect())).collect()
 }
 
 /// One fault. Serialised with a `kind` tag, as scenario files write it; every key is checked
@@ -102,13 +255,19 @@ impl<'de> Deserialize<'de> for NodeRef {
 #[serde(remote = "Self", tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Fault {
     /// Split the nodes into groups that cannot talk to each other. Without `groups`, a random
-    /// split into a majority and a minority.
+    /// split into a majority and a minority. A side lists nodes (ids, picks, bindings) or is
+    /// `"rest"`: `groups = [["L1"], "rest"]`.
     Partition {
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        groups: Option<Vec<Vec<u32>>>,
+        groups: Option<Vec<Side>>,
     },
-    /// Cut one node off from every other node.
+    /// Cut one node off from every other node (`disconnect` is the same fault); `connect`
+    /// rejoins it.
+    #[serde(alias = "disconnect")]
     Isolate { node: NodeRef },
+    /// Rejoin one node: undo every cut in force that separates it from another node, leaving
+    /// the cuts between the others as they are (a heal restores every link).
+    Connect { node: NodeRef },
     /// Two halves that cannot talk, and one node (`bridge`) that talks to both. Without
     /// `groups`, random halves.
     Bridge {
@@ -193,6 +352,7 @@ impl Fault {
         match self {
             Fault::Partition { .. } => "partition",
             Fault::Isolate { .. } => "isolate",
+            Fault::Connect { .. } => "connect",
             Fault::Bridge { .. } => "bridge",
             Fault::OneWay { .. } => "one-way",
             Fault::Heal => "heal",
@@ -210,7 +370,10 @@ impl Fault {
 
     /// True for faults that repair rather than break (they end a fault window).
     pub fn is_repair(&self) -> bool {
-        matches!(self, Fault::Heal | Fault::Restart { .. } | Fault::LinkRestore)
+        matches!(
+            self,
+            Fault::Heal | Fault::Restart { .. } | Fault::Connect { .. } | Fault::LinkRestore
+        )
     }
 
     /// A one-line description for summaries and traces.
@@ -224,12 +387,20 @@ impl Fault {
             }
         };
         let groups = |g: &Vec<Vec<u32>>| g.iter().map(&group).collect::<Vec<_>>().join(" | ");
+        let side = |s: &Side| match (s, s.ids()) {
+            (_, Some(ids)) => group(&ids),
+            (Side::Rest, _) => "rest".to_string(),
+            (Side::Nodes(n), None) => n.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","),
+        };
         match self {
-            Fault::Partition { groups: Some(g) } => format!("partition {}", groups(g)),
+            Fault::Partition { groups: Some(g) } => {
+                format!("partition {}", g.iter().map(side).collect::<Vec<_>>().join(" | "))
+            }
             Fault::Bridge { groups: Some(g), bridge: Some(b) } => {
                 format!("bridge {} via n{b}", groups(&g.to_vec()))
             }
             Fault::Isolate { node } => format!("isolate {node}"),
+            Fault::Connect { node } => format!("connect {node}"),
             Fault::OneWay { from, to: Some(to) } => format!("one-way {from} -/-> {to:?}"),
             Fault::Crash { node } => format!("crash {node}"),
             Fault::Restart { node } => format!("restart {node}"),
@@ -243,13 +414,166 @@ impl Fault {
     }
 }
 
-/// A fault at a point in virtual time.
+/// A fault at a point in virtual time, or on a trigger its plan names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScheduledFault {
-    /// When it happens (global time).
+    /// When it happens (global time); with `plan.at_max`, the earliest time; with a `when`
+    /// trigger, when it starts watching for its fact.
     pub at: Nanos,
     /// What happens.
     pub fault: Fault,
+    /// Triggers, conditions, coin flips and bindings; [`Plan::default`] for a plain fault.
+    pub plan: Plan,
+}
+
+impl ScheduledFault {
+    /// `fault` at time `at`, unconditionally.
+    pub fn at(at: Nanos, fault: Fault) -> ScheduledFault {
+        ScheduledFault { at, fault, plan: Plan::default() }
+    }
+}
+
+/// When and whether a scheduled fault applies, beyond its time. Every part is optional; a
+/// plain fault (`Plan::default()`) applies at its time, and its target must resolve.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// `at = "1s..2s"`: the time is drawn once per seed, uniformly in `at..=at_max`.
+    pub at_max: Option<Nanos>,
+    /// A name later faults (`after`) and expectations refer to.
+    pub name: Option<String>,
+    /// Apply `delay` after the fault of this name applied (skipped if it was skipped).
+    pub after: Option<String>,
+    /// With `after` or `when`: how long after the trigger, drawn per seed in `min..=max`.
+    pub delay: Option<(Nanos, Nanos)>,
+    /// Wait for the first fact of this name (`leader`, `commit`, `log_compact`, a custom
+    /// fact) recorded once the fault is due, then apply it (`delay` later).
+    pub when: Option<String>,
+    /// Apply only if this holds when the fault is due (skipped otherwise).
+    pub condition: Option<Condition>,
+    /// Apply with this probability, drawn once per seed.
+    pub probability: Option<Probability>,
+    /// Remember the node the fault targeted under this name.
+    pub bind: Option<Name>,
+    /// A target that cannot be resolved when the fault is due (no leader now): wait until it
+    /// can, instead of skipping the fault.
+    pub wait: bool,
+}
+
+impl Plan {
+    /// True when the plan adds nothing to the fault's time.
+    pub fn is_plain(&self) -> bool {
+        *self == Plan::default()
+    }
+}
+
+/// A condition on the cluster when a fault is due: `"up < 3"`, `"down >= 2"`,
+/// `"up < majority"`, `"leader"`, `"no leader"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition {
+    /// The number of nodes up (or down) compared with a threshold.
+    Count { down: bool, cmp: Cmp, value: Threshold },
+    /// Some node leads (or, `false`, none does).
+    Leader(bool),
+}
+
+/// A comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+/// The right-hand side of a count condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threshold {
+    /// A number of nodes.
+    Nodes(u32),
+    /// A majority of the cluster's nodes.
+    Majority,
+}
+
+impl Condition {
+    /// Parses the written form (see [`Condition`]).
+    pub fn parse(text: &str) -> Result<Condition, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let bad = || {
+            format!(
+                "`{text}` is not a condition: write `up < 3`, `down >= 2`, `up < majority` \
+                 (comparisons < <= > >= == !=), `leader` or `no leader`"
+            )
+        };
+        match words.as_slice() {
+            ["leader"] => Ok(Condition::Leader(true)),
+            ["no", "leader"] => Ok(Condition::Leader(false)),
+            [what @ ("up" | "down"), cmp, value] => {
+                let cmp = match *cmp {
+                    "<" => Cmp::Lt,
+                    "<=" => Cmp::Le,
+                    ">" => Cmp::Gt,
+                    ">=" => Cmp::Ge,
+                    "==" => Cmp::Eq,
+                    "!=" => Cmp::Ne,
+                    _ => return Err(bad()),
+                };
+                let value = match *value {
+                    "majority" => Threshold::Majority,
+                    n => Threshold::Nodes(n.parse().map_err(|_| bad())?),
+                };
+                Ok(Condition::Count { down: *what == "down", cmp, value })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// Whether the condition holds with `up` of `nodes` nodes up and a leader or not.
+    pub fn holds(&self, up: u32, nodes: u32, leader: bool) -> bool {
+        match *self {
+            Condition::Leader(want) => leader == want,
+            Condition::Count { down, cmp, value } => {
+                let n = if down { nodes - up } else { up };
+                let v = match value {
+                    Threshold::Nodes(v) => v,
+                    Threshold::Majority => nodes / 2 + 1,
+                };
+                match cmp {
+                    Cmp::Lt => n < v,
+                    Cmp::Le => n <= v,
+                    Cmp::Gt => n > v,
+                    Cmp::Ge => n >= v,
+                    Cmp::Eq => n == v,
+                    Cmp::Ne => n != v,
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Condition::Leader(true) => f.write_str("leader"),
+            Condition::Leader(false) => f.write_str("no leader"),
+            Condition::Count { down, cmp, value } => {
+                let what = if *down { "down" } else { "up" };
+                let cmp = match cmp {
+                    Cmp::Lt => "<",
+                    Cmp::Le => "<=",
+                    Cmp::Gt => ">",
+                    Cmp::Ge => ">=",
+                    Cmp::Eq => "==",
+                    Cmp::Ne => "!=",
+                };
+                match value {
+                    Threshold::Nodes(n) => write!(f, "{what} {cmp} {n}"),
+                    Threshold::Majority => write!(f, "{what} {cmp} majority"),
+                }
+            }
+        }
+    }
 }
 
 /// A duration that may be negative, written like `"-1.5s"`.
@@ -322,7 +646,14 @@ mod tests {
     #[test]
     fn faults_round_trip_through_toml() {
         let faults = vec![
-            Fault::Partition { groups: Some(vec![vec![0, 1], vec![2, 3, 4]]) },
+            Fault::Partition { groups: Some(sides(vec![vec![0, 1], vec![2, 3, 4]])) },
+            Fault::Partition {
+                groups: Some(vec![
+                    Side::Nodes(vec![NodeRef::parse("L1+2").unwrap(), NodeRef::Id(0)]),
+                    Side::Rest,
+                ]),
+            },
+            Fault::Connect { node: NodeRef::parse("follower:1@2").unwrap() },
             Fault::Isolate { node: NodeRef::Pick(Pick::LEADER) },
             Fault::ClockJump { node: NodeRef::Id(2), by: SignedDuration(-1_500_000_000) },
             Fault::DiskMisdirect { node: NodeRef::Pick(Pick::RANDOM) },
