@@ -174,6 +174,10 @@ fn validate<S: System>(scenario: &Scenario, file: &Path) -> Result<(), ScenarioE
             return Err(error(file, format!("clients.mix.{name}"), reason));
         }
     }
+    if scenario.clients.value_size > 0 && !ApiOf::<S>::PADS_VALUES {
+        let reason = format!("system `{}` has no string values to pad", S::NAME);
+        return Err(error(file, "clients.value_size", reason));
+    }
     if scenario.clients.mix.is_empty() && ops.iter().all(|(_, w)| *w == 0) {
         return Err(error(file, "clients.mix", "the system's operations all weigh 0: give a mix"));
     }

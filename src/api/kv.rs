@@ -111,19 +111,25 @@ impl super::Api for KvApi {
         op.name()
     }
 
-    /// Values are unique per client (`c{client}-{n}`), so a read's value names the write it saw.
+    const PADS_VALUES: bool = true;
+
+    /// Values are unique per client (`c{client}-{n}`, padded to `clients.value_size`), so a
+    /// read's value names the write it saw.
     fn generate(weights: &[u32], d: &mut super::Draw<'_>) -> Op {
-        let (rng, client, n) = (&mut *d.rng, d.client, d.n);
-        let key = format!("k{}", rng.below(u64::from(d.keys)));
-        let value = format!("c{client}-{n}");
-        match rng.weighted(weights).expect("validated: some weight is positive") {
+        let (client, n) = (d.client, d.n);
+        let key = format!("k{}", d.rng.below(u64::from(d.keys)));
+        let value = d.padded(format!("c{client}-{n}"));
+        match d.rng.weighted(weights).expect("validated: some weight is positive") {
             0 => Op::Get { key },
             1 => Op::Put { key, value },
             2 => {
                 // Expect a value this client wrote recently, or none: some succeed, some fail.
-                let from = match rng.below(3) {
+                let from = match d.rng.below(3) {
                     0 => None,
-                    _ if n > 1 => Some(format!("c{client}-{}", n - 1 - rng.below(n.min(3) - 1))),
+                    _ if n > 1 => {
+                        let back = n - 1 - d.rng.below(n.min(3) - 1);
+                        Some(d.padded(format!("c{client}-{back}")))
+                    }
                     _ => None,
                 };
                 Op::Cas { key, from, to: value }

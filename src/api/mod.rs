@@ -32,6 +32,10 @@ pub trait Api: 'static {
     /// in this order.
     const OPS: &'static [(&'static str, u32)];
 
+    /// True if [`Api::generate`] pads written values to `draw.value_size` (`clients.value_size`);
+    /// a scenario that sets it for an API that does not is refused rather than ignored.
+    const PADS_VALUES: bool = false;
+
     /// The operation's name, one of [`Api::OPS`].
     fn name(op: &Self::Op) -> &'static str;
 
@@ -107,9 +111,23 @@ pub struct Draw<'a> {
     pub n: u64,
     /// The scenario's key space, `clients.keys`.
     pub keys: u32,
+    /// Written values are padded to at least this many bytes (`clients.value_size`; 0: none).
+    pub value_size: u32,
     /// The client's per-attempt timeout (`clients.timeout`), in nanoseconds: the budget an
     /// operation may grant the server it is sent to (deadline propagation).
     pub timeout: crate::engine::Nanos,
+}
+
+impl Draw<'_> {
+    /// `value`, padded with `.` to at least `value_size` bytes (the unique part stays first,
+    /// so a read still names the write it saw).
+    pub fn padded(&self, mut value: String) -> String {
+        let want = self.value_size as usize;
+        if value.len() < want {
+            value.extend(std::iter::repeat_n('.', want - value.len()));
+        }
+        value
+    }
 }
 
 /// An operation in Jepsen's EDN terms: texts, already written as EDN.

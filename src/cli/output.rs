@@ -151,19 +151,29 @@ pub fn shell_word(word: &str) -> String {
 }
 
 fn print_faults(output: &RunOutput) {
-    let log = &output.report.fault_log;
-    if log.is_empty() {
-        println!("faults    none");
-        return;
-    }
     const SHOWN: usize = 8;
-    let listed: Vec<String> = log
-        .iter()
-        .take(SHOWN)
-        .map(|f| format!("{} {}", format_nanos(f.at_ns), f.description))
-        .collect();
-    let more = if log.len() > SHOWN { format!(", +{} more", log.len() - SHOWN) } else { "".into() };
-    println!("faults    {} applied: {}{more}", log.len(), listed.join(", "));
+    let shown = |items: Vec<String>| {
+        let more = match items.len().checked_sub(SHOWN) {
+            Some(n) if n > 0 => format!(", +{n} more"),
+            _ => String::new(),
+        };
+        format!("{}{more}", items.into_iter().take(SHOWN).collect::<Vec<_>>().join(", "))
+    };
+    let log = &output.report.fault_log;
+    let skipped = &output.report.faults_skipped;
+    if log.is_empty() && skipped.is_empty() {
+        println!("faults    none");
+    } else if log.is_empty() {
+        println!("faults    none applied");
+    } else {
+        let listed = log.iter().map(|f| format!("{} {}", format_nanos(f.at_ns), f.description));
+        println!("faults    {} applied: {}", log.len(), shown(listed.collect()));
+    }
+    if !skipped.is_empty() {
+        let listed =
+            skipped.iter().map(|f| format!("{} {} ({})", format_nanos(f.at_ns), f.fault, f.why));
+        println!("          {} skipped: {}", skipped.len(), shown(listed.collect()));
+    }
 }
 
 fn first_line(text: &str) -> &str {

@@ -10,7 +10,7 @@
 //! | `no-leader` | no node becomes leader | safety |
 //! | `no-minority-leader` | no node becomes leader while it reaches fewer than a majority | safety |
 //! | `no-commit` | no node learns a commit above the highest index committed at the start | safety |
-//! | `applied` | the first entry a leader appends in the window is applied on `count` nodes | liveness |
+//! | `applied` | the first entry a leader appends in the window (or the one at `index`) is applied on `count` nodes, all with one command | liveness |
 //! | `converged` | at the window's end every node up has committed the same prefix | liveness |
 //! | `messages` | at most `max` sends of the `messages` named, `per` election or span, `per_node` | budget |
 //! | `bytes-per-commit` | peer bytes on the wire per entry committed is at most `max` | budget |
@@ -53,6 +53,10 @@ pub struct Expectation {
     /// `applied`: on how many nodes (a number, `"majority"` (the default) or `"all"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<Count>,
+    /// `applied`: the log index judged (default: the first entry a leader appends in the
+    /// window); every node that applies it must apply the same command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
     /// `messages`: the message kinds counted (`["Vote", "VoteReply"]`, as the trace names them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<String>,
@@ -198,6 +202,9 @@ impl Expectation {
         let mut stray = Vec::new();
         if self.count.is_some() && k != ExpectKind::Applied {
             stray.push("count");
+        }
+        if self.index.is_some() && k != ExpectKind::Applied {
+            stray.push("index");
         }
         if !self.messages.is_empty() && k != ExpectKind::Messages {
             stray.push("messages");

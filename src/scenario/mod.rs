@@ -292,6 +292,10 @@ impl Default for DiskSettings {
     }
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 /// How clients generate load.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -323,6 +327,10 @@ pub struct ClientSettings {
     pub deadline: Duration,
     /// Keys are `k0..k{keys-1}`.
     pub keys: u32,
+    /// Pad each written value to at least this many bytes (0: values stay short, `c3-17`), so
+    /// budgets such as bytes on the wire per committed entry measure a realistic payload.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub value_size: u32,
     /// Relative weights of the system's operations by name (`get = 40`, `txn = 1`). Empty:
     /// the system's defaults; otherwise operations not named weigh 0.
     #[serde(skip_serializing_if = "indexmap::IndexMap::is_empty")]
@@ -371,6 +379,7 @@ impl Default for ClientSettings {
             timeout: Duration(100_000_000),
             deadline: Duration(1_000_000_000),
             keys: 3,
+            value_size: 0,
             mix: indexmap::IndexMap::new(),
             ops_max: 0,
             retry: None,
@@ -1128,6 +1137,12 @@ fn clean_toml_error(message: &str) -> String {
 /// key and the message with its line; otherwise no key and the message with its snippet.
 fn toml_error(text: &str, e: &toml::de::Error) -> (Option<String>, String) {
     let message = e.message().trim_end();
+    if let Some((key, reason)) = keyed_message(message) {
+        // A list entry's own deserializer (`faults`) names the entry and key it refuses.
+        let start = e.span().map_or(0, |span| span.start.min(text.len()));
+        let line = text[..start].matches('\n').count() + 1;
+        return (Some(key.to_string()), format!("{reason} (line {line})"));
+    }
     let Some(start) = e.span().map(|span| span.start.min(text.len())) else {
         return (None, clean_toml_error(&e.to_string()));
     };
@@ -1149,6 +1164,17 @@ fn toml_error(text: &str, e: &toml::de::Error) -> (Option<String>, String) {
     };
     let number = text[..line_start].lines().count() + 1;
     (Some(dotted), format!("{message} (line {number})"))
+}
+
+/// `faults[3].at: reason` as (`faults[3].at`, `reason`).
+fn keyed_message(message: &str) -> Option<(&str, &str)> {
+    let (key, reason) = message.split_once(": ")?;
+    let (list, rest) = key.split_once('[')?;
+    let (index, field) = rest.split_once(']')?;
+    let word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    let field_ok = field.is_empty() || field.strip_prefix('.').is_some_and(word);
+    let index_ok = !index.is_empty() && index.chars().all(|c| c.is_ascii_digit());
+    (word(list) && index_ok && field_ok).then_some((key, reason))
 }
 
 #[cfg(test)]

@@ -32,9 +32,11 @@ struct Seen {
     leader: Option<(NodeId, Nanos)>,
     /// `no-commit`, `bytes-per-commit`: the highest commit index when the window opened.
     commit_start: u64,
-    /// `applied`: the entry (index, who appended it, when), and the nodes that applied it.
-    entry: Option<(u64, NodeId, Nanos)>,
-    applied_on: Vec<NodeId>,
+    /// `applied`: the entry (index, the leader that appended it (none for a given `index`),
+    /// when), the nodes that applied it, and the command each applied (none: it learned the
+    /// entry through a snapshot).
+    entry: Option<(u64, Option<NodeId>, Nanos)>,
+    applied_on: Vec<(NodeId, Option<u64>)>,
     applied_at: Option<Nanos>,
     /// `messages`: counts in the current election or span (one per node with `per_node`),
     /// the span's start, and the worst count seen with its evidence.
@@ -69,6 +71,8 @@ pub(super) struct Expectations {
     /// Highest commit index any node reported, and per node its latest (index, digest).
     commit_max: u64,
     last_commit: Vec<(u64, u64)>,
+    /// Per node, the highest index it applied or took a snapshot of.
+    applied_max: Vec<u64>,
 }
 
 impl Expectations {
@@ -118,6 +122,7 @@ impl<S: System> Sim<'_, S> {
     pub(super) fn expectations_boot(&mut self) {
         let names = crate::scenario::expect::names(&self.scenario.expectations);
         self.expect.last_commit = vec![(0, 0); self.cluster.nodes as usize];
+        self.expect.applied_max = vec![0; self.cluster.nodes as usize];
         for (i, name) in names.into_iter().enumerate() {
             let e = &self.scenario.expectations[i];
             self.expect.live.push(Live {
@@ -179,6 +184,19 @@ impl<S: System> Sim<'_, S> {
             span_start: now,
             ..Seen::default()
         };
+        let mut seen = seen;
+        if let Some(index) = e.index {
+            // Nodes that applied it before the window count; their commands are not known.
+            seen.entry = Some((index, None, now));
+            seen.applied_on = (0..self.cluster.nodes)
+                .filter(|&n| self.expect.applied_max[n as usize] >= index)
+                .map(|n| (n, None))
+                .collect();
+            let need = e.count.unwrap_or(Count::Majority).of(self.cluster.nodes);
+            if seen.applied_on.len() as u32 >= need {
+                seen.applied_at = Some(now);
+            }
+        }
         let live = &mut self.expect.live[i];
         live.window = Window::Open { start: now };
         live.nodes = nodes;
@@ -235,6 +253,10 @@ impl<S: System> Sim<'_, S> {
             }
             _ => {}
         }
+        if let Fact::Apply { index, .. } | Fact::LogCompact { index, .. } = *fact {
+            let max = &mut self.expect.applied_max[node as usize];
+            *max = (*max).max(index);
+        }
         if self.expect.open_facts == 0 {
             return None;
         }
@@ -286,7 +308,7 @@ impl<S: System> Sim<'_, S> {
                 (ExpectKind::Applied, Fact::LogAppend { index, .. }) => {
                     let seen = &mut self.expect.live[i].seen;
                     if seen.entry.is_none() && self.groups.leader(want_group) == Some(node) {
-                        seen.entry = Some((*index, node, now));
+                        seen.entry = Some((*index, Some(node), now));
                     }
                 }
                 (ExpectKind::Applied, Fact::Apply { index, .. })
@@ -294,15 +316,25 @@ impl<S: System> Sim<'_, S> {
                     let need = e.count.unwrap_or(Count::Majority).of(self.cluster.nodes);
                     let seen = &mut self.expect.live[i].seen;
                     if let Some((entry, ..)) = seen.entry {
-                        let covers = match fact {
-                            Fact::Apply { .. } => *index == entry,
-                            _ => *index >= entry,
+                        let (covers, command) = match *fact {
+                            Fact::Apply { command, .. } => (*index == entry, Some(command)),
+                            _ => (*index >= entry, None),
                         };
-                        if covers && !seen.applied_on.contains(&node) {
-                            seen.applied_on.push(node);
-                            if seen.applied_on.len() as u32 >= need && seen.applied_at.is_none() {
-                                seen.applied_at = Some(now);
-                            }
+                        let first = seen.applied_on.iter().find_map(|(_, c)| *c);
+                        if covers && command.is_some() && first.is_some() && command != first {
+                            let detail = format!(
+                                "n{node} applied command {:#x} at index {entry} at {}, others                                  applied {:#x} there",
+                                command.unwrap_or(0),
+                                t(now),
+                                first.unwrap_or(0)
+                            );
+                            return Some(self.violated(i, name, detail));
+                        }
+                        if covers && !seen.applied_on.iter().any(|(n, _)| *n == node) {
+                            seen.applied_on.push((node, command));
+                        }
+                        if seen.applied_on.len() as u32 >= need && seen.applied_at.is_none() {
+                            seen.applied_at = Some(now);
                         }
                     }
                 }
@@ -434,7 +466,11 @@ impl<S: System> Sim<'_, S> {
             ExpectKind::Applied => {
                 let seen = &self.expect.live[i].seen;
                 let need = e.count.unwrap_or(Count::Majority).of(self.cluster.nodes);
-                let on = seen.applied_on.iter().map(|n| format!("n{n}")).collect::<Vec<_>>();
+                let on = seen.applied_on.iter().map(|(n, _)| format!("n{n}")).collect::<Vec<_>>();
+                let entry = |index: u64, by: Option<NodeId>, at: Nanos| match by {
+                    Some(by) => format!("index {index} (appended by n{by} at {})", t(at)),
+                    None => format!("index {index}"),
+                };
                 match (seen.entry, seen.applied_at) {
                     (None, _) => CheckResult::fail(
                         &name,
@@ -442,18 +478,13 @@ impl<S: System> Sim<'_, S> {
                     ),
                     (Some((index, by, at)), Some(done)) => CheckResult::pass(
                         &name,
-                        format!(
-                            "index {index} (appended by n{by} at {}) applied on {need} nodes by {}",
-                            t(at),
-                            t(done)
-                        ),
+                        format!("{} applied on {need} nodes by {}", entry(index, by, at), t(done)),
                     ),
                     (Some((index, by, at)), None) => CheckResult::fail(
                         &name,
                         format!(
-                            "index {index}, appended by n{by} at {}, was applied on {} of the {need} \
-                             nodes needed by {} ({})",
-                            t(at),
+                            "{} was applied on {} of the {need} nodes needed by {} ({})",
+                            entry(index, by, at),
                             on.len(),
                             t(now),
                             if on.is_empty() { "none".into() } else { on.join(", ") }

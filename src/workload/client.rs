@@ -223,6 +223,7 @@ impl<A: Api> Workload<A> {
             client,
             n: c.seq,
             keys: self.settings.keys,
+            value_size: self.settings.value_size,
             timeout: self.settings.timeout.0,
         };
         let op = A::generate(&self.weights, &mut draw);

@@ -76,7 +76,8 @@ mod tests {
     #[test]
     fn a_drawn_call_carries_the_clients_timeout_as_its_budget() {
         let mut rng = SimRng::new(1, 2);
-        let mut draw = Draw { rng: &mut rng, client: 3, n: 1, keys: 1, timeout: 20_000_000 };
+        let mut draw =
+            Draw { rng: &mut rng, client: 3, n: 1, keys: 1, value_size: 0, timeout: 20_000_000 };
         let op = ServiceApi::generate(&[1], &mut draw);
         assert_eq!(op, ServiceOp::Call { work: 1, budget_ns: 20_000_000 });
         assert_eq!(ServiceApi::describe(&op), "call work=1 budget=20ms");

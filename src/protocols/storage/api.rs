@@ -317,7 +317,8 @@ mod tests {
         let mut values = std::collections::BTreeSet::new();
         let mut seen = [0u32; 4];
         for n in 1..=2000 {
-            let mut draw = Draw { rng: &mut rng, client: 2, n, keys: 100, timeout: 0 };
+            let mut draw =
+                Draw { rng: &mut rng, client: 2, n, keys: 100, value_size: 0, timeout: 0 };
             match StorageApi::generate(&weights, &mut draw) {
                 StorageOp::Get { key } | StorageOp::Delete { key } => {
                     assert!(key < 100);

@@ -220,7 +220,7 @@ mod tests {
         let (mut reads, mut writes) = (0, 0);
         for (client, weights) in [(1, [1, 0]), (2, [0, 1])] {
             for n in 1..=500 {
-                let mut d = Draw { rng: &mut rng, client, n, keys: 5, timeout: 0 };
+                let mut d = Draw { rng: &mut rng, client, n, keys: 5, value_size: 0, timeout: 0 };
                 let op = TxnApi::generate(&weights, &mut d);
                 let want = if client == 1 { TxnKind::ListAppend } else { TxnKind::RwRegister };
                 assert_eq!(op.kind, want);
