@@ -32,6 +32,8 @@ struct Seen {
     leader: Option<(NodeId, Nanos)>,
     /// `no-commit`, `bytes-per-commit`: the highest commit index when the window opened.
     commit_start: u64,
+    /// `applied`: client operations issued before the window opened.
+    issued_start: usize,
     /// `applied`: the entry (index, the leader that appended it (none for a given `index`),
     /// when), the nodes that applied it, and the command each applied (none: it learned the
     /// entry through a snapshot).
@@ -180,6 +182,7 @@ impl<S: System> Sim<'_, S> {
         let width = if e.per_node { self.cluster.nodes as usize } else { 1 };
         let seen = Seen {
             commit_start: self.expect.commit_max,
+            issued_start: self.workload.issued(),
             counts: vec![0; width],
             span_start: now,
             ..Seen::default()
@@ -472,6 +475,12 @@ impl<S: System> Sim<'_, S> {
                     None => format!("index {index}"),
                 };
                 match (seen.entry, seen.applied_at) {
+                    (None, _) if self.workload.issued() == seen.issued_start => {
+                        CheckResult::not_judged(
+                            &name,
+                            format!("no client issued an operation in {span}: nothing to apply"),
+                        )
+                    }
                     (None, _) => CheckResult::fail(
                         &name,
                         format!("no leader appended an entry in {span}: nothing could apply"),

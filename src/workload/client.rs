@@ -162,6 +162,11 @@ impl<A: Api> Workload<A> {
         }
     }
 
+    /// Operations issued so far.
+    pub fn issued(&self) -> usize {
+        self.history.ops.len()
+    }
+
     /// First wake-ups (closed loop) and the first arrival time (open loop).
     pub fn start(&mut self, out: &mut Vec<ClientOut<A::Op>>) -> Option<Nanos> {
         if self.policies.has_breaker() {
