@@ -605,6 +605,7 @@ impl<S: System> Sim<'_, S> {
                 self.inject(Fault::LinkDegrade(d), false);
             }
         }
+        self.degraded_in_quiet = !self.degrades.is_empty();
         for n in 0..self.cluster.nodes {
             let slot = &self.nodes[n as usize];
             if slot.clock.drift_ppm() != slot.drift_initial_ppm {

@@ -905,6 +905,9 @@ pub fn explicit_schedule(log: &[AppliedFault]) -> Vec<ScheduledFault> {
 }
 
 #[cfg(test)]
+mod degrade_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::FactChecker;

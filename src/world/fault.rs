@@ -941,12 +941,92 @@ mod tests {
             Fault::ClockJump { node: NodeRef::Id(2), by: SignedDuration(-1_500_000_000) },
             Fault::DiskMisdirect { node: NodeRef::Pick(Pick::RANDOM) },
             Fault::Heal,
+            Fault::LinkDegrade(Degrade::default()),
+            Fault::LinkDegrade(every_key()),
         ];
         for fault in faults {
             let text = toml::to_string(&fault).unwrap();
             let back: Fault = toml::from_str(&text).unwrap();
             assert_eq!(back, fault, "{text}");
         }
+    }
+
+    /// A degrade with every key set.
+    fn every_key() -> Degrade {
+        Degrade {
+            a: Some(vec![0, 1]),
+            b: Some(vec![2]),
+            latency: SignedDuration(20_000_000),
+            loss: Probability(50_000),
+            jitter: SignedDuration(5_000_000),
+            jitter_distribution: Some(Jitter::Exponential),
+            reorder: Probability(100_000),
+            duplicate: Probability(10_000),
+            direction: Direction::AToB,
+            messages: Messages::Replies,
+            long_delay_fraction: Probability(20_000),
+            long_delay: Some(Span { min: 200_000_000, max: 2_000_000_000 }),
+            through_quiet: true,
+        }
+    }
+
+    #[test]
+    fn a_degrade_writes_only_the_keys_it_uses_and_describes_them() {
+        let plain = Fault::LinkDegrade(Degrade::default());
+        let text = toml::to_string(&plain).unwrap();
+        assert_eq!(text, "kind = \"link-degrade\"\nlatency = \"0ns\"\nloss = 0.0\n");
+        assert_eq!(plain.describe(), "link-degrade");
+        let text = serde_json::to_string(&Fault::LinkDegrade(every_key())).unwrap();
+        assert!(text.contains(r#""direction":"a-to-b","messages":"replies""#), "{text}");
+        assert!(text.contains(r#""long_delay":"200ms..2s","through_quiet":true"#), "{text}");
+        assert_eq!(
+            Fault::LinkDegrade(every_key()).describe(),
+            "link-degrade n0,n1 -> n2: latency +20ms, loss 0.05, jitter +5ms, jitter \
+             exponential, reorder 0.1, duplicate 0.01, long delay 200ms..2s for 0.02, replies \
+             only, through quiet"
+        );
+    }
+
+    #[test]
+    fn a_degrade_of_latency_and_loss_makes_the_link_it_always_made() {
+        // What a degrade did before it had more keys: existing runs must not change.
+        let base = LinkConfig { loss_ppm: 1_000, reorder_ppm: 5, ..LinkConfig::default() };
+        let d = Degrade {
+            latency: SignedDuration(7_000_000),
+            loss: Probability(200_000),
+            ..Degrade::default()
+        };
+        let before = LinkConfig { latency: base.latency + 7_000_000, loss_ppm: 200_000, ..base };
+        assert_eq!(d.link(base), before);
+        assert_eq!(d.scope(), Scope::default());
+        let d = every_key();
+        let link = d.link(base);
+        assert_eq!((link.jitter, link.jitter_unordered), (base.jitter, 5_000_000));
+        assert_eq!((link.long_delay_ppm, link.long_delay_max), (20_000, 2_000_000_000));
+        assert_eq!(d.scope(), Scope { one_way: true, class: Some(MessageClass::Reply) });
+    }
+
+    #[test]
+    fn a_degrades_bad_values_name_their_key() {
+        let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
+        let cases = [
+            (
+                "messages = \"replys\"",
+                "messages",
+                r#""replys": expected "all", "requests" or "replies""#,
+            ),
+            ("direction = \"back\"", "direction", r#"expected "both" or "a-to-b""#),
+            ("jitter_distribution = \"normal\"", "jitter_distribution", "\"uniform\" or"),
+            ("reorder = 1.5", "reorder", "out of range"),
+            ("long_delay = \"2s..1s\"", "long_delay", "start is after its end"),
+            ("through_quiet = \"yes\"", "through_quiet", ""),
+        ];
+        for (text, key, reason) in cases {
+            let (k, e) = Degrade::check_keys(&table(text)).unwrap_err();
+            assert_eq!(k, key, "{text}");
+            assert!(e.contains(reason), "{text}: {e}");
+        }
+        assert!(Degrade::check_keys(&table("latency = \"1ms\"\nmessages = \"all\"")).is_ok());
     }
 
     #[test]
