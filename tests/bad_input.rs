@@ -96,8 +96,10 @@ fn wrong_scenarios_exit_2_naming_the_file_the_key_and_the_reason() {
             "out of range",
         ),
         (
-            fault("at = \"2s\"\nkind = \"link-degrade\"\nlong_delay_fraction = 0.1\n\
-                   long_delay = \"2s..200ms\""),
+            fault(
+                "at = \"2s\"\nkind = \"link-degrade\"\nlong_delay_fraction = 0.1\n\
+                   long_delay = \"2s..200ms\"",
+            ),
             "faults[1].long_delay",
             "the range's start is after its end",
         ),

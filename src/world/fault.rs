@@ -681,7 +681,7 @@ impl Fault {
             Fault::DiskCorrupt { node } => format!("disk-corrupt {node}"),
             Fault::DiskSectorError { node } => format!("disk-sector-error {node}"),
             Fault::DiskMisdirect { node } => format!("disk-misdirect {node}"),
-            Fault::LinkDegrade(d) => d.describe(&group),
+            Fault::LinkDegrade(d) => d.describe(group),
             other => other.kind().to_string(),
         }
     }
