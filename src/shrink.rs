@@ -434,7 +434,7 @@ pub fn fault_nodes(fault: &Fault) -> Vec<u32> {
         | Fault::DiskCorrupt { node }
         | Fault::DiskSectorError { node }
         | Fault::DiskMisdirect { node } => id(node),
-        Fault::LinkDegrade { a, b, .. } => a.iter().chain(b.iter()).flatten().copied().collect(),
+        Fault::LinkDegrade(d) => d.a.iter().chain(d.b.iter()).flatten().copied().collect(),
         Fault::Heal | Fault::LinkRestore => Vec::new(),
     }
 }

@@ -31,7 +31,7 @@ use crate::engine::{Nanos, MILLISECOND};
 use crate::scenario::Scenario;
 use crate::sim::{RunOptions, RunOutput, Sim};
 use crate::system::System;
-use crate::world::fault::{Fault, NodeRef, ScheduledFault, SignedDuration};
+use crate::world::fault::{Degrade, Fault, Messages, NodeRef, ScheduledFault, SignedDuration};
 use proptest::prelude::*;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -182,12 +182,20 @@ pub fn fault(nodes: u32) -> impl Strategy<Value = Fault> {
         (0..nodes, 1..nodes.max(2)).prop_map(move |(first, size)| partition(nodes, first, size)),
         (node, -jump_ns..jump_ns)
             .prop_map(|(node, by)| Fault::ClockJump { node, by: SignedDuration(by) }),
-        (0..50u32).prop_map(|ms| Fault::LinkDegrade {
-            a: None,
-            b: None,
-            latency: SignedDuration(i64::from(ms) * MILLISECOND as i64),
-            loss: crate::world::fault::Probability(100_000),
-        }),
+        (0..50u32, 0..20u32, any::<bool>(), 0..3u8).prop_map(
+            |(latency_ms, jitter_ms, reorder, m)| {
+                let ms = |ms: u32| SignedDuration(i64::from(ms) * MILLISECOND as i64);
+                let p = crate::world::fault::Probability;
+                Fault::LinkDegrade(Degrade {
+                    latency: ms(latency_ms),
+                    loss: p(100_000),
+                    jitter: ms(jitter_ms),
+                    reorder: p(if reorder { 100_000 } else { 0 }),
+                    messages: [Messages::All, Messages::Requests, Messages::Replies][m as usize],
+                    ..Degrade::default()
+                })
+            }
+        ),
         Just(Fault::LinkRestore),
     ]
 }

@@ -70,6 +70,69 @@ fn wrong_scenarios_exit_2_naming_the_file_the_key_and_the_reason() {
             "unknown field `a`: a `link-restore` fault takes no keys",
         ),
         (fault("at = \"2s\"\nkind = \"crash\"\nnode = -1"), "faults[1]", "-1 is not a node id"),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\nmessages = \"replys\""),
+            "faults[1].messages",
+            "\"replys\": expected \"all\", \"requests\" or \"replies\"",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\ndirection = \"up\""),
+            "faults[1].direction",
+            "\"up\": expected \"both\" or \"a-to-b\"",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\njitter_distribution = \"normal\""),
+            "faults[1].jitter_distribution",
+            "expected \"uniform\" or \"exponential\"",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\nreorder = 1.5"),
+            "faults[1].reorder",
+            "probability 1.5 is out of range (0 to 1)",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\nduplicate = -0.1"),
+            "faults[1].duplicate",
+            "out of range",
+        ),
+        (
+            fault(
+                "at = \"2s\"\nkind = \"link-degrade\"\nlong_delay_fraction = 0.1\n\
+                   long_delay = \"2s..200ms\"",
+            ),
+            "faults[1].long_delay",
+            "the range's start is after its end",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\nlong_delay_fraction = 0.1"),
+            "`faults[1].long_delay`",
+            "missing: `long_delay_fraction` needs a `long_delay` span",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\nlong_delay = \"1s\""),
+            "`faults[1].long_delay_fraction`",
+            "missing",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\na = [0]\ndirection = \"a-to-b\""),
+            "`faults[1].direction`",
+            "give both sets",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\njitter = \"-5ms\""),
+            "`faults[1].jitter`",
+            "must not be negative",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\nthrough_quiet = \"yes\""),
+            "faults[1].through_quiet",
+            "",
+        ),
+        (
+            fault("at = \"2s\"\nkind = \"link-degrade\"\nreplies = true"),
+            "faults[1]",
+            "unknown field `replies`",
+        ),
         (BASE.replace("\"4s\"", "\"-5s\""), "`duration`", "`-5s` is negative"),
         (format!("{BASE}[network]\njitter = \"-1ms\"\n"), "`network.jitter`", "is negative"),
         (

@@ -155,6 +155,9 @@ pub struct RunContext {
     pub end_ns: Nanos,
     /// Faults applied during the run (repairs included).
     pub faults_applied: usize,
+    /// Links stayed degraded through the quiet period (a `through_quiet` degrade): liveness
+    /// is judged over the unreliable network.
+    pub degraded_in_quiet: bool,
     /// The run stopped early, at a safety violation: the history is cut short.
     pub stopped_early: bool,
     /// The scenario's `checks.liveness_bound`.

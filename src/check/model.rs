@@ -342,6 +342,7 @@ mod tests {
             quiet_start: None,
             end_ns: 0,
             faults_applied: 0,
+            degraded_in_quiet: false,
             stopped_early: false,
             liveness_bound: 0,
         }

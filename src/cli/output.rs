@@ -31,8 +31,14 @@ pub fn print_human(scenario: &Scenario, output: &RunOutput, rerun: &str) {
         r.latency_ms.max
     );
     let n = &r.network;
+    let long = if n.long_delayed > 0 {
+        format!(", {} held back by a long delay", n.long_delayed)
+    } else {
+        String::new()
+    };
     println!(
-        "network   {} sent, {} delivered, {} lost, {} blocked by partitions, {} cut in flight",
+        "network   {} sent, {} delivered, {} lost, {} blocked by partitions, {} cut in \
+         flight{long}",
         n.sent, n.delivered, n.lost, n.blocked_by_partition, n.cut_in_flight
     );
     if n.bytes_sent > 0 {

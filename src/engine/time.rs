@@ -93,6 +93,31 @@ pub fn parse_duration(text: &str) -> Result<Nanos, String> {
     Ok(total)
 }
 
+/// A span of time written `"1s"` or `"1s..2s"` (a range, drawn from where it is used):
+/// (min, max) in ns.
+pub fn parse_span(text: &str) -> Result<(Nanos, Nanos), String> {
+    match text.split_once("..") {
+        Some((a, b)) => {
+            let (a, b) = (parse_duration(a)?, parse_duration(b)?);
+            if a > b {
+                return Err(format!("`{text}`: the range's start is after its end"));
+            }
+            Ok((a, b))
+        }
+        None => parse_duration(text).map(|t| (t, t)),
+    }
+}
+
+/// The written form of a span (see [`parse_span`]).
+pub fn format_span((a, b): (Nanos, Nanos)) -> String {
+    let f = format_nanos_exact;
+    if a == b {
+        f(a)
+    } else {
+        format!("{}..{}", f(a), f(b))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -111,7 +111,7 @@ pub fn fault_windows(log: &[AppliedFault], run_end_ns: Nanos) -> Vec<FaultWindow
                 (WindowClass::Network, None)
             }
             Fault::Crash { node } => (WindowClass::Crash, node_id(node)),
-            Fault::LinkDegrade { .. } => (WindowClass::Degrade, None),
+            Fault::LinkDegrade(_) => (WindowClass::Degrade, None),
             Fault::ClockJump { node, .. } | Fault::ClockDrift { node, .. } => {
                 (WindowClass::Clock, node_id(node))
             }
@@ -173,15 +173,7 @@ mod tests {
             applied(7, Fault::Isolate { node: NodeRef::Id(2) }),
             applied(9, Fault::ClockJump { node: NodeRef::Id(0), by: SignedDuration(5) }),
             applied(15, Fault::Heal),
-            applied(
-                20,
-                Fault::LinkDegrade {
-                    a: None,
-                    b: None,
-                    latency: SignedDuration(0),
-                    loss: Default::default(),
-                },
-            ),
+            applied(20, Fault::LinkDegrade(Default::default())),
             applied(25, Fault::Crash { node: NodeRef::Id(0) }),
         ];
         let w = fault_windows(&log, 50);

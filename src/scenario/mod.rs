@@ -7,7 +7,7 @@ mod overrides;
 
 use crate::engine::{parse_duration, Nanos, TraceHash, SECOND};
 use crate::reliability::{BreakerConfig, HedgeConfig, LimiterConfig, PolicyConfig, RetryConfig};
-use crate::world::fault::{Fault, NodeRef, Probability, ScheduledFault, Side};
+use crate::world::fault::{Degrade, Direction, Fault, NodeRef, Probability, ScheduledFault, Side};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -558,35 +558,13 @@ mod control_list {
     }
 }
 
-/// A span of time written `"1s"` or, drawn per seed, `"1s..2s"`: (min, max) in ns.
-pub fn parse_span(text: &str) -> Result<(Nanos, Nanos), String> {
-    match text.split_once("..") {
-        Some((a, b)) => {
-            let (a, b) = (parse_duration(a)?, parse_duration(b)?);
-            if a > b {
-                return Err(format!("`{text}`: the range's start is after its end"));
-            }
-            Ok((a, b))
-        }
-        None => parse_duration(text).map(|t| (t, t)),
-    }
-}
-
-/// The written form of a span (see [`parse_span`]).
-pub fn format_span((a, b): (Nanos, Nanos)) -> String {
-    use crate::engine::format_nanos_exact as f;
-    if a == b {
-        f(a)
-    } else {
-        format!("{}..{}", f(a), f(b))
-    }
-}
+pub use crate::engine::time::{format_span, parse_span};
 
 mod fault_list {
     //! `[[faults]]` entries: `at = "5s"` (or `"1s..2s"`), the plan's keys (`name`, `after`,
     //! `delay`, `when`, `if`, `probability`, `bind`, `missing`), then the fault's own keys.
     use super::{format_span, parse_span};
-    use crate::world::fault::{Condition, Fault, Name, Plan, Probability, ScheduledFault};
+    use crate::world::fault::{Condition, Degrade, Fault, Name, Plan, Probability, ScheduledFault};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer>(faults: &[ScheduledFault], s: S) -> Result<S::Ok, S::Error> {
@@ -680,6 +658,10 @@ mod fault_list {
                 }
             };
             plan.at_max = (at_max > at).then_some(at_max);
+            if table.get("kind").and_then(|k| k.as_str()) == Some("link-degrade") {
+                // So that a bad value names its key, which serde's derive does not.
+                Degrade::check_keys(&table).map_err(|(key, e)| err(key, e))?;
+            }
             // The trait's, which checks every key; `Fault::deserialize` is serde's derive.
             let fault = <Fault as Deserialize>::deserialize(toml::Value::Table(table))
                 .map_err(|e| D::Error::custom(format!("faults[{i}]: {e}")))?;
@@ -1041,17 +1023,46 @@ fn check_fault(fault: &Fault, nodes: u32) -> Result<(), (&'static str, String)> 
             }
             node_ok("node", node)
         }
-        Fault::LinkDegrade { a, b, latency, .. } => {
-            if latency.0 < 0 {
-                return Err(("latency", "must not be negative".into()));
-            }
-            ids_ok("a", a.as_deref().unwrap_or(&[]))?;
-            ids_ok("b", b.as_deref().unwrap_or(&[]))
+        Fault::LinkDegrade(d) => {
+            check_degrade(d)?;
+            ids_ok("a", d.a.as_deref().unwrap_or(&[]))?;
+            ids_ok("b", d.b.as_deref().unwrap_or(&[]))
         }
         Fault::Partition { groups: None }
         | Fault::Bridge { groups: None, bridge: None }
         | Fault::Heal
         | Fault::LinkRestore => Ok(()),
+    }
+}
+
+/// A degrade's keys against each other: durations not negative and at most a minute,
+/// `a-to-b` between two given sets, a long delay with its fraction.
+fn check_degrade(d: &Degrade) -> Result<(), (&'static str, String)> {
+    for (key, value) in [("latency", d.latency), ("jitter", d.jitter)] {
+        if value.0 < 0 {
+            return Err((key, "must not be negative".into()));
+        }
+        if value.0 > 60 * SECOND as i64 {
+            return Err((key, "must be at most 60s".into()));
+        }
+    }
+    if d.direction == Direction::AToB && (d.a.is_none() || d.b.is_none()) {
+        let why = "\"a-to-b\" degrades the links from `a` to `b`: give both sets";
+        return Err(("direction", why.into()));
+    }
+    match (d.long_delay_fraction.ppm(), d.long_delay) {
+        (0, Some(_)) => {
+            let why = "missing: `long_delay` needs the fraction of messages it delays";
+            Err(("long_delay_fraction", why.into()))
+        }
+        (f, None) if f > 0 => {
+            let why = "missing: `long_delay_fraction` needs a `long_delay` span (\"200ms..2s\")";
+            Err(("long_delay", why.into()))
+        }
+        (_, Some(span)) if span.max > 60 * SECOND => {
+            Err(("long_delay", "must be at most 60s".into()))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -7,7 +7,7 @@ use super::{AppliedFault, Event, Sim, SkippedFault};
 use crate::engine::{rng::stream, Nanos, SimRng};
 use crate::node::{Fact, NodeId};
 use crate::system::System;
-use crate::world::fault::{Fault, Name, NodeRef, Pick, ScheduledFault, Side};
+use crate::world::fault::{Degrade, Fault, Name, NodeRef, Pick, ScheduledFault, Side};
 use crate::world::nemesis::repair_of;
 use crate::world::network::HostId;
 
@@ -523,17 +523,17 @@ impl<S: System> Sim<'_, S> {
                 let nth = self.nodes[n as usize].disk.arm_misdirect();
                 return Some(format!("n{n} write {nth} from now lands in the wrong place"));
             }
-            Fault::LinkDegrade { a, b, latency, loss } => {
-                let mut link = self.base_link;
-                link.latency += latency.0.max(0) as u64;
-                link.loss_ppm = link.loss_ppm.max(loss.ppm());
+            Fault::LinkDegrade(d) => {
                 // Absent sets mean every host, clients included.
-                self.network.set_links(a.as_deref(), b.as_deref(), link);
-                self.links_degraded = true;
+                let link = d.link(self.base_link);
+                self.network.set_links_for(d.a.as_deref(), d.b.as_deref(), d.scope(), link);
+                self.degrades.push(d.clone());
+                // Liveness is then judged over degraded links, and says so.
+                self.degraded_in_quiet |= self.now >= self.quiet_start_or_end();
             }
             Fault::LinkRestore => {
                 self.network.restore_links();
-                self.links_degraded = false;
+                self.degrades.clear();
             }
         }
         Some(String::new())
@@ -595,9 +595,17 @@ impl<S: System> Sim<'_, S> {
         if self.network.any_cut() {
             self.inject(Fault::Heal, false);
         }
-        if self.links_degraded {
+        if self.degrades.iter().any(|d| !d.through_quiet) {
+            // The degrades that stand through the quiet period are applied again, in order,
+            // after the restore: the log shows both, and replays as it ran.
+            let standing: Vec<Degrade> =
+                self.degrades.iter().filter(|d| d.through_quiet).cloned().collect();
             self.inject(Fault::LinkRestore, false);
+            for d in standing {
+                self.inject(Fault::LinkDegrade(d), false);
+            }
         }
+        self.degraded_in_quiet = !self.degrades.is_empty();
         for n in 0..self.cluster.nodes {
             let slot = &self.nodes[n as usize];
             if slot.clock.drift_ppm() != slot.drift_initial_ppm {

@@ -30,9 +30,9 @@ use crate::system::{ApiOf, Cluster, ControlOf, System};
 use crate::workload::{ClientOut, History, Workload};
 use crate::world::clock::Clock;
 use crate::world::disk::{Disk, DiskConfig};
-use crate::world::fault::ScheduledFault;
+use crate::world::fault::{Degrade, ScheduledFault};
 use crate::world::nemesis::{Nemesis, NemesisPlan};
-use crate::world::network::{HostId, InFlight, Jitter, LinkConfig, Network, Transit};
+use crate::world::network::{HostId, InFlight, Jitter, LinkConfig, MessageClass, Network, Transit};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use trace::{debug_name, TraceEvent, TraceRecord};
 
@@ -199,7 +199,10 @@ pub struct Sim<'s, S: System> {
     nodes: Vec<NodeSlot<S::Node>>,
     network: Network,
     base_link: LinkConfig,
-    links_degraded: bool,
+    /// The degrades in force since the last link restore, oldest first.
+    degrades: Vec<Degrade>,
+    /// Degrades stood when the quiet period began (`through_quiet`).
+    degraded_in_quiet: bool,
     workload: Workload<ApiOf<S>>,
     client_out: Vec<ClientOut<OpOf<S::Node>>>,
     effects: crate::node::testing::Effects<S::Node>,
@@ -267,6 +270,10 @@ impl<'s, S: System> Sim<'s, S> {
             loss_ppm: net.loss.ppm(),
             duplicate_ppm: net.duplicate.ppm(),
             reorder_ppm: net.reorder.ppm(),
+            jitter_unordered: 0,
+            long_delay_ppm: 0,
+            long_delay_min: 0,
+            long_delay_max: 0,
         };
         let in_flight = match net.in_flight_on_cut {
             InFlightSetting::Drop => InFlight::Drop,
@@ -307,7 +314,8 @@ impl<'s, S: System> Sim<'s, S> {
             nodes,
             network,
             base_link,
-            links_degraded: false,
+            degrades: Vec::new(),
+            degraded_in_quiet: false,
             workload,
             client_out: Vec::new(),
             effects: Vec::new(),
@@ -603,7 +611,12 @@ impl<'s, S: System> Sim<'s, S> {
                 self.expectations_on_send(from, &name, bytes);
             }
         }
-        let transit = self.network.send_bytes(at, from, to, bytes);
+        let class = match &payload {
+            Payload::Peer(m) if S::Node::is_reply(m) => MessageClass::Reply,
+            Payload::Peer(_) | Payload::Request(_) => MessageClass::Request,
+            Payload::Reply(..) => MessageClass::Reply,
+        };
+        let transit = self.network.send_message(at, from, to, bytes, class);
         self.hash.add(u64::from(from) << 32 | u64::from(to));
         if self.trace.is_some() {
             let (name, msg) = Self::payload_text(&payload);
@@ -736,6 +749,7 @@ impl<'s, S: System> Sim<'s, S> {
             quiet_start: (scenario.quiet.0 > 0).then(|| scenario.quiet_start()),
             end_ns: end,
             faults_applied: self.fault_log.len(),
+            degraded_in_quiet: self.degraded_in_quiet,
             stopped_early: self.violation.is_some(),
             liveness_bound: scenario.checks.liveness_bound.0,
         };
@@ -889,6 +903,9 @@ pub fn explicit_schedule(log: &[AppliedFault]) -> Vec<ScheduledFault> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod degrade_tests;
 
 #[cfg(test)]
 mod tests {

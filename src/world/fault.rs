@@ -7,6 +7,7 @@
 //! reproduces the run's faults exactly: that is how shrinking starts.
 
 use crate::engine::Nanos;
+use crate::world::network::{Jitter, LinkConfig, MessageClass, Scope};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -299,21 +300,296 @@ pub enum Fault {
     DiskSectorError { node: NodeRef },
     /// Make one of a node's next few disk writes land at the wrong offset or in the wrong file.
     DiskMisdirect { node: NodeRef },
-    /// Make the links between `a` and `b` (both ways; all nodes if absent) slow and lossy.
-    LinkDegrade {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        a: Option<Vec<u32>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        b: Option<Vec<u32>>,
-        /// Extra one-way latency.
-        #[serde(default = "zero_duration")]
-        latency: SignedDuration,
-        /// Loss probability on the degraded links (0 to 1).
-        #[serde(default)]
-        loss: Probability,
-    },
+    /// Make the links between `a` and `b` slow, lossy, jittery, reordering, duplicating (see
+    /// [`Degrade`]).
+    LinkDegrade(Degrade),
     /// Return every link to the scenario's network settings.
     LinkRestore,
+}
+
+/// A `link-degrade`: the links between `a` and `b` (both ways, or `a` to `b` only; every host,
+/// clients included, where a set is absent) behave worse than the scenario's `[network]`, for
+/// every message or only requests or replies, until a `link-restore`. Every key but the sets
+/// defaults to "as the scenario's network"; the newest degrade covering a message decides it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Degrade {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b: Option<Vec<u32>>,
+    /// Extra one-way latency, added to the network's.
+    #[serde(default)]
+    pub latency: SignedDuration,
+    /// Loss probability on the degraded links (0 to 1; the network's if higher).
+    #[serde(default)]
+    pub loss: Probability,
+    /// Extra random latency per message, on top of the network's jitter and drawn after FIFO
+    /// order: messages on the degraded links overtake each other.
+    #[serde(default, skip_serializing_if = "SignedDuration::is_zero")]
+    pub jitter: SignedDuration,
+    /// The shape of the degraded links' jitter (the network's and `jitter`); the network's
+    /// if absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter_distribution: Option<Jitter>,
+    /// Probability a message leaves FIFO order: held back up to three times the link's
+    /// latency plus jitter, so later messages overtake it (the network's if higher).
+    #[serde(default, skip_serializing_if = "Probability::is_zero")]
+    pub reorder: Probability,
+    /// Probability a message is delivered twice (the network's if higher).
+    #[serde(default, skip_serializing_if = "Probability::is_zero")]
+    pub duplicate: Probability,
+    /// `"both"` (default) or `"a-to-b"`: only the links from `a` to `b`.
+    #[serde(default, skip_serializing_if = "Direction::is_both")]
+    pub direction: Direction,
+    /// `"all"` (default), `"requests"` or `"replies"` (as `Node::is_reply` tells).
+    #[serde(default, skip_serializing_if = "Messages::is_all")]
+    pub messages: Messages,
+    /// Probability a message is held back by a `long_delay` as well (long reordering).
+    #[serde(default, skip_serializing_if = "Probability::is_zero")]
+    pub long_delay_fraction: Probability,
+    /// The long delay, drawn uniformly per message from the span (`"200ms..2s"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub long_delay: Option<Span>,
+    /// The degrade stands through the quiet period instead of being undone when it starts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub through_quiet: bool,
+}
+
+/// Which links of a degrade between `a` and `b`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Direction {
+    /// Both ways.
+    #[default]
+    Both,
+    /// From `a` to `b` only.
+    AToB,
+}
+
+impl Direction {
+    fn is_both(&self) -> bool {
+        *self == Direction::Both
+    }
+}
+
+/// Which messages a degrade covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Messages {
+    /// Every message.
+    #[default]
+    All,
+    /// Messages that are not replies (client requests, and peer messages `Node::is_reply`
+    /// does not call replies).
+    Requests,
+    /// Replies (to clients, and peer messages `Node::is_reply` calls replies).
+    Replies,
+}
+
+impl Messages {
+    fn is_all(&self) -> bool {
+        *self == Messages::All
+    }
+}
+
+/// The written names of an enum's values, for parsing and writing back.
+trait Named: Copy + PartialEq + 'static {
+    const NAMES: &'static [(&'static str, Self)];
+}
+
+impl Named for Direction {
+    const NAMES: &'static [(&'static str, Self)] =
+        &[("both", Direction::Both), ("a-to-b", Direction::AToB)];
+}
+
+impl Named for Messages {
+    const NAMES: &'static [(&'static str, Self)] =
+        &[("all", Messages::All), ("requests", Messages::Requests), ("replies", Messages::Replies)];
+}
+
+impl Named for Jitter {
+    const NAMES: &'static [(&'static str, Self)] =
+        &[("uniform", Jitter::Uniform), ("exponential", Jitter::Exponential)];
+}
+
+fn name_of<T: Named>(value: T) -> &'static str {
+    T::NAMES.iter().find(|(_, v)| *v == value).map(|(name, _)| *name).expect("every value named")
+}
+
+/// `text` as a `T`, or `"text": expected "a", "b" or "c"`.
+fn named<T: Named>(text: &str) -> Result<T, String> {
+    if let Some((_, value)) = T::NAMES.iter().find(|(name, _)| *name == text) {
+        return Ok(*value);
+    }
+    let names: Vec<String> = T::NAMES.iter().map(|(name, _)| format!("\"{name}\"")).collect();
+    let (last, rest) = names.split_last().expect("names");
+    let expected =
+        if rest.is_empty() { last.clone() } else { format!("{} or {last}", rest.join(", ")) };
+    Err(format!("\"{text}\": expected {expected}"))
+}
+
+macro_rules! serde_by_name {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(name_of(*self))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                named(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+serde_by_name!(Direction, Messages, Jitter);
+
+/// A span of time `min..=max`, written `"200ms..2s"` (or one duration, `"1s"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub min: Nanos,
+    pub max: Nanos,
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::engine::time::format_span((self.min, self.max)))
+    }
+}
+
+impl Serialize for Span {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (min, max) = crate::engine::time::parse_span(&String::deserialize(d)?)
+            .map_err(serde::de::Error::custom)?;
+        Ok(Span { min, max })
+    }
+}
+
+impl Degrade {
+    /// The written keys of a degrade, each checked alone by [`Degrade::check_keys`].
+    const KEYS: [&'static str; 13] = [
+        "a",
+        "b",
+        "latency",
+        "loss",
+        "jitter",
+        "jitter_distribution",
+        "reorder",
+        "duplicate",
+        "direction",
+        "messages",
+        "long_delay_fraction",
+        "long_delay",
+        "through_quiet",
+    ];
+
+    /// Reads each key of a degrade's table alone, so that a bad value is reported with its
+    /// key (`messages: "replys": expected ...`); the whole table is read afterwards.
+    pub fn check_keys(table: &toml::Table) -> Result<(), (&'static str, String)> {
+        fn read<T: for<'de> Deserialize<'de>>(value: &toml::Value) -> Result<(), String> {
+            T::deserialize(value.clone()).map(|_| ()).map_err(|e| e.message().to_string())
+        }
+        for key in Self::KEYS {
+            let Some(value) = table.get(key) else { continue };
+            let read = match key {
+                "a" | "b" => read::<Vec<u32>>,
+                "latency" | "jitter" => read::<SignedDuration>,
+                "loss" | "reorder" | "duplicate" | "long_delay_fraction" => read::<Probability>,
+                "jitter_distribution" => read::<Jitter>,
+                "direction" => read::<Direction>,
+                "messages" => read::<Messages>,
+                "long_delay" => read::<Span>,
+                _ => read::<bool>,
+            };
+            read(value).map_err(|e| (key, e))?;
+        }
+        Ok(())
+    }
+
+    /// How a link of the network's `base` behaves under this degrade.
+    pub fn link(&self, base: LinkConfig) -> LinkConfig {
+        let nanos = |d: SignedDuration| d.0.max(0) as Nanos;
+        let (long_delay_ppm, long_delay_min, long_delay_max) = match self.long_delay {
+            Some(span) if self.long_delay_fraction.ppm() > 0 => {
+                (self.long_delay_fraction.ppm(), span.min, span.max)
+            }
+            _ => (base.long_delay_ppm, base.long_delay_min, base.long_delay_max),
+        };
+        LinkConfig {
+            latency: base.latency + nanos(self.latency),
+            jitter: base.jitter,
+            jitter_shape: self.jitter_distribution.unwrap_or(base.jitter_shape),
+            loss_ppm: base.loss_ppm.max(self.loss.ppm()),
+            duplicate_ppm: base.duplicate_ppm.max(self.duplicate.ppm()),
+            reorder_ppm: base.reorder_ppm.max(self.reorder.ppm()),
+            jitter_unordered: base.jitter_unordered + nanos(self.jitter),
+            long_delay_ppm,
+            long_delay_min,
+            long_delay_max,
+        }
+    }
+
+    /// The messages of the links between `a` and `b` this degrade covers.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            one_way: self.direction == Direction::AToB,
+            class: match self.messages {
+                Messages::All => None,
+                Messages::Requests => Some(MessageClass::Request),
+                Messages::Replies => Some(MessageClass::Reply),
+            },
+        }
+    }
+
+    /// `a <-> b: +latency, loss 0.1, ...`: every key in use, for traces and fault logs.
+    fn describe(&self, group: impl Fn(&Vec<u32>) -> String) -> String {
+        let set = |s: &Option<Vec<u32>>| s.as_ref().map_or("all".to_string(), &group);
+        let mut out = String::from("link-degrade");
+        if self.a.is_some() || self.b.is_some() {
+            let arrow = if self.direction == Direction::AToB { "->" } else { "<->" };
+            out += &format!(" {} {arrow} {}", set(&self.a), set(&self.b));
+        }
+        let p = |p: Probability| f64::from(p.ppm()) / 1e6;
+        let mut keys = Vec::new();
+        if self.latency.0 != 0 {
+            keys.push(format!("latency +{}", self.latency));
+        }
+        if self.loss.ppm() > 0 {
+            keys.push(format!("loss {}", p(self.loss)));
+        }
+        if self.jitter.0 != 0 {
+            keys.push(format!("jitter +{}", self.jitter));
+        }
+        if let Some(shape) = self.jitter_distribution {
+            keys.push(format!("jitter {}", name_of(shape)));
+        }
+        if self.reorder.ppm() > 0 {
+            keys.push(format!("reorder {}", p(self.reorder)));
+        }
+        if self.duplicate.ppm() > 0 {
+            keys.push(format!("duplicate {}", p(self.duplicate)));
+        }
+        if let (f, Some(span)) = (self.long_delay_fraction, self.long_delay) {
+            keys.push(format!("long delay {span} for {}", p(f)));
+        }
+        if self.messages != Messages::All {
+            keys.push(format!("{} only", name_of(self.messages)));
+        }
+        if self.through_quiet {
+            keys.push("through quiet".to_string());
+        }
+        if !keys.is_empty() {
+            out += &format!(": {}", keys.join(", "));
+        }
+        out
+    }
 }
 
 impl Serialize for Fault {
@@ -342,10 +618,6 @@ impl<'de> Deserialize<'de> for Fault {
     }
 }
 
-fn zero_duration() -> SignedDuration {
-    SignedDuration(0)
-}
-
 impl Fault {
     /// The fault's kind as scenario files write it.
     pub fn kind(&self) -> &'static str {
@@ -363,7 +635,7 @@ impl Fault {
             Fault::DiskCorrupt { .. } => "disk-corrupt",
             Fault::DiskSectorError { .. } => "disk-sector-error",
             Fault::DiskMisdirect { .. } => "disk-misdirect",
-            Fault::LinkDegrade { .. } => "link-degrade",
+            Fault::LinkDegrade(_) => "link-degrade",
             Fault::LinkRestore => "link-restore",
         }
     }
@@ -409,6 +681,7 @@ impl Fault {
             Fault::DiskCorrupt { node } => format!("disk-corrupt {node}"),
             Fault::DiskSectorError { node } => format!("disk-sector-error {node}"),
             Fault::DiskMisdirect { node } => format!("disk-misdirect {node}"),
+            Fault::LinkDegrade(d) => d.describe(group),
             other => other.kind().to_string(),
         }
     }
@@ -577,8 +850,14 @@ impl fmt::Display for Condition {
 }
 
 /// A duration that may be negative, written like `"-1.5s"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SignedDuration(pub i64);
+
+impl SignedDuration {
+    fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
+}
 
 impl fmt::Display for SignedDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -619,6 +898,10 @@ impl Probability {
     pub fn ppm(self) -> u32 {
         self.0
     }
+
+    fn is_zero(&self) -> bool {
+        self.0 == 0
+    }
 }
 
 impl Serialize for Probability {
@@ -658,12 +941,92 @@ mod tests {
             Fault::ClockJump { node: NodeRef::Id(2), by: SignedDuration(-1_500_000_000) },
             Fault::DiskMisdirect { node: NodeRef::Pick(Pick::RANDOM) },
             Fault::Heal,
+            Fault::LinkDegrade(Degrade::default()),
+            Fault::LinkDegrade(every_key()),
         ];
         for fault in faults {
             let text = toml::to_string(&fault).unwrap();
             let back: Fault = toml::from_str(&text).unwrap();
             assert_eq!(back, fault, "{text}");
         }
+    }
+
+    /// A degrade with every key set.
+    fn every_key() -> Degrade {
+        Degrade {
+            a: Some(vec![0, 1]),
+            b: Some(vec![2]),
+            latency: SignedDuration(20_000_000),
+            loss: Probability(50_000),
+            jitter: SignedDuration(5_000_000),
+            jitter_distribution: Some(Jitter::Exponential),
+            reorder: Probability(100_000),
+            duplicate: Probability(10_000),
+            direction: Direction::AToB,
+            messages: Messages::Replies,
+            long_delay_fraction: Probability(20_000),
+            long_delay: Some(Span { min: 200_000_000, max: 2_000_000_000 }),
+            through_quiet: true,
+        }
+    }
+
+    #[test]
+    fn a_degrade_writes_only_the_keys_it_uses_and_describes_them() {
+        let plain = Fault::LinkDegrade(Degrade::default());
+        let text = toml::to_string(&plain).unwrap();
+        assert_eq!(text, "kind = \"link-degrade\"\nlatency = \"0ns\"\nloss = 0.0\n");
+        assert_eq!(plain.describe(), "link-degrade");
+        let text = serde_json::to_string(&Fault::LinkDegrade(every_key())).unwrap();
+        assert!(text.contains(r#""direction":"a-to-b","messages":"replies""#), "{text}");
+        assert!(text.contains(r#""long_delay":"200ms..2s","through_quiet":true"#), "{text}");
+        assert_eq!(
+            Fault::LinkDegrade(every_key()).describe(),
+            "link-degrade n0,n1 -> n2: latency +20ms, loss 0.05, jitter +5ms, jitter \
+             exponential, reorder 0.1, duplicate 0.01, long delay 200ms..2s for 0.02, replies \
+             only, through quiet"
+        );
+    }
+
+    #[test]
+    fn a_degrade_of_latency_and_loss_makes_the_link_it_always_made() {
+        // What a degrade did before it had more keys: existing runs must not change.
+        let base = LinkConfig { loss_ppm: 1_000, reorder_ppm: 5, ..LinkConfig::default() };
+        let d = Degrade {
+            latency: SignedDuration(7_000_000),
+            loss: Probability(200_000),
+            ..Degrade::default()
+        };
+        let before = LinkConfig { latency: base.latency + 7_000_000, loss_ppm: 200_000, ..base };
+        assert_eq!(d.link(base), before);
+        assert_eq!(d.scope(), Scope::default());
+        let d = every_key();
+        let link = d.link(base);
+        assert_eq!((link.jitter, link.jitter_unordered), (base.jitter, 5_000_000));
+        assert_eq!((link.long_delay_ppm, link.long_delay_max), (20_000, 2_000_000_000));
+        assert_eq!(d.scope(), Scope { one_way: true, class: Some(MessageClass::Reply) });
+    }
+
+    #[test]
+    fn a_degrades_bad_values_name_their_key() {
+        let table = |text: &str| toml::from_str::<toml::Table>(text).unwrap();
+        let cases = [
+            (
+                "messages = \"replys\"",
+                "messages",
+                r#""replys": expected "all", "requests" or "replies""#,
+            ),
+            ("direction = \"back\"", "direction", r#"expected "both" or "a-to-b""#),
+            ("jitter_distribution = \"normal\"", "jitter_distribution", "\"uniform\" or"),
+            ("reorder = 1.5", "reorder", "out of range"),
+            ("long_delay = \"2s..1s\"", "long_delay", "start is after its end"),
+            ("through_quiet = \"yes\"", "through_quiet", ""),
+        ];
+        for (text, key, reason) in cases {
+            let (k, e) = Degrade::check_keys(&table(text)).unwrap_err();
+            assert_eq!(k, key, "{text}");
+            assert!(e.contains(reason), "{text}: {e}");
+        }
+        assert!(Degrade::check_keys(&table("latency = \"1ms\"\nmessages = \"all\"")).is_ok());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! applied and records the concrete fault, so a run's random faults can be written down as an
 //! explicit schedule and replayed.
 
-use super::fault::{Fault, NodeRef, Pick, SignedDuration};
+use super::fault::{Degrade, Fault, NodeRef, Pick, SignedDuration};
 use crate::engine::{Nanos, SimRng};
 
 /// Settings of the nemesis, resolved from a scenario.
@@ -85,12 +85,12 @@ impl Nemesis {
             "disk-corrupt" => Fault::DiskCorrupt { node: random },
             "disk-sector-error" => Fault::DiskSectorError { node: random },
             "disk-misdirect" => Fault::DiskMisdirect { node: random },
-            "link-degrade" => Fault::LinkDegrade {
-                a: None,
-                b: None,
+            "link-degrade" => Fault::LinkDegrade(Degrade {
+                // Drawn in the order written: latency, then loss.
                 latency: SignedDuration(self.rng.between(1_000_000, 50_000_000) as i64),
                 loss: super::fault::Probability(self.rng.between(10_000, 200_000) as u32),
-            },
+                ..Degrade::default()
+            }),
             other => unreachable!("validated nemesis kind {other}"),
         };
         let lasts = self.around(self.plan.duration);
@@ -116,7 +116,7 @@ pub fn repair_of(applied: &Fault, drift_before_ppm: i64) -> Option<Fault> {
         Fault::ClockDrift { node, .. } => {
             Some(Fault::ClockDrift { node: *node, ppm: drift_before_ppm })
         }
-        Fault::LinkDegrade { .. } => Some(Fault::LinkRestore),
+        Fault::LinkDegrade(_) => Some(Fault::LinkRestore),
         _ => None,
     }
 }

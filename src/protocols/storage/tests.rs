@@ -361,6 +361,7 @@ fn judge_with(engines: u32, b: Built) -> crate::check::CheckResult {
         quiet_start: None,
         end_ns: 0,
         faults_applied: 0,
+        degraded_in_quiet: false,
         stopped_early: false,
         liveness_bound: 0,
     };

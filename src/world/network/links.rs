@@ -3,13 +3,16 @@
 //!
 //! A degrade of every link changes the default; a degrade between sets `a` and `b` is one
 //! override holding the two sets (a bit per host), not one entry per pair: sets of 1,000 hosts
-//! would be a million pairs. The newest override that covers a link wins, as if each degrade
-//! had set its links one by one. Restoring drops the overrides: O(overrides).
+//! would be a million pairs. An override may cover one direction (`a` to `b`) or one class of
+//! message (requests or replies) only. The newest override that covers a message's link,
+//! direction and class wins, as if each degrade had set its links one by one: a later degrade
+//! of the same links and messages replaces an earlier one, and one of fewer messages (replies
+//! only) leaves the rest as they were. Restoring drops the overrides: O(overrides).
 //!
 //! Limit: one override per degrade since the last restore or degrade of every link, fewer when
 //! a newer one hides an older one entirely; a scenario's fault limit bounds them.
 
-use super::{HostId, LinkConfig};
+use super::{HostId, LinkConfig, MessageClass, Scope};
 
 /// A set of hosts, one bit each.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,25 +52,33 @@ impl HostSet {
     }
 }
 
-/// The links between `a` and `b`, both ways, behave as `link`.
+/// The links between `a` and `b` (both ways, or from `a` to `b` only), for the messages of
+/// `scope`, behave as `link`.
 #[derive(Clone, Debug)]
 struct Override {
     a: HostSet,
     b: HostSet,
+    scope: Scope,
     link: LinkConfig,
 }
 
 impl Override {
     #[inline]
-    fn covers(&self, from: HostId, to: HostId) -> bool {
-        (self.a.contains(from) && self.b.contains(to))
-            || (self.b.contains(from) && self.a.contains(to))
+    fn covers(&self, from: HostId, to: HostId, class: MessageClass) -> bool {
+        self.scope.class.is_none_or(|c| c == class)
+            && ((self.a.contains(from) && self.b.contains(to))
+                || (!self.scope.one_way && self.b.contains(from) && self.a.contains(to)))
     }
 
-    /// Every link `self` covers, `other` covers too.
+    /// Every message `self` covers, `other` covers too.
     fn within(&self, other: &Override) -> bool {
-        (self.a.is_subset(&other.a) && self.b.is_subset(&other.b))
-            || (self.a.is_subset(&other.b) && self.b.is_subset(&other.a))
+        let class = other.scope.class.is_none_or(|c| self.scope.class == Some(c));
+        // Each of `self`'s directions, carried by one of `other`'s.
+        let straight = self.a.is_subset(&other.a) && self.b.is_subset(&other.b);
+        let crossed = self.a.is_subset(&other.b) && self.b.is_subset(&other.a);
+        let a_to_b = straight || (!other.scope.one_way && crossed);
+        let b_to_a = crossed || (!other.scope.one_way && straight);
+        class && a_to_b && (self.scope.one_way || b_to_a)
     }
 }
 
@@ -92,32 +103,33 @@ impl Links {
         Links { hosts, base, default: base, overrides: Vec::new(), uniform: true }
     }
 
-    /// How `from -> to` behaves.
+    /// How `from -> to` behaves for a message of `class`.
     #[inline]
-    pub(super) fn get(&self, from: HostId, to: HostId) -> LinkConfig {
+    pub(super) fn get(&self, from: HostId, to: HostId, class: MessageClass) -> LinkConfig {
         if self.uniform {
             return self.base;
         }
-        self.get_degraded(from, to)
+        self.get_degraded(from, to, class)
     }
 
-    fn get_degraded(&self, from: HostId, to: HostId) -> LinkConfig {
+    fn get_degraded(&self, from: HostId, to: HostId, class: MessageClass) -> LinkConfig {
         if from == to {
             return self.base;
         }
-        let covering = self.overrides.iter().rev().find(|o| o.covers(from, to));
+        let covering = self.overrides.iter().rev().find(|o| o.covers(from, to, class));
         covering.map_or(self.default, |o| o.link)
     }
 
-    /// Links between a host of `a` and a host of `b` (every host if `None`), both ways, behave
-    /// as `link` from now on.
+    /// Links between a host of `a` and a host of `b` (every host if `None`), both ways or from
+    /// `a` to `b`, behave as `link` from now on for the messages of `scope`.
     pub(super) fn set_between(
         &mut self,
         a: Option<&[HostId]>,
         b: Option<&[HostId]>,
+        scope: Scope,
         link: LinkConfig,
     ) {
-        if a.is_none() && b.is_none() {
+        if a.is_none() && b.is_none() && scope == Scope::default() {
             // Every link: the default changes and no older override survives.
             self.default = link;
             self.overrides.clear();
@@ -126,7 +138,7 @@ impl Links {
             let set = |s: Option<&[HostId]>| {
                 s.map_or_else(|| HostSet::all(hosts), |s| HostSet::of(s, hosts))
             };
-            let new = Override { a: set(a), b: set(b), link };
+            let new = Override { a: set(a), b: set(b), scope, link };
             // An override the new one hides entirely can never decide a link again.
             self.overrides.retain(|o| !o.within(&new));
             self.overrides.push(new);

@@ -2,8 +2,10 @@
 //! jitter, loss, duplication and reordering, and cuts that model partitions of any shape.
 //!
 //! Links are FIFO unless a message is picked for reordering: then it takes a longer path and may
-//! overtake or be overtaken. A message in flight across a link that is cut before it arrives is
-//! dropped or delivered, as the scenario says (`in_flight_on_cut`).
+//! overtake or be overtaken. A degrade's own delays (`jitter_unordered`, long delays) come after
+//! FIFO order too: a message they hold back is overtaken by later ones. A message in flight
+//! across a link that is cut before it arrives is dropped or delivered, as the scenario says
+//! (`in_flight_on_cut`).
 //!
 //! Nothing here is stored per pair of hosts, so that clusters of thousands of nodes fit: links
 //! share one setting plus overrides per degrade (`links`), partitions label hosts (`cuts`), and
@@ -58,16 +60,28 @@ const EXPONENTIAL_PERMILLE: [u16; 256] = [
 pub struct LinkConfig {
     /// Fixed part of the one-way latency.
     pub latency: Nanos,
-    /// Scale of the extra latency: its maximum (uniform) or its mean (exponential).
+    /// Scale of the extra latency: its maximum (uniform) or its mean (exponential). FIFO order
+    /// holds: a message waits for the slower ones sent before it on its link.
     pub jitter: Nanos,
-    /// Shape of the extra latency.
+    /// Shape of the extra latency (both `jitter` and `jitter_unordered`).
     pub jitter_shape: Jitter,
     /// Chance a message is lost.
     pub loss_ppm: u32,
     /// Chance a message is delivered twice.
     pub duplicate_ppm: u32,
-    /// Chance a message leaves FIFO order (takes up to three extra latencies).
+    /// Chance a message leaves FIFO order: it takes up to three times `latency + jitter`
+    /// longer, and later messages overtake it.
     pub reorder_ppm: u32,
+    /// Extra latency drawn per message after FIFO order (a degrade's `jitter`): messages on the
+    /// link overtake each other, as datagrams do.
+    pub jitter_unordered: Nanos,
+    /// Chance a message is held back by a long delay, uniform in
+    /// `long_delay_min..=long_delay_max`, after FIFO order (long reordering).
+    pub long_delay_ppm: u32,
+    /// Shortest long delay.
+    pub long_delay_min: Nanos,
+    /// Longest long delay.
+    pub long_delay_max: Nanos,
 }
 
 impl Default for LinkConfig {
@@ -79,8 +93,32 @@ impl Default for LinkConfig {
             loss_ppm: 0,
             duplicate_ppm: 0,
             reorder_ppm: 0,
+            jitter_unordered: 0,
+            long_delay_ppm: 0,
+            long_delay_min: 0,
+            long_delay_max: 0,
         }
     }
+}
+
+/// Whether a message answers another: degrades may cover one class only. The simulator
+/// classifies messages at send time (`Node::is_reply` for peer messages).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MessageClass {
+    /// A request, or any message that is not a reply.
+    #[default]
+    Request,
+    /// A reply to a request.
+    Reply,
+}
+
+/// Which messages of the links between two host sets a degrade covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Only the links from the first set to the second (else both ways).
+    pub one_way: bool,
+    /// Only this class of message (else every message).
+    pub class: Option<MessageClass>,
 }
 
 /// What happens to messages in flight on a link when it is cut.
@@ -124,6 +162,9 @@ pub struct NetworkStats {
     pub cut_in_flight: u64,
     pub duplicated: u64,
     pub reordered: u64,
+    /// Messages held back by a degrade's long delay.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub long_delayed: u64,
     /// Bytes of the messages sent, as their protocol encodes them (0 if it does not say).
     #[serde(default)]
     pub bytes_sent: u64,
@@ -134,6 +175,10 @@ pub struct NetworkStats {
     /// (queueing behind earlier messages, then transmission), summed.
     #[serde(default)]
     pub bandwidth_delay_ns: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Bytes sent in each second of virtual time (by the time they were sent), for plots.
@@ -221,10 +266,23 @@ impl Network {
         self.send_bytes(now, from, to, 0)
     }
 
-    /// Decides the fate of a message of `bytes` bytes sent from `from` to `to` at `now`: it
-    /// first waits for the sender's link under a bandwidth limit, and is counted.
+    /// Decides the fate of a request of `bytes` bytes sent from `from` to `to` at `now`.
     #[inline]
     pub fn send_bytes(&mut self, now: Nanos, from: HostId, to: HostId, bytes: u64) -> Transit {
+        self.send_message(now, from, to, bytes, MessageClass::Request)
+    }
+
+    /// Decides the fate of a message of `bytes` bytes and of `class` sent from `from` to `to`
+    /// at `now`: it first waits for the sender's link under a bandwidth limit, and is counted.
+    #[inline]
+    pub fn send_message(
+        &mut self,
+        now: Nanos,
+        from: HostId,
+        to: HostId,
+        bytes: u64,
+        class: MessageClass,
+    ) -> Transit {
         debug_assert!((from as usize) < self.hosts && (to as usize) < self.hosts);
         self.stats.sent += 1;
         let now = if bytes == 0 {
@@ -239,7 +297,7 @@ impl Network {
             self.stats.blocked_by_partition += 1;
             return Transit::Dropped(DropReason::Partition);
         }
-        let link = self.links.get(from, to);
+        let link = self.links.get(from, to, class);
         if self.rng.chance_ppm(link.loss_ppm) {
             self.stats.lost += 1;
             return Transit::Dropped(DropReason::Loss);
@@ -266,16 +324,22 @@ impl Network {
         done
     }
 
+    /// A draw of extra latency of scale `jitter` and shape `shape` (none if `jitter` is 0).
     #[inline]
-    fn arrival(&mut self, now: Nanos, key: LinkKey, link: LinkConfig) -> Nanos {
-        let jitter = match (link.jitter, link.jitter_shape) {
+    fn jitter(&mut self, jitter: Nanos, shape: Jitter) -> Nanos {
+        match (jitter, shape) {
             (0, _) => 0,
             (j, Jitter::Uniform) => self.rng.below(j + 1),
             (j, Jitter::Exponential) => {
                 let permille = EXPONENTIAL_PERMILLE[self.rng.below(256) as usize];
                 j * u64::from(permille) / 1000
             }
-        };
+        }
+    }
+
+    #[inline]
+    fn arrival(&mut self, now: Nanos, key: LinkKey, link: LinkConfig) -> Nanos {
+        let jitter = self.jitter(link.jitter, link.jitter_shape);
         let at = now + link.latency + jitter;
         let at = if link.reorder_ppm > 0 && self.rng.chance_ppm(link.reorder_ppm) {
             self.stats.reordered += 1;
@@ -284,6 +348,15 @@ impl Network {
             let last = self.fifo.last_arrival(key, self.clock);
             let at = at.max(*last);
             *last = at;
+            at
+        };
+        // A degrade's delays come after FIFO order, so later messages overtake the ones they
+        // hold back. Nothing is drawn on a link without them: existing runs draw as before.
+        let at = at + self.jitter(link.jitter_unordered, link.jitter_shape);
+        let at = if self.rng.chance_ppm(link.long_delay_ppm) {
+            self.stats.long_delayed += 1;
+            at + self.rng.between(link.long_delay_min, link.long_delay_max)
+        } else {
             at
         };
         self.arrival_max = self.arrival_max.max(at);
@@ -367,7 +440,20 @@ impl Network {
     /// behave as `link` from now on; a host's link to itself keeps the scenario's settings.
     /// Degrading every link costs O(1), degrading between two sets O(hosts).
     pub fn set_links(&mut self, a: Option<&[HostId]>, b: Option<&[HostId]>, link: LinkConfig) {
-        self.links.set_between(a, b, link);
+        self.links.set_between(a, b, Scope::default(), link);
+    }
+
+    /// Like [`Network::set_links`], for the messages `scope` covers only (one direction, one
+    /// class); the others keep the behaviour they had. The newest degrade that covers a
+    /// message's link, direction and class decides it.
+    pub fn set_links_for(
+        &mut self,
+        a: Option<&[HostId]>,
+        b: Option<&[HostId]>,
+        scope: Scope,
+        link: LinkConfig,
+    ) {
+        self.links.set_between(a, b, scope, link);
     }
 
     /// Every link behaves as the network was made again. O(overrides).
@@ -375,9 +461,14 @@ impl Network {
         self.links.restore();
     }
 
-    /// How `from -> to` behaves.
+    /// How `from -> to` behaves for requests.
     pub fn link(&self, from: HostId, to: HostId) -> LinkConfig {
-        self.links.get(from, to)
+        self.links.get(from, to, MessageClass::Request)
+    }
+
+    /// How `from -> to` behaves for messages of `class`.
+    pub fn link_for(&self, from: HostId, to: HostId, class: MessageClass) -> LinkConfig {
+        self.links.get(from, to, class)
     }
 
     /// Counters since the network was made.

@@ -443,3 +443,177 @@ fn bytes_are_counted_by_the_second_they_were_sent() {
     n.send_bytes(2_500_000_000, 1, 0, 100);
     assert_eq!(n.bytes_per_second().0, vec![12, 0, 100]);
 }
+
+/// The one-way delay of a message sent at `t`, or `None` if it was lost.
+fn delay(n: &mut Network, t: Nanos, from: HostId, to: HostId, class: MessageClass) -> Option<u64> {
+    match n.send_message(t, from, to, 0, class) {
+        Transit::Arrives { first, .. } => Some(first - t),
+        Transit::Dropped(_) => None,
+    }
+}
+
+#[test]
+fn a_one_way_degrade_slows_only_the_links_from_a_to_b() {
+    let base = LinkConfig { latency: 1_000, jitter: 0, ..LinkConfig::default() };
+    let slow = LinkConfig { latency: 50_000, ..base };
+    let mut n = net(4, base);
+    let scope = Scope { one_way: true, class: None };
+    n.set_links_for(Some(&[0, 1]), Some(&[2]), scope, slow);
+    let request = MessageClass::Request;
+    for t in 0..100 {
+        let t = t * 1_000_000;
+        assert_eq!(delay(&mut n, t, 0, 2, request), Some(50_000), "a -> b is degraded");
+        assert_eq!(delay(&mut n, t, 1, 2, MessageClass::Reply), Some(50_000));
+        assert_eq!(delay(&mut n, t, 2, 0, request), Some(1_000), "b -> a is not");
+        assert_eq!(delay(&mut n, t, 0, 1, request), Some(1_000), "inside a is not");
+        assert_eq!(delay(&mut n, t, 3, 2, request), Some(1_000), "outside a is not");
+    }
+}
+
+#[test]
+fn a_replies_only_degrade_leaves_requests_alone() {
+    let base = LinkConfig { latency: 1_000, jitter: 0, ..LinkConfig::default() };
+    let lossy = LinkConfig { latency: 9_000, loss_ppm: 1_000_000, ..base };
+    let mut n = net(3, base);
+    let replies = Scope { one_way: false, class: Some(MessageClass::Reply) };
+    n.set_links_for(None, None, replies, lossy);
+    assert_eq!(n.links.overrides(), 1, "a degrade of some messages is an override");
+    for t in 0..1000 {
+        let t = t * 100_000;
+        assert_eq!(delay(&mut n, t, 0, 1, MessageClass::Request), Some(1_000));
+        assert_eq!(delay(&mut n, t, 2, 0, MessageClass::Request), Some(1_000));
+        assert_eq!(delay(&mut n, t, 1, 0, MessageClass::Reply), None, "every reply lost");
+    }
+    assert_eq!(n.stats().lost, 1000);
+    // A later degrade of every message of the same links hides it; one of requests only
+    // does not, and leaves the replies as they were.
+    let slow = LinkConfig { latency: 5_000, ..base };
+    let requests = Scope { one_way: false, class: Some(MessageClass::Request) };
+    n.set_links_for(None, None, requests, slow);
+    assert_eq!(n.links.overrides(), 2);
+    assert_eq!(n.link_for(0, 1, MessageClass::Reply), lossy);
+    assert_eq!(n.link_for(0, 1, MessageClass::Request), slow);
+    n.set_links(None, None, slow);
+    assert_eq!(n.links.overrides(), 0);
+    assert_eq!(n.link_for(0, 1, MessageClass::Reply), slow);
+    n.restore_links();
+    assert_eq!(n.link_for(0, 1, MessageClass::Reply), base);
+}
+
+#[test]
+fn a_newer_degrade_hides_only_what_it_covers() {
+    let base = LinkConfig::default();
+    let (x, y) = (LinkConfig { latency: 7, ..base }, LinkConfig { latency: 9, ..base });
+    let mut n = net(4, base);
+    let one_way = Scope { one_way: true, class: None };
+    n.set_links_for(Some(&[0]), Some(&[1]), Scope::default(), x);
+    // One way over both ways: the other direction still stands.
+    n.set_links_for(Some(&[0]), Some(&[1]), one_way, y);
+    assert_eq!(n.links.overrides(), 2);
+    assert_eq!((n.link(0, 1), n.link(1, 0)), (y, x));
+    // Both ways over one way (the sets crossed): it hides both.
+    n.set_links_for(Some(&[1]), Some(&[0]), Scope::default(), x);
+    assert_eq!(n.links.overrides(), 1);
+    assert_eq!((n.link(0, 1), n.link(1, 0)), (x, x));
+}
+
+#[test]
+fn a_degrades_jitter_reorders_where_the_networks_keeps_fifo_order() {
+    let base = LinkConfig { latency: 1_000, jitter: 10_000, ..LinkConfig::default() };
+    let arrivals = |n: &mut Network| -> Vec<Nanos> {
+        (0..2000)
+            .map(|t| match n.send(t * 100, 0, 1) {
+                Transit::Arrives { first, .. } => first,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect()
+    };
+    let mut plain = net(2, base);
+    assert!(arrivals(&mut plain).windows(2).all(|w| w[0] <= w[1]), "FIFO");
+    let mut degraded = net(2, base);
+    degraded.set_links(None, None, LinkConfig { jitter_unordered: 10_000, ..base });
+    let got = arrivals(&mut degraded);
+    let overtaken = got.windows(2).filter(|w| w[1] < w[0]).count();
+    assert!(overtaken > 200, "{overtaken} of 2000 overtaken");
+    assert_eq!(degraded.stats().reordered, 0, "not the reorder mode's counter");
+}
+
+#[test]
+fn a_degrades_reorder_holds_messages_back_so_later_ones_overtake() {
+    let base = LinkConfig { latency: 1_000, jitter: 0, ..LinkConfig::default() };
+    let mut n = net(2, base);
+    n.set_links(None, None, LinkConfig { reorder_ppm: 100_000, ..base });
+    let got: Vec<Nanos> = (0..10_000)
+        .map(|t| match n.send(t * 10, 0, 1) {
+            Transit::Arrives { first, .. } => first - t * 10,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    let arrivals: Vec<Nanos> = got.iter().zip(0..).map(|(d, t)| d + t * 10).collect();
+    assert!(arrivals.windows(2).any(|w| w[1] < w[0]), "a held message is overtaken");
+    let held = n.stats().reordered;
+    assert!((900..=1_100).contains(&held), "{held} held back of 10,000 at 10%");
+    // Held back at most three times latency plus jitter; the others keep FIFO order.
+    assert!(got.iter().all(|&d| (1_000..=4_000).contains(&d)));
+}
+
+#[test]
+fn a_long_delay_holds_back_the_configured_fraction() {
+    let base = LinkConfig { latency: 1_000_000, jitter: 0, ..LinkConfig::default() };
+    let long = LinkConfig {
+        long_delay_ppm: 100_000,
+        long_delay_min: 200_000_000,
+        long_delay_max: 2_000_000_000,
+        ..base
+    };
+    let mut n = net(3, base);
+    n.set_links(Some(&[0]), Some(&[1]), long);
+    let delays: Vec<u64> =
+        (0..20_000).filter_map(|t| delay(&mut n, t * 1000, 0, 1, MessageClass::Request)).collect();
+    let held: Vec<u64> = delays.iter().copied().filter(|&d| d > 1_000_000).collect();
+    // 10% of 20,000 = 2,000; sd ~42; allow 5 sd.
+    assert!((1_790..=2_210).contains(&held.len()), "{} held", held.len());
+    assert_eq!(n.stats().long_delayed, held.len() as u64);
+    assert!(held.iter().all(|&d| (201_000_000..=2_001_000_000).contains(&d)));
+    let mean = held.iter().sum::<u64>() / held.len() as u64;
+    assert!((1_000_000_000..1_200_000_000).contains(&mean), "uniform: mean {mean}");
+    // The others are not held behind them: the link still delivers in about its latency.
+    assert_eq!(delays.iter().filter(|&&d| d == 1_000_000).count(), delays.len() - held.len());
+    assert_eq!(delay(&mut n, 0, 0, 2, MessageClass::Request), Some(1_000_000), "other links");
+}
+
+#[test]
+fn a_degrades_duplicate_duplicates_on_its_links_only() {
+    let base = LinkConfig::default();
+    let mut n = net(3, base);
+    n.set_links(Some(&[0]), Some(&[1]), LinkConfig { duplicate_ppm: 200_000, ..base });
+    let dups = |n: &mut Network, to| {
+        (0..10_000)
+            .filter(|&t| matches!(n.send(t, 0, to), Transit::Arrives { duplicate: Some(_), .. }))
+            .count()
+    };
+    let degraded = dups(&mut n, 1);
+    assert!((1_800..=2_200).contains(&degraded), "{degraded} duplicated");
+    assert_eq!(dups(&mut n, 2), 0);
+}
+
+#[test]
+fn new_modes_unused_draw_nothing_more() {
+    // A link without jitter_unordered or long delays must draw from the network's stream
+    // exactly as before they existed, so existing scenarios keep their traces: a degrade of
+    // latency alone draws what the scenario's link draws, fate for fate.
+    let base = LinkConfig { loss_ppm: 10_000, reorder_ppm: 10_000, ..LinkConfig::default() };
+    let slow = LinkConfig { latency: 3_000_000, ..base };
+    let mut a = net(2, base);
+    let mut b = net(2, base);
+    b.set_links(None, None, slow);
+    for t in 0..1000 {
+        let (x, y) = (a.send(t * 10, 0, 1), b.send(t * 10, 0, 1));
+        match (x, y) {
+            (Transit::Arrives { .. }, Transit::Arrives { .. }) => {}
+            (Transit::Dropped(p), Transit::Dropped(q)) => assert_eq!(p, q),
+            other => panic!("the same draws give the same fates: {other:?}"),
+        }
+    }
+    assert_eq!(a.rng.below(u64::MAX), b.rng.below(u64::MAX), "same number of draws");
+}
