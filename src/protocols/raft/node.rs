@@ -314,6 +314,15 @@ impl<S: StateMachine> Node for RaftNode<S> {
         frame.bytes.len() as u64
     }
 
+    /// The variant's name (`Append`, `VoteReply`, ...), read from the frame's `kind` field.
+    fn message_name(frame: &Frame) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(wire::kind(frame).map_or("Undecodable", |k| Msg::NAMES[k]))
+    }
+
+    fn is_reply(frame: &Frame) -> bool {
+        wire::kind(frame).is_some_and(Msg::is_reply)
+    }
+
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {
         self.recover_version(ctx);
         self.recover(ctx);
