@@ -63,6 +63,10 @@ pub(super) struct Progress {
     pub(super) round_sent: u64,
     /// Local time the last snapshot was sent.
     pub(super) snapshot_sent_at_ns: Nanos,
+    /// Times the snapshot in flight was sent again (each resend waits longer).
+    pub(super) snapshot_resends: u32,
+    /// Heartbeat round when the last snapshot was sent.
+    pub(super) snapshot_round: u64,
 }
 
 impl Progress {
@@ -77,6 +81,8 @@ impl Progress {
             round_acked: 0,
             round_sent: 0,
             snapshot_sent_at_ns: 0,
+            snapshot_resends: 0,
+            snapshot_round: 0,
         }
     }
 }
