@@ -432,7 +432,10 @@ impl<S: StateMachine> RaftNode<S> {
         self.replica.restore(&snapshot.state).expect("leader's snapshot restores");
         if self.log.term(index) == Some(term) {
             // The log holds the snapshot's last entry: keep what follows (compacted once the
-            // snapshot is durable, like a local one).
+            // snapshot is durable, like a local one). The state machine jumps to `index`
+            // now, without applying the entries before it: say so, as checkers judge the
+            // order of applies from the latest snapshot.
+            self.fact(ctx, Fact::LogCompact { index, term, digest });
             self.persist_snapshot(ctx, snapshot, false);
         } else {
             let had_suffix = self.log.last_index() > index;
