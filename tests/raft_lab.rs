@@ -48,12 +48,7 @@ fn every_lab_scenario_passes_a_few_seeds() {
         for seed in 0..3 {
             let out = run(&path, seed, &[]);
             if let Some(failed) = out.first_failure() {
-                panic!(
-                    "{} seed {seed}: {} failed: {}",
-                    path.display(),
-                    failed.name,
-                    failed.detail
-                );
+                panic!("{} seed {seed}: {} failed: {}", path.display(), failed.name, failed.detail);
             }
         }
     }
