@@ -9,7 +9,17 @@
 //!   term T may legitimately lack an entry committed later in real time by a leader of a
 //!   higher term, whose commit it could not have prevented);
 //! - `state_machine_safety`: no two nodes apply different commands at one index, and no two
-//!   nodes learn different committed entries at one index.
+//!   nodes learn different committed entries at one index;
+//! - `commit_quorum`: when a leader reports an entry committed, a majority of its voters (its
+//!   latest `Membership` fact, else the initial members) hold that entry (same index, same
+//!   prefix digest) in their mirrors. Judged for leaders' commits only: a follower learns a
+//!   commit from its leader, whose own commit was judged. To rather miss a bug than raise a
+//!   false alarm, a mirror compacted past the index counts as holding it (a snapshot covers
+//!   only committed entries), and so does a mirror whose facts skipped an index (unknown);
+//! - `apply_order`: each node applies indexes one after another, from 1 or from its latest
+//!   snapshot (`LogCompact`): never a gap, never back. A crash, or a truncation below the
+//!   applied point (a node's recovery announces its log afresh with `LogTruncate { index: 1 }`),
+//!   rewinds where the next apply may start.
 //!
 //! Invariant: knows facts, never a protocol.
 
@@ -18,8 +28,14 @@ use crate::node::{Fact, Group, Nanos, NodeId};
 use std::collections::BTreeMap;
 
 /// Names of the checks, as reported.
-pub const CHECKS: [&str; 4] =
-    ["election_safety", "log_matching", "leader_completeness", "state_machine_safety"];
+pub const CHECKS: [&str; 6] = [
+    "election_safety",
+    "log_matching",
+    "leader_completeness",
+    "state_machine_safety",
+    "commit_quorum",
+    "apply_order",
+];
 
 #[derive(Clone, Debug, Default)]
 struct Mirror {
@@ -31,6 +47,10 @@ struct Mirror {
     incomplete: bool,
     /// Term this node currently leads, if any.
     leading: Option<u64>,
+    /// The voters this node last reported (`Membership`), if it did.
+    members: Option<Vec<NodeId>>,
+    /// The highest index applied (or covered by a snapshot) since the node last started.
+    applied: u64,
 }
 
 impl Mirror {
@@ -50,7 +70,8 @@ impl Mirror {
 
     fn truncate(&mut self, index: u64) {
         if index <= self.base_index {
-            *self = Mirror { leading: self.leading, ..Mirror::default() };
+            let (leading, members, applied) = (self.leading, self.members.take(), self.applied);
+            *self = Mirror { leading, members, applied, ..Mirror::default() };
         } else {
             self.entries.truncate((index - self.base_index - 1) as usize);
         }
@@ -66,6 +87,12 @@ impl Mirror {
             return;
         }
         self.entries.push((term, digest));
+    }
+
+    /// True if the mirror holds entry `index` with prefix `digest`, or may (compacted past
+    /// it, or incomplete): only a mirror known to lack it or to differ there says no.
+    fn may_hold(&self, index: u64, digest: u64) -> bool {
+        self.incomplete || index <= self.base_index || self.digest(index) == Some(digest)
     }
 
     fn compact(&mut self, index: u64, digest: u64) {
@@ -105,6 +132,11 @@ pub struct ReplicatedLogChecker {
     applied: BTreeMap<u64, (u64, NodeId, Nanos)>,
     failures: BTreeMap<&'static str, String>,
     facts: u64,
+    /// The voters before any `Membership` fact (empty: every node the checker has heard of).
+    initial_members: Vec<NodeId>,
+    /// Leaders' commits judged by `commit_quorum`, and applies judged by `apply_order`.
+    quorum_checked: u64,
+    applies_checked: u64,
 }
 
 fn time(at: Nanos) -> String {
@@ -112,9 +144,73 @@ fn time(at: Nanos) -> String {
 }
 
 impl ReplicatedLogChecker {
-    /// A checker that has seen nothing.
+    /// A checker that has seen nothing; `commit_quorum` counts a majority of every node it
+    /// has heard of until a node reports its membership.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A checker of a cluster whose voters start as `members` (until `Membership` facts).
+    pub fn with_members(members: Vec<NodeId>) -> Self {
+        ReplicatedLogChecker { initial_members: members, ..Self::default() }
+    }
+
+    /// `commit_quorum`: leader `node` reported `c` committed.
+    fn check_quorum(&mut self, at: Nanos, node: NodeId, c: Committed) -> Result<(), Violation> {
+        let Some(mirror) = self.nodes.get(&node) else { return Ok(()) };
+        let Some(term) = mirror.leading else { return Ok(()) };
+        let voters: Vec<NodeId> = match (&mirror.members, self.initial_members.is_empty()) {
+            (Some(members), _) => members.clone(),
+            (None, false) => self.initial_members.clone(),
+            (None, true) => self.nodes.keys().copied().collect(),
+        };
+        if voters.is_empty() {
+            return Ok(());
+        }
+        self.quorum_checked += 1;
+        let (holding, lacking): (Vec<NodeId>, Vec<NodeId>) = voters
+            .iter()
+            .partition(|v| self.nodes.get(v).is_some_and(|m| m.may_hold(c.index, c.digest)));
+        if holding.len() > voters.len() / 2 {
+            return Ok(());
+        }
+        let names = |ns: &[NodeId]| {
+            if ns.is_empty() {
+                "none".to_string()
+            } else {
+                ns.iter().map(|n| format!("n{n}")).collect::<Vec<_>>().join(", ")
+            }
+        };
+        let detail = format!(
+            "{}: leader n{node} (term {term}) committed index {} (term {}, digest {:#x}), held \
+             by {} of its {} voters: {}; lacking or different: {}",
+            time(at),
+            c.index,
+            c.term,
+            c.digest,
+            holding.len(),
+            voters.len(),
+            names(&holding),
+            names(&lacking)
+        );
+        self.fail("commit_quorum", detail)
+    }
+
+    /// `apply_order`: `node` applied `index`.
+    fn check_apply_order(&mut self, at: Nanos, node: NodeId, index: u64) -> Result<(), Violation> {
+        let mirror = self.nodes.entry(node).or_default();
+        let expected = mirror.applied + 1;
+        mirror.applied = mirror.applied.max(index);
+        self.applies_checked += 1;
+        if index == expected {
+            return Ok(());
+        }
+        let what = if index < expected { "again or out of order" } else { "skipping" };
+        let detail = format!(
+            "{}: n{node} applied index {index} {what}: the next index to apply was {expected}",
+            time(at)
+        );
+        self.fail("apply_order", detail)
     }
 
     fn fail(&mut self, check: &'static str, detail: String) -> Result<(), Violation> {
@@ -275,25 +371,39 @@ impl FactChecker for ReplicatedLogChecker {
             Fact::LogTruncate { index } => {
                 let mirror = self.nodes.entry(node).or_default();
                 mirror.truncate(index);
+                mirror.applied = mirror.applied.min(index.saturating_sub(1));
                 if index <= 1 {
                     mirror.incomplete = false;
                 }
                 Ok(())
             }
             Fact::LogCompact { index, term, digest } => {
-                self.nodes.entry(node).or_default().compact(index, digest);
+                let mirror = self.nodes.entry(node).or_default();
+                mirror.compact(index, digest);
+                mirror.applied = mirror.applied.max(index);
                 self.match_digest(at, node, (index, term, digest))
             }
             Fact::Commit { index, term, digest } => {
-                self.on_commit(at, node, Committed { index, term, digest, node, at })
+                let c = Committed { index, term, digest, node, at };
+                self.on_commit(at, node, c)?;
+                self.check_quorum(at, node, c)
             }
-            Fact::Apply { index, command } => self.on_apply(at, node, index, command),
-            Fact::Membership { .. } | Fact::Custom { .. } => Ok(()),
+            Fact::Apply { index, command } => {
+                self.on_apply(at, node, index, command)?;
+                self.check_apply_order(at, node, index)
+            }
+            Fact::Membership { ref members } => {
+                self.nodes.entry(node).or_default().members = Some(members.clone());
+                Ok(())
+            }
+            Fact::Custom { .. } => Ok(()),
         }
     }
 
     fn on_crash(&mut self, _at: Nanos, node: NodeId) {
-        self.nodes.entry(node).or_default().leading = None;
+        let mirror = self.nodes.entry(node).or_default();
+        mirror.leading = None;
+        mirror.applied = 0; // the restarted node applies again from its snapshot or from 1
     }
 
     fn results(&self) -> Vec<CheckResult> {
@@ -308,6 +418,13 @@ impl FactChecker for ReplicatedLogChecker {
                             format!("{} (index, term) pairs agreed", self.digests.len())
                         }
                         "leader_completeness" => format!("{} leaders checked", self.leaders.len()),
+                        "commit_quorum" => format!(
+                            "{} leader commits held by a majority of voters",
+                            self.quorum_checked
+                        ),
+                        "apply_order" => {
+                            format!("{} applies in order without gaps", self.applies_checked)
+                        }
                         _ => format!("{} indexes applied consistently", self.applied.len()),
                     };
                     CheckResult::pass(*name, summary)
@@ -352,7 +469,7 @@ mod tests {
         ]);
         assert!(violations.is_empty(), "{violations:?}");
         let results = checker.results();
-        assert_eq!(results.len(), 4);
+        assert_eq!(results.len(), 6);
         assert!(results.iter().all(|r| r.passed));
     }
 
@@ -407,11 +524,123 @@ mod tests {
     #[test]
     fn different_commands_applied_at_one_index() {
         let (checker, v) = feed(&[
+            (0, Fact::LogCompact { index: 2, term: 1, digest: 12 }),
+            (1, Fact::LogCompact { index: 2, term: 1, digest: 12 }),
             (0, Fact::Apply { index: 3, command: 1 }),
             (1, Fact::Apply { index: 3, command: 2 }),
         ]);
         assert_eq!(v[0].check, "state_machine_safety");
         assert!(v[0].detail.contains("index 3"));
         assert!(!checker.results()[3].passed);
+    }
+
+    fn result(checker: &ReplicatedLogChecker, name: &str) -> CheckResult {
+        checker.results().into_iter().find(|r| r.name == name).expect("a result per check")
+    }
+
+    fn members(nodes: &[NodeId]) -> Fact {
+        Fact::Membership { members: nodes.to_vec() }
+    }
+
+    #[test]
+    fn a_leader_commit_held_by_a_majority_passes() {
+        let (checker, v) = feed(&[
+            (0, members(&[0, 1, 2])),
+            (0, Fact::Leader { term: 1 }),
+            (0, append(1, 1, 11)),
+            (1, append(1, 1, 11)),
+            (0, Fact::Commit { index: 1, term: 1, digest: 11 }),
+            // A follower learning the commit is not judged, even alone with the entry.
+            (2, Fact::Commit { index: 1, term: 1, digest: 11 }),
+        ]);
+        assert!(v.is_empty(), "{v:?}");
+        let r = result(&checker, "commit_quorum");
+        assert!(r.passed && r.detail.starts_with("1 leader commits"), "{r:?}");
+    }
+
+    #[test]
+    fn a_leader_commit_without_a_majority_fails() {
+        let (checker, v) = feed(&[
+            (0, members(&[0, 1, 2])),
+            (1, members(&[0, 1, 2])),
+            (2, members(&[0, 1, 2])),
+            (0, Fact::Leader { term: 1 }),
+            (0, append(1, 1, 11)),
+            (1, append(1, 2, 99)), // a different entry at index 1
+            (0, Fact::Commit { index: 1, term: 1, digest: 11 }),
+        ]);
+        assert_eq!(v.len(), 1, "{v:?}");
+        assert_eq!(v[0].check, "commit_quorum");
+        assert!(v[0].detail.contains("held by 1 of its 3 voters: n0"), "{}", v[0].detail);
+        assert!(!result(&checker, "commit_quorum").passed);
+        // The leader's own membership decides: with voters {0, 3, 4} and only n0 holding the
+        // entry, a majority of the initial members would not do.
+        let (_, v) = feed(&[
+            (0, members(&[0, 1, 2, 3, 4])),
+            (1, append(1, 1, 11)),
+            (2, append(1, 1, 11)),
+            (0, members(&[0, 3, 4])),
+            (0, Fact::Leader { term: 1 }),
+            (0, append(1, 1, 11)),
+            (0, Fact::Commit { index: 1, term: 1, digest: 11 }),
+        ]);
+        assert_eq!(v[0].check, "commit_quorum");
+    }
+
+    #[test]
+    fn compacted_and_restarted_mirrors_do_not_raise_false_alarms() {
+        let (_, v) = feed(&[
+            (0, members(&[0, 1, 2])),
+            (0, Fact::Leader { term: 1 }),
+            (0, append(1, 1, 11)),
+            (0, append(2, 1, 12)),
+            // n1 installed a snapshot covering index 2 (it never saw the entries).
+            (1, Fact::LogCompact { index: 2, term: 1, digest: 12 }),
+            (0, Fact::Commit { index: 2, term: 1, digest: 12 }),
+            // n2 restarts and announces its durable log afresh.
+            (2, Fact::LogTruncate { index: 1 }),
+            (2, append(1, 1, 11)),
+            (2, append(2, 1, 12)),
+            (0, append(3, 1, 13)),
+            (2, append(3, 1, 13)),
+            (0, Fact::Commit { index: 3, term: 1, digest: 13 }),
+        ]);
+        assert!(v.is_empty(), "{v:?}");
+    }
+
+    #[test]
+    fn applies_in_order_from_the_start_a_snapshot_or_a_restart_pass() {
+        let apply = |index| Fact::Apply { index, command: index * 10 };
+        let (checker, v) = feed(&[
+            (0, apply(1)),
+            (0, apply(2)),
+            (1, Fact::LogCompact { index: 5, term: 1, digest: 15 }),
+            (1, apply(6)),
+            // A local snapshot below the applied point changes nothing.
+            (0, Fact::LogCompact { index: 1, term: 1, digest: 11 }),
+            (0, apply(3)),
+            // Recovery: the log is announced afresh, the snapshot first, then applies go on.
+            (1, Fact::LogTruncate { index: 1 }),
+            (1, Fact::LogCompact { index: 4, term: 1, digest: 14 }),
+            (1, apply(5)),
+            (1, apply(6)),
+        ]);
+        assert!(v.is_empty(), "{v:?}");
+        let mut checker = checker;
+        checker.on_crash(99, 0);
+        assert!(checker.on_fact(100, 0, 0, &apply(1)).is_ok(), "a crash rewinds to 1");
+        assert!(result(&checker, "apply_order").passed);
+    }
+
+    #[test]
+    fn a_gap_or_a_repeat_in_applies_fails() {
+        let apply = |index| Fact::Apply { index, command: index * 10 };
+        let (checker, v) = feed(&[(0, apply(1)), (0, apply(3))]);
+        assert_eq!(v[0].check, "apply_order");
+        assert!(v[0].detail.contains("index 3 skipping: the next index to apply was 2"));
+        assert!(!result(&checker, "apply_order").passed);
+        let (_, v) = feed(&[(0, apply(1)), (0, apply(2)), (0, apply(2))]);
+        assert_eq!(v[0].check, "apply_order");
+        assert!(v[0].detail.contains("again or out of order"), "{}", v[0].detail);
     }
 }

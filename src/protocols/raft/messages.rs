@@ -152,3 +152,32 @@ pub enum Msg {
     /// Answer to `Snapshot`: the follower now holds everything up to `index`.
     SnapshotReply { term: u64, index: u64, read_round: u64 },
 }
+
+impl Msg {
+    /// Every variant's name, as its `Debug` form starts, in the order of the wire's
+    /// `MessageKind` enum (`vote = 0` .. `snapshot_reply = 5`).
+    pub const NAMES: [&'static str; 6] =
+        ["Vote", "VoteReply", "Append", "AppendReply", "Snapshot", "SnapshotReply"];
+
+    /// The variant's number in `MessageKind` (an index of [`Msg::NAMES`]).
+    pub fn kind(&self) -> usize {
+        match self {
+            Msg::Vote { .. } => 0,
+            Msg::VoteReply { .. } => 1,
+            Msg::Append { .. } => 2,
+            Msg::AppendReply { .. } => 3,
+            Msg::Snapshot { .. } => 4,
+            Msg::SnapshotReply { .. } => 5,
+        }
+    }
+
+    /// The variant's name (what traces and `messages` budgets call it).
+    pub fn name(&self) -> &'static str {
+        Msg::NAMES[self.kind()]
+    }
+
+    /// True for the answers to an RPC (the `*Reply` variants).
+    pub fn is_reply(kind: usize) -> bool {
+        matches!(kind, 1 | 3 | 5)
+    }
+}

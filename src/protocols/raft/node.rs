@@ -63,6 +63,10 @@ pub(super) struct Progress {
     pub(super) round_sent: u64,
     /// Local time the last snapshot was sent.
     pub(super) snapshot_sent_at_ns: Nanos,
+    /// Times the snapshot in flight was sent again (each resend waits longer).
+    pub(super) snapshot_resends: u32,
+    /// Heartbeat round when the last snapshot was sent.
+    pub(super) snapshot_round: u64,
 }
 
 impl Progress {
@@ -77,6 +81,8 @@ impl Progress {
             round_acked: 0,
             round_sent: 0,
             snapshot_sent_at_ns: 0,
+            snapshot_resends: 0,
+            snapshot_round: 0,
         }
     }
 }
@@ -312,6 +318,15 @@ impl<S: StateMachine> Node for RaftNode<S> {
 
     fn wire_bytes(frame: &Frame) -> u64 {
         frame.bytes.len() as u64
+    }
+
+    /// The variant's name (`Append`, `VoteReply`, ...), read from the frame's `kind` field.
+    fn message_name(frame: &Frame) -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(wire::kind(frame).map_or("Undecodable", |k| Msg::NAMES[k]))
+    }
+
+    fn is_reply(frame: &Frame) -> bool {
+        wire::kind(frame).is_some_and(Msg::is_reply)
     }
 
     fn on_start(&mut self, ctx: &mut Context<'_, Self>) {

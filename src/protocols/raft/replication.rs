@@ -13,6 +13,21 @@ pub const APPEND_ENTRIES_MAX: u64 = 64;
 pub const APPEND_BYTES_MAX: u64 = 1 << 20;
 /// Heartbeat rounds whose start time the leader remembers (for leases).
 const ROUNDS_REMEMBERED_MAX: usize = 64;
+/// A snapshot unanswered for this many heartbeat intervals is sent again...
+const SNAPSHOT_RESEND_INTERVALS: u64 = 4;
+/// ... and each further resend waits twice as long, doubling at most this many times (eight
+/// times the first wait), so a slow link still carrying a large snapshot is not flooded.
+const SNAPSHOT_RESEND_DOUBLINGS_MAX: u32 = 3;
+
+/// How long the leader waits for a snapshot's answer before sending it again, after
+/// `resends` resends to a follower that answers nothing: four heartbeat intervals (several
+/// round trips at usual settings; heartbeats keep flowing meanwhile, so the election timeout
+/// no longer bounds it), doubling up to eight times that. A follower that answers heartbeats
+/// but not the snapshot gets it again after four intervals each time.
+fn snapshot_resend_after(interval_heartbeat_ns: u64, resends: u32) -> u64 {
+    let backoff = 1u64 << resends.min(SNAPSHOT_RESEND_DOUBLINGS_MAX);
+    interval_heartbeat_ns.saturating_mul(SNAPSHOT_RESEND_INTERVALS * backoff)
+}
 
 impl<S: StateMachine> RaftNode<S> {
     /// Leader: appends `payload` in its term, persists it and sends it on. Returns its index.
@@ -90,12 +105,35 @@ impl<S: StateMachine> RaftNode<S> {
         self.send(ctx, peer, &msg);
     }
 
+    /// A heartbeat to a follower waiting for a snapshot: an empty AppendEntries at the
+    /// log's base, the one point before the snapshot's end the leader can name. It resets the
+    /// follower's election timer (a silent leader would be deposed by it, without PreVote and
+    /// CheckQuorum, before a lost snapshot is resent) and its answer confirms read rounds and
+    /// CheckQuorum. A follower that holds the base accepts it and the leader replicates from
+    /// there instead; one that does not rejects it, which changes nothing while the snapshot
+    /// is in flight.
+    fn send_snapshot_heartbeat(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
+        let lead = self.lead.as_mut().expect("leader");
+        let p = lead.progress.get_mut(&peer).expect("peer");
+        p.round_sent = lead.round;
+        let msg = Msg::Append {
+            term: self.term,
+            prev_index: self.log.base_index(),
+            prev_term: self.log.base_term(),
+            entries: Vec::new(),
+            commit: self.commit_index,
+            read_round: lead.round,
+        };
+        self.send(ctx, peer, &msg);
+    }
+
     fn send_snapshot(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
         let snapshot = self.snapshot.clone().expect("a compacted log has a snapshot");
         let lead = self.lead.as_mut().expect("leader");
         let p = lead.progress.get_mut(&peer).expect("peer");
         p.state = ProgressState::Snapshot;
         p.snapshot_sent_at_ns = ctx.now();
+        p.snapshot_round = lead.round;
         p.round_sent = lead.round;
         let msg =
             Msg::Snapshot { term: self.term, snapshot: Box::new(snapshot), read_round: lead.round };
@@ -149,15 +187,23 @@ impl<S: StateMachine> RaftNode<S> {
 
     fn heartbeat_peer(&mut self, ctx: &mut Context<'_, Self>, peer: NodeId) {
         let now = ctx.now();
-        let resend_after = self.config.timeout_election_max_ns;
         let inflight_max = self.config.inflight_entries_max;
+        let interval = self.config.interval_heartbeat_ns;
         let p = self.lead.as_mut().expect("leader").progress.get_mut(&peer).expect("peer");
         let acked = std::mem::replace(&mut p.acked_since_tick, false);
         p.sent_since_tick = false;
         match p.state {
             ProgressState::Snapshot => {
+                // A follower that answered a heartbeat sent after the snapshot is up and
+                // reachable, so the snapshot was lost (or is being written): no backoff.
+                let heard = p.round_acked > p.snapshot_round;
+                let resends = if heard { 0 } else { p.snapshot_resends };
+                let resend_after = snapshot_resend_after(interval, resends);
                 if now.saturating_sub(p.snapshot_sent_at_ns) >= resend_after {
+                    p.snapshot_resends = p.snapshot_resends.saturating_add(1);
                     self.send_snapshot(ctx, peer);
+                } else {
+                    self.send_snapshot_heartbeat(ctx, peer);
                 }
             }
             ProgressState::Probe => {
@@ -339,6 +385,7 @@ impl<S: StateMachine> RaftNode<S> {
             p.matched = p.matched.max(match_index);
             p.next = p.next.max(p.matched + 1);
             p.state = ProgressState::Replicate;
+            p.snapshot_resends = 0;
             self.maybe_commit(ctx);
             self.check_catchup(ctx, from);
         } else if p.state != ProgressState::Snapshot {
@@ -385,7 +432,10 @@ impl<S: StateMachine> RaftNode<S> {
         self.replica.restore(&snapshot.state).expect("leader's snapshot restores");
         if self.log.term(index) == Some(term) {
             // The log holds the snapshot's last entry: keep what follows (compacted once the
-            // snapshot is durable, like a local one).
+            // snapshot is durable, like a local one). The state machine jumps to `index`
+            // now, without applying the entries before it: say so, as checkers judge the
+            // order of applies from the latest snapshot.
+            self.fact(ctx, Fact::LogCompact { index, term, digest });
             self.persist_snapshot(ctx, snapshot, false);
         } else {
             let had_suffix = self.log.last_index() > index;
@@ -426,6 +476,7 @@ impl<S: StateMachine> RaftNode<S> {
         p.matched = p.matched.max(index);
         p.next = p.next.max(p.matched + 1);
         p.state = ProgressState::Replicate;
+        p.snapshot_resends = 0;
         self.maybe_commit(ctx);
         self.check_catchup(ctx, from);
         self.confirm_rounds(ctx);

@@ -45,9 +45,9 @@ impl System for Raft {
         RaftNode::new(config.clone(), id, cluster.initial_members.clone())
     }
 
-    fn checks(_config: &RaftConfig, _cluster: &Cluster) -> Checks<KvApi> {
+    fn checks(_config: &RaftConfig, cluster: &Cluster) -> Checks<KvApi> {
         Checks::new()
-            .fact(ReplicatedLogChecker::new())
+            .fact(ReplicatedLogChecker::with_members(cluster.initial_members.clone()))
             .fact(WireDecodes::default())
             .history(KvLinearizability)
     }

@@ -368,6 +368,112 @@ fn snapshot_compacts_and_installs_on_a_lagging_follower() {
     assert_eq!(f.node.machine().query(&Op::Get { key: "k".into() }), read);
 }
 
+/// A leader with a three-node cluster whose log is compacted past index 5, and node 2 just
+/// sent a snapshot (it answered that its log is empty). Returns the leader and the local time
+/// the snapshot left.
+fn leader_sending_a_snapshot_to_node_2() -> (Harness<RaftNode>, crate::node::Nanos) {
+    // No CheckQuorum: node 1 stops answering, and the leader must stay one for the test.
+    let config = RaftConfig { snapshot_entries: 5, check_quorum: false, ..RaftConfig::default() };
+    let mut h = harness(0, &[0, 1, 2], config);
+    elect(&mut h);
+    for seq in 1..=6 {
+        settle_with(&mut h, |h| h.request(0, put(0, seq, "k", "x")));
+        let matched = h.node.log().last_index();
+        let ack = Msg::AppendReply {
+            term: 1,
+            success: true,
+            match_index: matched,
+            conflict_index: 0,
+            conflict_term: None,
+            read_round: 0,
+        };
+        settle_with(&mut h, |h| h.msg(1, ack));
+    }
+    assert!(h.node.log().base_index() >= 5, "compacted");
+    let behind = Msg::AppendReply {
+        term: 1,
+        success: false,
+        match_index: 0,
+        conflict_index: 1,
+        conflict_term: None,
+        read_round: 0,
+    };
+    let effects = h.msg(2, behind);
+    let snapshot = sends(&effects).into_iter().any(|(to, m)| to == 2 && m.kind() == 4);
+    assert!(snapshot, "node 2 needs a snapshot: {:?}", sends(&effects));
+    let sent_at = h.now();
+    (h, sent_at)
+}
+
+#[test]
+fn a_follower_waiting_for_a_snapshot_keeps_getting_heartbeats() {
+    let (mut h, sent_at) = leader_sending_a_snapshot_to_node_2();
+    let interval = RaftConfig::default().interval_heartbeat_ns;
+    let mut heartbeats = 0;
+    let resent_at = loop {
+        let effects = h.fire_next_timer().expect("the leader ticks");
+        assert!(h.now() - sent_at <= 5 * interval, "no resend within 5 heartbeat intervals");
+        let to_2: Vec<Msg> =
+            sends(&effects).into_iter().filter(|(to, _)| *to == 2).map(|(_, m)| m).collect();
+        if to_2.iter().any(|m| matches!(m, Msg::Snapshot { .. })) {
+            break h.now();
+        }
+        for m in to_2 {
+            let Msg::Append { prev_index, entries, .. } = m else { panic!("{m:?}") };
+            assert!(entries.is_empty() && prev_index == h.node.log().base_index());
+            heartbeats += 1;
+        }
+    };
+    // Before the fix the leader sent node 2 nothing until `timeout_election_max` (300 ms).
+    assert!(heartbeats >= 3, "{heartbeats} heartbeats while the snapshot was in flight");
+    assert!(resent_at - sent_at < RaftConfig::default().timeout_election_max_ns);
+}
+
+#[test]
+fn a_follower_that_answers_heartbeats_gets_a_lost_snapshot_again_without_backoff() {
+    let (mut h, _) = leader_sending_a_snapshot_to_node_2();
+    let interval = RaftConfig::default().interval_heartbeat_ns;
+    let mut resends = Vec::new();
+    while resends.len() < 3 {
+        let effects = h.fire_next_timer().expect("the leader ticks");
+        for (to, m) in sends(&effects) {
+            match m {
+                Msg::Snapshot { .. } if to == 2 => resends.push(h.now()),
+                Msg::Append { read_round, .. } if to == 2 => {
+                    // Node 2 is up: it rejects each heartbeat (its log is empty).
+                    let reject = Msg::AppendReply {
+                        term: 1,
+                        success: false,
+                        match_index: 0,
+                        conflict_index: 1,
+                        conflict_term: None,
+                        read_round,
+                    };
+                    h.msg(2, reject);
+                }
+                _ => {}
+            }
+        }
+    }
+    for pair in resends.windows(2) {
+        assert!(pair[1] - pair[0] <= 4 * interval, "backed off: {resends:?}");
+    }
+}
+
+#[test]
+fn a_silent_follower_gets_snapshots_with_backoff() {
+    let (mut h, sent_at) = leader_sending_a_snapshot_to_node_2();
+    let mut resends = vec![sent_at];
+    while resends.len() < 5 {
+        let effects = h.fire_next_timer().expect("the leader ticks");
+        if sends(&effects).iter().any(|(to, m)| *to == 2 && matches!(m, Msg::Snapshot { .. })) {
+            resends.push(h.now());
+        }
+    }
+    let gaps: Vec<_> = resends.windows(2).map(|p| p[1] - p[0]).collect();
+    assert!(gaps.windows(2).all(|g| g[1] >= g[0]) && gaps[3] > gaps[0], "{gaps:?}");
+}
+
 #[test]
 fn a_retried_write_is_applied_once() {
     let mut h = single_leader(RaftConfig::default());

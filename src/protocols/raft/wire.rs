@@ -115,6 +115,57 @@ pub fn decode(version: u32, frame: &Frame) -> Result<(Msg, u32), DecodeError> {
     Ok((decoded.msg, decoded.sender_version))
 }
 
+/// The message kind a frame carries (an index of [`Msg::NAMES`]), read from the `kind` field
+/// (tag 1, a varint) without decoding the rest or allocating; `None` if the bytes do not say.
+/// Every schema version keeps `kind` at tag 1 with the same numbers.
+pub fn kind(frame: &Frame) -> Option<usize> {
+    let bytes = frame.bytes.as_slice();
+    let mut at = 0;
+    while at < bytes.len() {
+        let key = varint(bytes, &mut at)?;
+        let (tag, wire_type) = (key >> 3, (key & 7) as u8);
+        if tag == 1 && wire_type == WIRE_VARINT {
+            let kind = varint(bytes, &mut at)? as usize;
+            return (kind < Msg::NAMES.len()).then_some(kind);
+        }
+        at = match wire_type {
+            WIRE_VARINT | WIRE_ZIGZAG => {
+                varint(bytes, &mut at)?;
+                at
+            }
+            WIRE_FIXED64 => at + 8,
+            WIRE_LEN => {
+                let len = usize::try_from(varint(bytes, &mut at)?).ok()?;
+                at.checked_add(len)?
+            }
+            WIRE_FIXED32 => at + 4,
+            _ => return None,
+        };
+    }
+    None
+}
+
+/// Wire types of the encoding (`encoding/wire.rs`), as [`kind`] skips fields.
+const WIRE_VARINT: u8 = 0;
+const WIRE_FIXED64: u8 = 1;
+const WIRE_LEN: u8 = 2;
+const WIRE_ZIGZAG: u8 = 3;
+const WIRE_FIXED32: u8 = 5;
+
+/// Reads one LEB128 varint at `*at`, advancing it; `None` if it runs off the end or past 64 bits.
+fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// Where a decode error is, as numbers a fact can carry: the index of the innermost message
 /// type in schema `version` and the tag of its field (0 when the error names none).
 pub fn locate(version: u32, e: &DecodeError) -> (u64, u64) {
@@ -348,6 +399,22 @@ mod tests {
                 assert_eq!(sender, if reader == 1 { 1 } else { writer });
             }
         }
+    }
+
+    #[test]
+    fn frames_name_their_kind_without_decoding() {
+        for msg in messages() {
+            for version in SCHEMA_VERSIONS {
+                let frame = encode(version, &msg);
+                assert_eq!(kind(&frame), Some(msg.kind()), "{msg:?} v{version}");
+                assert_eq!(Msg::is_reply(msg.kind()), msg.name().ends_with("Reply"));
+                // The name is the Debug form's first word, what the trait's default reads.
+                let debug = format!("{frame:?}");
+                assert!(debug.starts_with(&format!("{} ", msg.name())), "{debug}");
+            }
+        }
+        assert_eq!(kind(&Frame { version: 1, bytes: vec![0x80] }), None);
+        assert_eq!(kind(&Frame { version: 1, bytes: vec![0x08, 9] }), None);
     }
 
     #[test]
