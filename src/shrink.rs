@@ -425,17 +425,8 @@ pub fn fault_nodes(fault: &Fault) -> Vec<u32> {
         Fault::OneWay { from, to } => {
             id(from).into_iter().chain(to.iter().flatten().copied()).collect()
         }
-        Fault::Isolate { node }
-        | Fault::Connect { node }
-        | Fault::Crash { node }
-        | Fault::Restart { node }
-        | Fault::ClockJump { node, .. }
-        | Fault::ClockDrift { node, .. }
-        | Fault::DiskCorrupt { node }
-        | Fault::DiskSectorError { node }
-        | Fault::DiskMisdirect { node } => id(node),
         Fault::LinkDegrade(d) => d.a.iter().chain(d.b.iter()).flatten().copied().collect(),
-        Fault::Heal | Fault::LinkRestore => Vec::new(),
+        single => crate::scenario::bound_target(single).map_or(Vec::new(), |n| id(&n)),
     }
 }
 

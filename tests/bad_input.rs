@@ -171,19 +171,7 @@ fn wrong_scenarios_exit_2_naming_the_file_the_key_and_the_reason() {
             "needs a breaker",
         ),
     ];
-    for (i, (text, key, reason)) in cases.iter().enumerate() {
-        let file = dir.join(format!("case{i}.toml"));
-        std::fs::write(&file, text).unwrap();
-        let out = sim(&["run", file.to_str().unwrap()]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "case {i}: {text}\n{}", printed(&out));
-        assert!(out.stdout.is_empty(), "case {i} ran: {}", printed(&out));
-        let shown = file.display().to_string();
-        assert!(stderr.contains(&format!("sim: {shown}")), "case {i}: file: {stderr}");
-        assert!(stderr.contains(key), "case {i}: key {key}: {stderr}");
-        assert!(stderr.contains(reason), "case {i}: reason {reason}: {stderr}");
-        assert!(!stderr.contains("`protocol`: protocol."), "case {i}: key twice: {stderr}");
-    }
+    assert_refused(&dir, &cases);
 }
 
 #[test]

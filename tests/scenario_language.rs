@@ -298,14 +298,5 @@ fn wrong_language_is_refused_with_exit_2_naming_the_key() {
             "no string values to pad",
         ),
     ];
-    for (i, (text, key, reason)) in cases.iter().enumerate() {
-        let file = dir.join(format!("case{i}.toml"));
-        std::fs::write(&file, text).unwrap();
-        let out = sim(&["run", file.to_str().unwrap()]);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "case {i}: {text}\n{}", printed(&out));
-        assert!(stderr.contains(&file.display().to_string()), "case {i}: file: {stderr}");
-        assert!(stderr.contains(key), "case {i}: key {key}: {stderr}");
-        assert!(stderr.contains(reason), "case {i}: reason {reason}: {stderr}");
-    }
+    assert_refused(&dir, &cases);
 }

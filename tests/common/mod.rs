@@ -40,3 +40,21 @@ pub fn scratch(suite: &str, name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Writes each `(text, key, reason)` scenario to `dir` and asserts `sim run` refuses it: exit 2,
+/// nothing run, and one message naming the file, the key and the reason.
+pub fn assert_refused(dir: &Path, cases: &[(String, &str, &str)]) {
+    for (i, (text, key, reason)) in cases.iter().enumerate() {
+        let file = dir.join(format!("case{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let out = sim(&["run", file.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "case {i}: {text}\n{}", printed(&out));
+        assert!(out.stdout.is_empty(), "case {i} ran: {}", printed(&out));
+        let shown = file.display().to_string();
+        assert!(stderr.contains(&format!("sim: {shown}")), "case {i}: file: {stderr}");
+        assert!(stderr.contains(key), "case {i}: key {key}: {stderr}");
+        assert!(stderr.contains(reason), "case {i}: reason {reason}: {stderr}");
+        assert!(!stderr.contains("`protocol`: protocol."), "case {i}: key twice: {stderr}");
+    }
+}
