@@ -2,26 +2,10 @@
 //! at the same time; different seeds give different runs.
 #![allow(clippy::disallowed_methods)] // std::thread::scope: running seeds side by side on purpose
 
-use sim::engine::TraceWriter;
 use sim::scenario::Scenario;
 use sim::sim::RunOptions;
-use std::io::Write;
+use sim::testing::TraceBuffer;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-/// A trace sink the test can read back.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn scenario() -> (Scenario, &'static Path) {
     let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/quickstart.toml"));
@@ -42,10 +26,10 @@ fn hash(scenario: &Scenario, path: &Path, seed: u64) -> String {
 fn same_seed_same_hash_and_same_full_trace() {
     let (scenario, path) = scenario();
     let traced = |seed| {
-        let buffer = Buffer::default();
-        let options = RunOptions::with_trace(TraceWriter::new(Box::new(buffer.clone())));
+        let buffer = TraceBuffer::default();
+        let options = buffer.options();
         let out = sim::systems::builtin().run(&scenario, path, seed, options).unwrap();
-        let bytes = buffer.0.lock().unwrap().clone();
+        let bytes = buffer.bytes();
         (out.report.trace_hash, bytes, out.history)
     };
     let (h1, t1, history1) = traced(7);
@@ -97,10 +81,10 @@ fn degraded_links_replay_bit_for_bit() {
     let path = Path::new("degraded.toml");
     let scenario = Scenario::parse(text, path, &[]).unwrap();
     let traced = |scenario: &Scenario, seed| {
-        let buffer = Buffer::default();
-        let options = RunOptions::with_trace(TraceWriter::new(Box::new(buffer.clone())));
+        let buffer = TraceBuffer::default();
+        let options = buffer.options();
         let out = sim::systems::builtin().run(scenario, path, seed, options).unwrap();
-        let bytes = buffer.0.lock().unwrap().clone();
+        let bytes = buffer.bytes();
         (out.report, bytes)
     };
     let (r1, t1) = traced(&scenario, 5);

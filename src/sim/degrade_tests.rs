@@ -4,9 +4,8 @@
 use super::*;
 use crate::node::{KvApi, NoControl, Op};
 use crate::sim::trace::TraceEvent;
-use std::io::Write;
+use crate::testing::TraceBuffer;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
 
 const MS: Nanos = 1_000_000;
 
@@ -63,19 +62,6 @@ impl System for Pings {
     }
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(data);
-        Ok(data.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// One message sent: when, its kind, its link, and how long it took (`None`: lost).
 struct Sent {
     t: Nanos,
@@ -93,10 +79,10 @@ fn run(faults: &str, seed: u64) -> (Vec<Sent>, Vec<String>) {
          count = 0\n[network]\nlatency = \"1ms\"\njitter = \"0ms\"\n{faults}"
     );
     let scenario = Scenario::parse(&text, "p.toml".as_ref(), &[]).unwrap();
-    let buffer = Buffer::default();
-    let options = RunOptions::with_trace(TraceWriter::new(Box::new(buffer.clone())));
+    let buffer = TraceBuffer::default();
+    let options = buffer.options();
     let out = Sim::<Pings>::new(&scenario, (), seed, options).run();
-    let bytes = buffer.0.lock().unwrap().clone();
+    let bytes = buffer.bytes();
     let sent = String::from_utf8(bytes)
         .unwrap()
         .lines()
