@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::node::{KvApi, NoControl, Op};
+use crate::sim::trace::TraceBuffer;
 use crate::sim::trace::TraceEvent;
-use crate::testing::TraceBuffer;
 use std::ops::Range;
 
 const MS: Nanos = 1_000_000;

@@ -90,6 +90,33 @@ pub fn debug_name(text: &str) -> &str {
     &text[..end]
 }
 
+/// A trace sink a test can read back: clone it into [`RunOptions::with_trace`], run, then
+/// read [`TraceBuffer::bytes`].
+#[derive(Clone, Default)]
+pub struct TraceBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl TraceBuffer {
+    /// Run options that write the full trace into this buffer.
+    pub fn options(&self) -> crate::sim::RunOptions {
+        crate::sim::RunOptions::with_trace(crate::engine::TraceWriter::new(Box::new(self.clone())))
+    }
+
+    /// What was written so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl std::io::Write for TraceBuffer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
