@@ -154,8 +154,22 @@ fn protocol_error(file: &Path, message: String) -> ScenarioError {
     }
 }
 
+/// The most configurations of a `[vary]` table validation tries in full (beyond it, each
+/// value once).
+const VARY_COMBINATIONS_MAX: usize = 256;
+
 fn validate<S: System>(scenario: &Scenario, file: &Path) -> Result<(), ScenarioError> {
     let config = S::config(&scenario.protocol).map_err(|e| protocol_error(file, e))?;
+    for drawn in crate::scenario::vary::combinations(&scenario.vary, VARY_COMBINATIONS_MAX) {
+        let protocol = crate::scenario::vary::apply(&scenario.protocol, &drawn);
+        if let Err(e) = S::config(&protocol) {
+            let with: Vec<String> = drawn.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let e = protocol_error(file, e);
+            let reason = format!("{} (drawn by [vary]: {})", e.reason, with.join(", "));
+            let key = e.key.map(|k| format!("vary.{k}")).unwrap_or_else(|| "vary".into());
+            return Err(error(file, key, reason));
+        }
+    }
     if scenario.nodes < S::nodes_min() {
         let reason = format!("system `{}` needs at least {} nodes", S::NAME, S::nodes_min());
         return Err(error(file, "nodes", reason));
@@ -218,7 +232,7 @@ fn run<S: System>(
     seed: u64,
     options: RunOptions,
 ) -> Result<RunOutput, ScenarioError> {
-    let config = S::config(&scenario.protocol).map_err(|e| protocol_error(file, e))?;
+    let config = S::config(&scenario.protocol_for(seed)).map_err(|e| protocol_error(file, e))?;
     controls::<S>(scenario, &config).map_err(|(key, reason)| error(file, key, reason))?;
     Ok(Sim::<S>::new(scenario, config, seed, options).run())
 }

@@ -159,6 +159,7 @@ pub fn shrink(
         notes: Vec::new(),
         progress,
     };
+    s.pin_varied();
     s.explicit_faults();
     // Cut the run at the failure first: faults after it go for free, and every later candidate
     // run is shorter.
@@ -237,6 +238,23 @@ impl Shrinker<'_> {
             return true;
         }
         false
+    }
+
+    /// Writes what `[vary]` drew for the seed into `[protocol]`: the reproducer then names its
+    /// configuration instead of a list to draw from.
+    fn pin_varied(&mut self) {
+        if self.best.vary.is_empty() {
+            return;
+        }
+        let mut candidate = self.best.clone();
+        candidate.protocol = self.best.protocol_for(self.seed).into_owned();
+        candidate.vary = toml::Table::new();
+        let drawn = self.best.varied(self.seed).join(", ");
+        if self.attempt(candidate) {
+            self.note(format!("[vary] pinned to what seed {} drew: {drawn}", self.seed));
+        } else {
+            self.note(format!("[vary] left as is: pinning {drawn} no longer fails the check"));
+        }
     }
 
     fn explicit_faults(&mut self) {

@@ -77,7 +77,7 @@ pub fn load_with(path: impl AsRef<Path>, sets: &[(&str, &str)]) -> Scenario {
 /// # Panics
 /// If the scenario's `[protocol]` settings do not parse for `S`.
 pub fn run<S: System>(scenario: &Scenario, seed: u64) -> RunOutput {
-    let config = S::config(&scenario.protocol)
+    let config = S::config(&scenario.protocol_for(seed))
         .unwrap_or_else(|e| panic!("scenario `{}`: [protocol]: {e}", scenario.name));
     Sim::<S>::new(scenario, config, seed, RunOptions::default()).run()
 }

@@ -98,7 +98,7 @@ fn a_users_system_runs_under_the_whole_command_line() {
     assert_eq!(report["system"], "counter");
     let names: Vec<&str> =
         report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["counter_converges", "liveness"]);
+    assert_eq!(names, ["counter_converges", "liveness", "progress"]);
     // Its own history: the counter's operations, as JSON lines and as Maelstrom-shaped EDN.
     let out = dir.join("run");
     let run = user_system(&[

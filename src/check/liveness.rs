@@ -11,6 +11,41 @@ use crate::workload::{History, Outcome};
 /// The name of the check.
 pub const NAME: &str = "liveness";
 
+/// The name of the minimum-progress check: over the whole run, at least `checks.ops_ok_min`
+/// operations must succeed. It holds scenarios without a quiet period to account too: a run in
+/// which nothing succeeded proves only that a cluster doing nothing is safe.
+pub const PROGRESS: &str = "progress";
+
+/// Judges minimum progress: at least `min_ok` operations of the history succeeded (0 turns the
+/// check off). Not judged when no client issued anything or the run stopped at a violation.
+pub fn judge_progress(history: &History, run: &RunContext, min_ok: u64) -> Option<CheckResult> {
+    if min_ok == 0 {
+        return None;
+    }
+    let count = |outcome| history.ops.iter().filter(|o| o.outcome == outcome).count();
+    let (ok, fail, info) = (count(Outcome::Ok), count(Outcome::Fail), count(Outcome::Info));
+    let total = history.ops.len();
+    let result = if run.stopped_early {
+        CheckResult::not_judged(PROGRESS, "not judged: the run stopped at a safety violation")
+    } else if total == 0 {
+        CheckResult::not_judged(PROGRESS, "not judged: no client issued an operation")
+    } else if (ok as u64) < min_ok {
+        CheckResult::fail(
+            PROGRESS,
+            format!(
+                "{ok} of {total} operations succeeded over the run ({fail} failed, {info} \
+                 indeterminate); at least {min_ok} must (`checks.ops_ok_min`)"
+            ),
+        )
+    } else {
+        CheckResult::pass(
+            PROGRESS,
+            format!("{ok} of {total} operations succeeded (at least {min_ok} must)"),
+        )
+    };
+    Some(result.of_kind(CheckKind::Liveness))
+}
+
 /// Judges a run's history, or says why it cannot: liveness needs a quiet period, a bound, an
 /// unbroken run, and operations invoked in the quiet period.
 pub fn judge(history: &History, run: &RunContext) -> Option<CheckResult> {
@@ -165,5 +200,30 @@ mod tests {
         let stopped = judge(&before, &RunContext { stopped_early: true, ..run }).unwrap();
         assert!(!stopped.judged);
         assert!(judge(&before, &RunContext { quiet_start: None, ..run }).is_none());
+    }
+
+    #[test]
+    fn progress_needs_enough_successes_and_says_when_it_judged_nothing() {
+        let run = RunContext {
+            quiet_start: None,
+            end_ns: 200,
+            faults_applied: 0,
+            degraded_in_quiet: false,
+            stopped_early: false,
+            liveness_bound: 0,
+        };
+        let stuck = history(vec![op(0, 10, 20, Outcome::Info), op(1, 30, 40, Outcome::Fail)]);
+        let r = judge_progress(&stuck, &run, 1).unwrap();
+        assert!(!r.passed && r.kind == CheckKind::Liveness, "{r:?}");
+        assert!(r.detail.starts_with("0 of 2 operations succeeded"), "{}", r.detail);
+        let one = history(vec![op(0, 10, 20, Outcome::Ok), op(1, 30, 40, Outcome::Info)]);
+        assert!(judge_progress(&one, &run, 1).unwrap().passed);
+        assert!(!judge_progress(&one, &run, 2).unwrap().passed);
+        assert!(judge_progress(&one, &run, 0).is_none());
+        let empty = history(vec![]);
+        let r = judge_progress(&empty, &run, 1).unwrap();
+        assert!(r.passed && !r.judged, "{r:?}");
+        let r = judge_progress(&stuck, &RunContext { stopped_early: true, ..run }, 1).unwrap();
+        assert!(r.passed && !r.judged, "{r:?}");
     }
 }

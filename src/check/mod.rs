@@ -217,11 +217,12 @@ impl<A: Api> Checks<A> {
     }
 
     /// Every check's name with its kind where known before the run (fact checkers' kinds
-    /// show in their results), the platform's `liveness` included.
+    /// show in their results), the platform's `liveness` and `progress` included.
     pub fn names(&self) -> Vec<&'static str> {
         let mut names: Vec<&'static str> = self.facts.iter().flat_map(|c| c.names()).collect();
         names.extend(self.history.iter().map(|c| c.name()));
         names.push(liveness::NAME);
+        names.push(liveness::PROGRESS);
         names.push(NODE_PANIC);
         names
     }

@@ -8,8 +8,11 @@
 //!   in a term before T (only leaders' `Commit` facts are attributed to a term: a leader of
 //!   term T may legitimately lack an entry committed later in real time by a leader of a
 //!   higher term, whose commit it could not have prevented);
-//! - `state_machine_safety`: no two nodes apply different commands at one index, and no two
-//!   nodes learn different committed entries at one index;
+//! - `state_machine_safety`: no two nodes apply different commands at one index, no two nodes
+//!   reach different states by applying it (where `Apply` facts carry a state digest: a replica
+//!   that applied a retried write twice, or lost its client sessions across a snapshot restore,
+//!   applied the same commands and still diverged), and no two nodes learn different committed
+//!   entries at one index;
 //! - `commit_quorum`: when a leader reports an entry committed, a majority of its voters (its
 //!   latest `Membership` fact, else the initial members) hold that entry (same index, same
 //!   prefix digest) in their mirrors. Judged for leaders' commits only: a follower learns a
@@ -20,6 +23,11 @@
 //!   snapshot (`LogCompact`): never a gap, never back. A crash, or a truncation below the
 //!   applied point (a node's recovery announces its log afresh with `LogTruncate { index: 1 }`),
 //!   rewinds where the next apply may start.
+//! - `vote_safety`: no node grants its vote to two candidates in one term (`Vote` facts), across
+//!   crashes too: a vote lost on restart is how two leaders of one term come about, and this
+//!   sees it even when the second candidate then loses;
+//! - `stale_leader`: a leader that received a message of a newer term (`TermSeen`) does not go
+//!   on acting in its old term: no append, no commit, no election won in an older term.
 //!
 //! Invariant: knows facts, never a protocol.
 
@@ -28,13 +36,15 @@ use crate::node::{Fact, Group, Nanos, NodeId};
 use std::collections::BTreeMap;
 
 /// Names of the checks, as reported.
-pub const CHECKS: [&str; 6] = [
+pub const CHECKS: [&str; 8] = [
     "election_safety",
     "log_matching",
     "leader_completeness",
     "state_machine_safety",
     "commit_quorum",
     "apply_order",
+    "vote_safety",
+    "stale_leader",
 ];
 
 #[derive(Clone, Debug, Default)]
@@ -51,6 +61,9 @@ struct Mirror {
     members: Option<Vec<NodeId>>,
     /// The highest index applied (or covered by a snapshot) since the node last started.
     applied: u64,
+    /// The newest term this node received a binding message of since it last started, and
+    /// when.
+    seen_term: Option<(u64, Nanos)>,
 }
 
 impl Mirror {
@@ -129,7 +142,8 @@ pub struct ReplicatedLogChecker {
     committed: BTreeMap<u64, Committed>,
     /// Commit term -> the highest entry a leader of that term committed.
     committed_by_term: BTreeMap<u64, Committed>,
-    applied: BTreeMap<u64, (u64, NodeId, Nanos)>,
+    /// Index -> the first apply of it: command digest, state digest (0: none), node, time.
+    applied: BTreeMap<u64, (u64, u64, NodeId, Nanos)>,
     failures: BTreeMap<&'static str, String>,
     facts: u64,
     /// The voters before any `Membership` fact (empty: every node the checker has heard of).
@@ -137,6 +151,10 @@ pub struct ReplicatedLogChecker {
     /// Leaders' commits judged by `commit_quorum`, and applies judged by `apply_order`.
     quorum_checked: u64,
     applies_checked: u64,
+    /// (node, term) -> the candidate it voted for, and when.
+    votes: BTreeMap<(NodeId, u64), (u32, Nanos)>,
+    /// Leader actions (appends, commits, elections) judged by `stale_leader`.
+    leader_acts_checked: u64,
 }
 
 fn time(at: Nanos) -> String {
@@ -218,7 +236,58 @@ impl ReplicatedLogChecker {
         Err(Violation { check: check.to_string(), detail })
     }
 
+    fn on_vote(
+        &mut self,
+        at: Nanos,
+        node: NodeId,
+        term: u64,
+        candidate: u32,
+    ) -> Result<(), Violation> {
+        match self.votes.get(&(node, term)) {
+            Some(&(first, when)) if first != candidate => {
+                let detail = format!(
+                    "{}: node {node} voted for node {candidate} in term {term}, but it had voted \
+                     for node {first} in that term ({}): a vote was forgotten (not durable \
+                     before the grant left, or lost in recovery)",
+                    time(at),
+                    time(when)
+                );
+                self.fail("vote_safety", detail)
+            }
+            Some(_) => Ok(()),
+            None => {
+                self.votes.insert((node, term), (candidate, at));
+                Ok(())
+            }
+        }
+    }
+
+    /// `node` acts as leader of `term` (`what` it did): it must not have seen a newer term.
+    fn check_not_stale(
+        &mut self,
+        at: Nanos,
+        node: NodeId,
+        term: u64,
+        what: &str,
+    ) -> Result<(), Violation> {
+        self.leader_acts_checked += 1;
+        let seen = self.nodes.get(&node).and_then(|m| m.seen_term);
+        match seen {
+            Some((newer, when)) if newer > term => {
+                let detail = format!(
+                    "{}: node {node} {what} as leader of term {term} after it had received a \
+                     message of term {newer} ({}): it should have followed the newer term",
+                    time(at),
+                    time(when)
+                );
+                self.fail("stale_leader", detail)
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn on_leader(&mut self, at: Nanos, node: NodeId, term: u64) -> Result<(), Violation> {
+        self.check_not_stale(at, node, term, "was elected")?;
         self.nodes.entry(node).or_default().leading = Some(term);
         if let Some(&(other, when)) = self.leaders.get(&term) {
             if other != node {
@@ -324,10 +393,10 @@ impl ReplicatedLogChecker {
         at: Nanos,
         node: NodeId,
         index: u64,
-        command: u64,
+        (command, state): (u64, u64),
     ) -> Result<(), Violation> {
-        match self.applied.get(&index) {
-            Some(&(c, other, when)) if c != command => {
+        match self.applied.get_mut(&index) {
+            Some(&mut (c, _, other, when)) if c != command => {
                 let detail = format!(
                     "{}: node {node} applied command {command:#x} at index {index}, node {other} \
                      applied {c:#x} there ({})",
@@ -336,9 +405,25 @@ impl ReplicatedLogChecker {
                 );
                 self.fail("state_machine_safety", detail)
             }
-            Some(_) => Ok(()),
+            Some(&mut (_, s, other, when)) if s != 0 && state != 0 && s != state => {
+                let detail = format!(
+                    "{}: node {node} applied index {index} (command {command:#x}) and reached \
+                     state {state:#x}; node {other} applied the same command there and reached \
+                     {s:#x} ({}): the replicas diverged although they applied the same commands \
+                     (a write applied twice, or state lost across a snapshot)",
+                    time(at),
+                    time(when)
+                );
+                self.fail("state_machine_safety", detail)
+            }
+            Some(first) => {
+                if first.1 == 0 && state != 0 {
+                    *first = (command, state, node, at); // the first digest stands for the index
+                }
+                Ok(())
+            }
             None => {
-                self.applied.insert(index, (command, node, at));
+                self.applied.insert(index, (command, state, node, at));
                 Ok(())
             }
         }
@@ -365,6 +450,9 @@ impl FactChecker for ReplicatedLogChecker {
                 Ok(())
             }
             Fact::LogAppend { index, term, digest } => {
+                if self.nodes.get(&node).is_some_and(|m| m.leading == Some(term)) {
+                    self.check_not_stale(at, node, term, &format!("appended index {index}"))?;
+                }
                 self.nodes.entry(node).or_default().append(index, term, digest);
                 self.match_digest(at, node, (index, term, digest))
             }
@@ -385,12 +473,23 @@ impl FactChecker for ReplicatedLogChecker {
             }
             Fact::Commit { index, term, digest } => {
                 let c = Committed { index, term, digest, node, at };
+                if let Some(leading) = self.nodes.get(&node).and_then(|m| m.leading) {
+                    self.check_not_stale(at, node, leading, &format!("committed index {index}"))?;
+                }
                 self.on_commit(at, node, c)?;
                 self.check_quorum(at, node, c)
             }
-            Fact::Apply { index, command } => {
-                self.on_apply(at, node, index, command)?;
+            Fact::Apply { index, command, state } => {
+                self.on_apply(at, node, index, (command, state))?;
                 self.check_apply_order(at, node, index)
+            }
+            Fact::Vote { term, candidate } => self.on_vote(at, node, term, candidate),
+            Fact::TermSeen { term } => {
+                let mirror = self.nodes.entry(node).or_default();
+                if mirror.seen_term.is_none_or(|(t, _)| term > t) {
+                    mirror.seen_term = Some((term, at));
+                }
+                Ok(())
             }
             Fact::Membership { ref members } => {
                 self.nodes.entry(node).or_default().members = Some(members.clone());
@@ -403,6 +502,7 @@ impl FactChecker for ReplicatedLogChecker {
     fn on_crash(&mut self, _at: Nanos, node: NodeId) {
         let mirror = self.nodes.entry(node).or_default();
         mirror.leading = None;
+        mirror.seen_term = None;
         mirror.applied = 0; // the restarted node applies again from its snapshot or from 1
     }
 
@@ -425,6 +525,19 @@ impl FactChecker for ReplicatedLogChecker {
                         "apply_order" => {
                             format!("{} applies in order without gaps", self.applies_checked)
                         }
+                        "vote_safety" if self.votes.is_empty() => {
+                            return CheckResult::not_judged(
+                                *name,
+                                "not judged: no node recorded a vote",
+                            );
+                        }
+                        "vote_safety" => {
+                            format!("{} (node, term) votes, one candidate each", self.votes.len())
+                        }
+                        "stale_leader" => format!(
+                            "{} leader actions, none after a newer term was seen",
+                            self.leader_acts_checked
+                        ),
                         _ => format!("{} indexes applied consistently", self.applied.len()),
                     };
                     CheckResult::pass(*name, summary)
@@ -460,8 +573,8 @@ mod tests {
             (0, append(1, 1, 11)),
             (1, append(1, 1, 11)),
             (0, Fact::Commit { index: 1, term: 1, digest: 11 }),
-            (0, Fact::Apply { index: 1, command: 5 }),
-            (1, Fact::Apply { index: 1, command: 5 }),
+            (0, Fact::Apply { index: 1, command: 5, state: 0 }),
+            (1, Fact::Apply { index: 1, command: 5, state: 0 }),
             (0, Fact::SteppedDown { term: 1 }),
             (1, Fact::Leader { term: 2 }),
             (1, Fact::LogCompact { index: 1, term: 1, digest: 11 }),
@@ -469,7 +582,7 @@ mod tests {
         ]);
         assert!(violations.is_empty(), "{violations:?}");
         let results = checker.results();
-        assert_eq!(results.len(), 6);
+        assert_eq!(results.len(), CHECKS.len());
         assert!(results.iter().all(|r| r.passed));
     }
 
@@ -526,12 +639,29 @@ mod tests {
         let (checker, v) = feed(&[
             (0, Fact::LogCompact { index: 2, term: 1, digest: 12 }),
             (1, Fact::LogCompact { index: 2, term: 1, digest: 12 }),
-            (0, Fact::Apply { index: 3, command: 1 }),
-            (1, Fact::Apply { index: 3, command: 2 }),
+            (0, Fact::Apply { index: 3, command: 1, state: 0 }),
+            (1, Fact::Apply { index: 3, command: 2, state: 0 }),
         ]);
         assert_eq!(v[0].check, "state_machine_safety");
         assert!(v[0].detail.contains("index 3"));
         assert!(!checker.results()[3].passed);
+    }
+
+    #[test]
+    fn same_commands_different_states() {
+        let base = [
+            (0, Fact::LogCompact { index: 2, term: 1, digest: 12 }),
+            (1, Fact::LogCompact { index: 2, term: 1, digest: 12 }),
+            (2, Fact::LogCompact { index: 2, term: 1, digest: 12 }),
+        ];
+        let apply = |node, state| (node, Fact::Apply { index: 3, command: 7, state });
+        // A node without a digest (0) judges nothing; the first digest stands for the index.
+        let (_, v) = feed(&[&base[..], &[apply(0, 0), apply(1, 40), apply(2, 40)]].concat());
+        assert!(v.is_empty(), "{v:?}");
+        let (checker, v) = feed(&[&base[..], &[apply(0, 0), apply(1, 40), apply(2, 41)]].concat());
+        assert_eq!(v[0].check, "state_machine_safety");
+        assert!(v[0].detail.contains("diverged") && v[0].detail.contains("node 1"), "{v:?}");
+        assert!(!result(&checker, "state_machine_safety").passed);
     }
 
     fn result(checker: &ReplicatedLogChecker, name: &str) -> CheckResult {
@@ -610,7 +740,7 @@ mod tests {
 
     #[test]
     fn applies_in_order_from_the_start_a_snapshot_or_a_restart_pass() {
-        let apply = |index| Fact::Apply { index, command: index * 10 };
+        let apply = |index| Fact::Apply { index, command: index * 10, state: 0 };
         let (checker, v) = feed(&[
             (0, apply(1)),
             (0, apply(2)),
@@ -634,7 +764,7 @@ mod tests {
 
     #[test]
     fn a_gap_or_a_repeat_in_applies_fails() {
-        let apply = |index| Fact::Apply { index, command: index * 10 };
+        let apply = |index| Fact::Apply { index, command: index * 10, state: 0 };
         let (checker, v) = feed(&[(0, apply(1)), (0, apply(3))]);
         assert_eq!(v[0].check, "apply_order");
         assert!(v[0].detail.contains("index 3 skipping: the next index to apply was 2"));
@@ -642,5 +772,41 @@ mod tests {
         let (_, v) = feed(&[(0, apply(1)), (0, apply(2)), (0, apply(2))]);
         assert_eq!(v[0].check, "apply_order");
         assert!(v[0].detail.contains("again or out of order"), "{}", v[0].detail);
+    }
+
+    #[test]
+    fn a_vote_forgotten_across_a_crash() {
+        let vote = |candidate| Fact::Vote { term: 4, candidate };
+        let (checker, v) = feed(&[(0, vote(1)), (0, vote(1)), (2, vote(3))]);
+        assert!(v.is_empty(), "{v:?}");
+        assert!(result(&checker, "vote_safety").judged);
+        let mut checker = ReplicatedLogChecker::new();
+        checker.on_fact(0, 0, 0, &vote(1)).unwrap();
+        checker.on_crash(1, 0);
+        let v = checker.on_fact(2, 0, 0, &vote(2)).unwrap_err();
+        assert_eq!(v.check, "vote_safety");
+        assert!(v.detail.contains("voted for node 2 in term 4"), "{}", v.detail);
+        let (checker, _) = feed(&[]);
+        assert!(!result(&checker, "vote_safety").judged);
+    }
+
+    #[test]
+    fn a_leader_acting_after_it_saw_a_newer_term() {
+        let base = [(0, Fact::Leader { term: 2 }), (0, append(1, 2, 21))];
+        let (_, v) = feed(&[&base[..], &[(0, Fact::TermSeen { term: 2 })]].concat());
+        assert!(v.is_empty(), "{v:?}");
+        let seen = (0, Fact::TermSeen { term: 3 });
+        let (_, v) = feed(&[&base[..], &[seen.clone(), (0, append(2, 2, 22))]].concat());
+        assert_eq!(v[0].check, "stale_leader");
+        assert!(v[0].detail.contains("appended index 2 as leader of term 2"), "{}", v[0].detail);
+        let commit = (0, Fact::Commit { index: 1, term: 2, digest: 21 });
+        let (_, v) = feed(&[&base[..], &[seen.clone(), commit]].concat());
+        assert_eq!(v[0].check, "stale_leader");
+        // Stepping down first is right; so is following the newer term's leader.
+        let down = (0, Fact::SteppedDown { term: 3 });
+        let (_, v) = feed(&[&base[..], &[seen.clone(), down, (0, append(2, 3, 32))]].concat());
+        assert!(v.is_empty(), "{v:?}");
+        let (_, v) = feed(&[seen, (0, Fact::Leader { term: 2 })]);
+        assert_eq!(v[0].check, "stale_leader");
     }
 }

@@ -96,6 +96,9 @@ pub fn print_human(scenario: &Scenario, output: &RunOutput, rerun: &str) {
             }
         }
     }
+    if !r.varied.is_empty() {
+        println!("varied    {} (drawn by [vary] for this seed)", r.varied.join(", "));
+    }
     print_faults(output);
     if !r.controls.is_empty() {
         let listed: Vec<String> =
@@ -129,6 +132,12 @@ pub fn print_human(scenario: &Scenario, output: &RunOutput, rerun: &str) {
             "result    NOT JUDGED: no check had anything to judge ({} operations): this run \
              proves nothing",
             r.ops.ok + r.ops.fail + r.ops.info
+        );
+    } else if r.passed && r.ops.ok == 0 {
+        println!(
+            "result    PASSED, but no operation succeeded ({} failed, {} indeterminate): the \
+             checks held for a cluster that did nothing",
+            r.ops.fail, r.ops.info
         );
     } else if r.passed {
         println!("result    PASSED");

@@ -143,6 +143,10 @@ pub struct SweepSummary {
     /// Failed seeds by the kind of their first failed check: `safety`, `liveness`.
     #[serde(default)]
     pub failures_by_kind: BTreeMap<String, u64>,
+    /// Seeds that passed although no operation succeeded (their checks judged a cluster that
+    /// did nothing).
+    #[serde(default)]
+    pub passed_without_progress: u64,
     pub first_failure: Option<u64>,
     /// True if `--stop-on-first` left seeds unrun.
     pub stopped_early: bool,
@@ -162,6 +166,8 @@ impl SweepSummary {
         self.seeds_run = results.len() as u64;
         self.passes = results.iter().filter(|r| r.passed).count() as u64;
         self.failures = self.seeds_run - self.passes;
+        self.passed_without_progress =
+            results.iter().filter(|r| r.passed && r.ops_ok == 0).count() as u64;
         self.failures_by_check.clear();
         self.failures_by_kind.clear();
         for r in results.iter().filter(|r| !r.passed) {
@@ -266,6 +272,7 @@ pub fn sweep(reg: Registry<'_>, args: SweepArgs) -> Result<u8, Failure> {
         failures: 0,
         failures_by_check: BTreeMap::new(),
         failures_by_kind: BTreeMap::new(),
+        passed_without_progress: 0,
         first_failure: None,
         stopped_early: false,
         wall_ms,
@@ -428,6 +435,13 @@ fn report(out: &Path, summary: &SweepSummary, json: bool) {
             ""
         };
         println!("kinds     {}{note}", kinds.join(", "));
+    }
+    if summary.passed_without_progress > 0 {
+        println!(
+            "note      {} seed(s) passed although no operation succeeded: their checks judged \
+             a cluster that did nothing",
+            summary.passed_without_progress
+        );
     }
     if let Some(seed) = summary.first_failure {
         // The replay first: it is exact from any folder (the record holds the scenario as

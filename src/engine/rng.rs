@@ -24,6 +24,8 @@ pub mod stream {
     /// The fault schedule's own draws: times written as ranges (`at = "1s..2s"`), delays,
     /// coin flips (`probability`), drawn once per fault at the start.
     pub const SCHEDULE: u64 = 6;
+    /// The protocol settings a scenario's `[vary]` draws for the run.
+    pub const VARY: u64 = 7;
     /// Base of the per-node protocol streams (`NODE + node index`).
     pub const NODE: u64 = 1 << 20;
     /// Base of the per-node disk streams.

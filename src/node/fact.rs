@@ -24,8 +24,23 @@ pub enum Fact {
     LogCompact { index: u64, term: u64, digest: u64 },
     /// The node learned that the entry at `index` (of `term`, prefix `digest`) is committed.
     Commit { index: u64, term: u64, digest: u64 },
-    /// The node applied the command at `index` to its state machine; `command` digests it.
-    Apply { index: u64, command: u64 },
+    /// The node applied the command at `index` to its state machine; `command` digests it, and
+    /// `state` digests the whole replicated state right after (the machine and its client
+    /// session table: equal states, equal digests). `state` is 0 for a system that does not
+    /// digest its state.
+    Apply {
+        index: u64,
+        command: u64,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        state: u64,
+    },
+    /// This node granted its vote in `term` to `candidate` (itself, when it campaigns), as
+    /// the grant left the node: a node grants at most one candidate per term, crashes or not.
+    Vote { term: u64, candidate: u32 },
+    /// This node received a message of `term`, newer than its own, that obliges it to follow
+    /// that term (an append, a snapshot or a reply; never a vote request, which a node may
+    /// ignore while its leader is alive). A leader must not act in its old term after this.
+    TermSeen { term: u64 },
     /// The node's cluster membership changed to `members`.
     Membership { members: Vec<u32> },
     /// A system-specific fact, for checkers written alongside that system: numbers, and a
@@ -36,6 +51,10 @@ pub enum Fact {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         text: String,
     },
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Fact {
@@ -54,6 +73,8 @@ impl Fact {
             Fact::LogCompact { .. } => "log_compact",
             Fact::Commit { .. } => "commit",
             Fact::Apply { .. } => "apply",
+            Fact::Vote { .. } => "vote",
+            Fact::TermSeen { .. } => "term_seen",
             Fact::Membership { .. } => "membership",
             Fact::Custom { name, .. } => name,
         }

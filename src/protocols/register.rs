@@ -247,7 +247,7 @@ impl Register {
             if let Some(client) = self.waiting.remove(&self.commit) {
                 ctx.reply(client, entry.request, reply);
             }
-            ctx.fact(Fact::Apply { index: self.commit, command: self.commit });
+            ctx.fact(Fact::Apply { index: self.commit, command: self.commit, state: 0 });
         }
         if self.commit >= self.recovered && !self.held_reads.is_empty() {
             for (client, request) in std::mem::take(&mut self.held_reads) {

@@ -58,6 +58,7 @@ mod tests {
             ops: Default::default(),
             clients: Default::default(),
             latency_ms: Default::default(),
+            varied: Vec::new(),
             faults: 0,
             fault_log: Vec::new(),
             faults_skipped: Vec::new(),

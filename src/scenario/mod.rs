@@ -4,6 +4,7 @@
 
 pub mod expect;
 mod overrides;
+pub mod vary;
 
 use crate::engine::{parse_duration, Nanos, TraceHash, SECOND};
 use crate::reliability::{BreakerConfig, HedgeConfig, LimiterConfig, PolicyConfig, RetryConfig};
@@ -184,6 +185,10 @@ pub struct Scenario {
     /// Settings of the system itself (see `sim systems`).
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub protocol: toml::Table,
+    /// Protocol settings drawn per seed (`[vary.protocol]`, each a list of values): see
+    /// [`vary`] and [`Scenario::protocol_for`].
+    #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
+    pub vary: toml::Table,
 }
 
 /// Network settings: every link starts like this.
@@ -410,6 +415,12 @@ pub struct NemesisSettings {
     /// Largest clock jump (either way), for `clock-jump`.
     #[serde(default = "default_clock_jump")]
     pub clock_jump_max: Duration,
+    /// How long a crashed node stays down (`crash`, `crash-leader`), as a range drawn
+    /// log-uniformly: `["20us", "2s"]` gives as many restarts within an election round (the
+    /// ones that expose a vote or an append acknowledged before it was durable) as seconds-long
+    /// outages. Without it a crash lasts `duration` like any fault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crash_downtime: Option<[Duration; 2]>,
 }
 
 fn default_clock_jump() -> Duration {
@@ -440,13 +451,20 @@ pub struct CheckSettings {
     /// After the quiet period starts (everything repaired), some operation must succeed within
     /// this bound, and operations must keep succeeding; 0 turns the check off.
     pub liveness_bound: Duration,
+    /// The `progress` check: at least this many operations must succeed over the run (default
+    /// 1; 0 turns it off).
+    pub ops_ok_min: u64,
     /// Checks switched on or off by name, in the file's order.
     pub switches: indexmap::IndexMap<String, bool>,
 }
 
 impl Default for CheckSettings {
     fn default() -> Self {
-        CheckSettings { liveness_bound: Duration(5 * SECOND), switches: Default::default() }
+        CheckSettings {
+            liveness_bound: Duration(5 * SECOND),
+            ops_ok_min: 1,
+            switches: Default::default(),
+        }
     }
 }
 
@@ -460,11 +478,16 @@ impl CheckSettings {
 impl Serialize for CheckSettings {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.switches.len() + 1))?;
+        let len = self.switches.len() + 1 + usize::from(self.ops_ok_min != 1);
+        let mut map = s.serialize_map(Some(len))?;
         for (name, on) in &self.switches {
             map.serialize_entry(name, on)?;
         }
         map.serialize_entry("liveness_bound", &self.liveness_bound)?;
+        // Written only when set, so the hashes of scenarios from before the key stay the same.
+        if self.ops_ok_min != 1 {
+            map.serialize_entry("ops_ok_min", &self.ops_ok_min)?;
+        }
         map.end()
     }
 }
@@ -478,6 +501,15 @@ impl<'de> Deserialize<'de> for CheckSettings {
             if key == "liveness_bound" {
                 settings.liveness_bound = Duration::deserialize(value)
                     .map_err(|e| D::Error::custom(format!("checks.liveness_bound: {e}")))?;
+                continue;
+            }
+            if key == "ops_ok_min" {
+                let n = value.as_integer().filter(|n| *n >= 0).ok_or_else(|| {
+                    D::Error::custom(format!(
+                        "checks.ops_ok_min: expected a count of operations (0 or more), got {value}"
+                    ))
+                })?;
+                settings.ops_ok_min = n as u64;
                 continue;
             }
             let toml::Value::Boolean(on) = value else {
@@ -726,6 +758,8 @@ impl Scenario {
             scenario.faults.retain(|f| f.at <= end);
             scenario.controls.retain(|c| c.at <= end);
         }
+        let pinned: Vec<&str> = overrides.iter().filter_map(|o| overrides::key(o)).collect();
+        vary::pin(&mut scenario.vary, &pinned);
         // Validated before sorting, so `faults[i]` in an error is the file's i-th fault.
         scenario.validate().map_err(|(key, reason)| error(Some(key), reason))?;
         scenario.faults.sort_by_key(|f| f.at);
@@ -790,6 +824,7 @@ impl Scenario {
         if let Some(nemesis) = &self.nemesis {
             validate_nemesis(nemesis)?;
         }
+        vary::validate(&self.vary)?;
         Ok(())
     }
 
@@ -919,6 +954,19 @@ impl Scenario {
         h.to_string()
     }
 
+    /// The `[protocol]` settings seed `seed` runs with: the file's, plus what `[vary]` draws.
+    pub fn protocol_for(&self, seed: u64) -> std::borrow::Cow<'_, toml::Table> {
+        if self.vary.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.protocol);
+        }
+        std::borrow::Cow::Owned(vary::apply(&self.protocol, &vary::draw(&self.vary, seed)))
+    }
+
+    /// What `[vary]` draws for seed `seed`, as `protocol.KEY=VALUE` (empty without `[vary]`).
+    pub fn varied(&self, seed: u64) -> Vec<String> {
+        vary::draw(&self.vary, seed).into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+    }
+
     /// The scenario as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a validated scenario serialises")
@@ -943,6 +991,12 @@ fn validate_nemesis(nemesis: &NemesisSettings) -> Result<(), (String, String)> {
     }
     if nemesis.interval.0 == 0 || nemesis.duration.0 == 0 {
         return Err(("nemesis.interval".into(), "interval and duration must be above 0".into()));
+    }
+    if let Some([low, high]) = nemesis.crash_downtime {
+        if low.0 == 0 || low.0 > high.0 {
+            let reason = "expected [LOW, HIGH] with 0 < LOW <= HIGH, e.g. [\"20us\", \"2s\"]";
+            return Err(("nemesis.crash_downtime".into(), reason.into()));
+        }
     }
     Ok(())
 }

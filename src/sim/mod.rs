@@ -293,6 +293,7 @@ impl<'s, S: System> Sim<'s, S> {
                 interval: ns.interval.0,
                 duration: ns.duration.0,
                 clock_jump_max: ns.clock_jump_max.0,
+                crash_downtime: ns.crash_downtime.map(|[low, high]| (low.0, high.0)),
             };
             Nemesis::new(plan, SimRng::new(seed, stream::NEMESIS))
         });
@@ -765,6 +766,12 @@ impl<'s, S: System> Sim<'s, S> {
         let history = History::from_typed(typed);
         let liveness_on = scenario.checks.enabled(crate::check::liveness::NAME, true);
         if let (true, Some(result)) = (liveness_on, crate::check::liveness::judge(&history, &run)) {
+            checks.push(result);
+        }
+        let progress_on = scenario.checks.enabled(crate::check::liveness::PROGRESS, true);
+        let min_ok = scenario.checks.ops_ok_min;
+        let progress = crate::check::liveness::judge_progress(&history, &run, min_ok);
+        if let (true, Some(result)) = (progress_on, progress) {
             checks.push(result);
         }
         let trace_error = self.trace.take().and_then(|t| t.finish().err());

@@ -98,6 +98,9 @@ pub struct RunReport {
     pub clients: ClientCounts,
     /// Latency of `ok` operations.
     pub latency_ms: LatencySummary,
+    /// The protocol settings the scenario's `[vary]` drew for this seed (`protocol.KEY=VALUE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub varied: Vec<String>,
     /// Number of faults applied (repairs included).
     pub faults: usize,
     /// The faults applied, in order.
@@ -226,6 +229,7 @@ pub(super) fn build(parts: Parts<'_>) -> RunOutput {
         ops: OpCounts { ok, fail, info, shed: parts.shed },
         clients: parts.clients,
         latency_ms: percentiles_ms(latencies),
+        varied: parts.scenario.varied(parts.seed),
         faults: parts.fault_log.len(),
         fault_log: parts.fault_log,
         faults_skipped: parts.faults_skipped,

@@ -21,6 +21,8 @@ pub struct NemesisPlan {
     pub duration: Nanos,
     /// Largest clock jump either way.
     pub clock_jump_max: Nanos,
+    /// How long a crash lasts, drawn log-uniformly from this range (else like any fault).
+    pub crash_downtime: Option<(Nanos, Nanos)>,
 }
 
 /// The random fault generator.
@@ -93,7 +95,10 @@ impl Nemesis {
             }),
             other => unreachable!("validated nemesis kind {other}"),
         };
-        let lasts = self.around(self.plan.duration);
+        let lasts = match (&fault, self.plan.crash_downtime) {
+            (Fault::Crash { .. }, Some((low, high))) => log_uniform(&mut self.rng, low, high),
+            _ => self.around(self.plan.duration),
+        };
         let then_pause = self.around(self.plan.interval);
         Strike { fault, lasts, then_pause }
     }
@@ -102,6 +107,19 @@ impl Nemesis {
     pub fn rng(&mut self) -> &mut SimRng {
         &mut self.rng
     }
+}
+
+/// A draw from `low..=high` (`low` >= 1) uniform in its order of magnitude: a power of two in
+/// range first, then a value within it, so microseconds come up as often as seconds. Integer
+/// arithmetic only (a float `ln` could differ between platforms).
+fn log_uniform(rng: &mut SimRng, low: Nanos, high: Nanos) -> Nanos {
+    let low = low.max(1);
+    let high = high.max(low);
+    let (e_low, e_high) = (low.ilog2(), high.ilog2());
+    let e = e_low + rng.below(u64::from(e_high - e_low + 1)) as u32;
+    let from = (1u64 << e).max(low);
+    let to = (1u64 << e).saturating_mul(2).saturating_sub(1).min(high);
+    rng.between(from, to)
 }
 
 /// The fault that undoes `applied` (a concrete fault), if it is undone at all.
@@ -118,5 +136,23 @@ pub fn repair_of(applied: &Fault, drift_before_ppm: i64) -> Option<Fault> {
         }
         Fault::LinkDegrade(_) => Some(Fault::LinkRestore),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_uniform_covers_every_order_of_magnitude_in_range() {
+        let mut rng = SimRng::new(1, 0);
+        let (low, high) = (20_000, 2_000_000_000); // 20us .. 2s
+        let draws: Vec<Nanos> = (0..4000).map(|_| log_uniform(&mut rng, low, high)).collect();
+        assert!(draws.iter().all(|d| (low..=high).contains(d)));
+        let under_1ms = draws.iter().filter(|d| **d < 1_000_000).count();
+        let over_100ms = draws.iter().filter(|d| **d > 100_000_000).count();
+        // About 6 of the range's 17 powers of two lie below 1ms, and 5 above 100ms.
+        assert!(under_1ms > 1000 && over_100ms > 800, "{under_1ms} {over_100ms}");
+        assert_eq!(log_uniform(&mut rng, 5, 5), 5);
     }
 }

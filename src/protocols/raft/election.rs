@@ -77,6 +77,7 @@ impl<S: StateMachine> RaftNode<S> {
 
     pub(super) fn on_self_vote(&mut self, ctx: &mut Context<'_, Self>) {
         if self.role == Role::Candidate {
+            self.fact(ctx, Fact::Vote { term: self.term, candidate: self.id });
             self.votes.insert(self.id);
             self.maybe_win(ctx);
         }

@@ -1,5 +1,6 @@
 //! The replicated state machine: a pluggable trait, the key-value store, and client sessions.
 
+use super::{checksum, mix};
 use crate::node::{apply_op, ClientId, Op, Reply, RequestId, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -34,12 +35,40 @@ pub trait StateMachine: Default + 'static {
     fn snapshot(&self) -> Vec<u8>;
     /// Replaces the state with a snapshot's.
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String>;
+    /// A digest of the whole state (equal states, equal digests), kept up to date as writes
+    /// apply, so checkers can compare replicas' states after each entry and not only the
+    /// commands they applied. 0 (the default) means the machine does not digest itself.
+    fn digest(&self) -> u64 {
+        0
+    }
+}
+
+/// A digest of a set, kept incrementally: the wrapping sum of its members' hashes, so adding
+/// and removing a member is O(1) and the order members arrived in does not matter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct SetDigest(u64);
+
+impl SetDigest {
+    fn add(&mut self, member: u64) {
+        self.0 = self.0.wrapping_add(member);
+    }
+
+    fn remove(&mut self, member: u64) {
+        self.0 = self.0.wrapping_sub(member);
+    }
+}
+
+/// The hash of one key-value pair of the store.
+fn pair_hash(key: &str, value: &str) -> u64 {
+    mix(checksum(key.as_bytes()), checksum(value.as_bytes()))
 }
 
 /// The key-value store: `get`, `put`, `cas`, `append` with [`apply_op`] semantics.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvStore {
     values: BTreeMap<String, Value>,
+    /// Of every (key, value) pair held.
+    digest: SetDigest,
 }
 
 impl StateMachine for KvStore {
@@ -47,10 +76,16 @@ impl StateMachine for KvStore {
         let key = op.key().to_string();
         match apply_op(self.values.get(&key), op) {
             Ok((read, next)) => {
-                match next {
-                    Some(value) => self.values.insert(key, value),
+                let old = match next {
+                    Some(value) => {
+                        self.digest.add(pair_hash(&key, &value));
+                        self.values.insert(key.clone(), value)
+                    }
                     None => self.values.remove(&key),
                 };
+                if let Some(old) = old {
+                    self.digest.remove(pair_hash(&key, &old));
+                }
                 Outcome::Ok(read)
             }
             Err(()) => Outcome::Failed,
@@ -70,7 +105,15 @@ impl StateMachine for KvStore {
 
     fn restore(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.values = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        self.digest = SetDigest::default();
+        for (key, value) in &self.values {
+            self.digest.add(pair_hash(key, value));
+        }
         Ok(())
+    }
+
+    fn digest(&self) -> u64 {
+        mix(self.digest.0, self.values.len() as u64)
     }
 }
 
@@ -83,6 +126,19 @@ pub const SESSIONS_MAX: usize = 4096;
 pub struct Sessions {
     /// client -> (last applied seq, its outcome, log index it was applied at).
     last: BTreeMap<ClientId, (u64, Outcome, u64)>,
+    /// Of every session entry: not stored, rebuilt by [`Sessions::rebuild_digest`].
+    #[serde(skip)]
+    digest: SetDigest,
+}
+
+/// The hash of one session entry.
+fn session_hash(client: ClientId, (seq, outcome, index): &(u64, Outcome, u64)) -> u64 {
+    let outcome = match outcome {
+        Outcome::Ok(None) => 1,
+        Outcome::Ok(Some(value)) => mix(2, checksum(value.as_bytes())),
+        Outcome::Failed => 3,
+    };
+    mix(mix(u64::from(client), *seq), mix(outcome, *index))
 }
 
 /// What a session says about a request.
@@ -108,10 +164,29 @@ impl Sessions {
 
     /// Records that `id` was applied at `index` with `outcome`.
     pub fn record(&mut self, id: RequestId, outcome: Outcome, index: u64) {
-        self.last.insert(id.client, (id.seq, outcome, index));
+        let entry = (id.seq, outcome, index);
+        self.digest.add(session_hash(id.client, &entry));
+        if let Some(old) = self.last.insert(id.client, entry) {
+            self.digest.remove(session_hash(id.client, &old));
+        }
         if self.last.len() > SESSIONS_MAX {
             let oldest = self.last.iter().min_by_key(|(c, v)| (v.2, **c)).map(|(c, _)| *c);
-            self.last.remove(&oldest.expect("non-empty"));
+            let oldest = oldest.expect("non-empty");
+            let entry = self.last.remove(&oldest).expect("the oldest is held");
+            self.digest.remove(session_hash(oldest, &entry));
+        }
+    }
+
+    /// A digest of the whole table (equal tables, equal digests).
+    pub fn digest(&self) -> u64 {
+        mix(self.digest.0, self.last.len() as u64)
+    }
+
+    /// Recomputes the digest from the table (after it was read from a snapshot).
+    fn rebuild_digest(&mut self) {
+        self.digest = SetDigest::default();
+        for (client, entry) in &self.last {
+            self.digest.add(session_hash(*client, entry));
         }
     }
 }
@@ -157,7 +232,18 @@ impl<S: StateMachine> Replica<S> {
         let image: ReplicaImage = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         self.machine.restore(&image.machine)?;
         self.sessions = image.sessions;
+        self.sessions.rebuild_digest();
         Ok(())
+    }
+
+    /// A digest of the whole replicated state, the session table included (a replica that
+    /// applied a retried write twice, or lost its sessions across a snapshot, differs); 0 when
+    /// the state machine does not digest itself.
+    pub fn digest(&self) -> u64 {
+        match self.machine.digest() {
+            0 => 0,
+            machine => mix(machine, self.sessions.digest()).max(1),
+        }
     }
 }
 
@@ -180,5 +266,46 @@ mod tests {
         assert_eq!(copy.sessions.seen(RequestId { client: 1, seq: 0 }), Seen::Stale);
         let cas = Op::Cas { key: "k".into(), from: None, to: "y".into() };
         assert_eq!(copy.apply(RequestId { client: 2, seq: 1 }, &cas, 4), Outcome::Failed);
+    }
+
+    /// Applies `ops` (client 1, seq from 1, index from 1) to a fresh replica.
+    fn replica_after(ops: &[Op]) -> Replica<KvStore> {
+        let mut r = Replica::<KvStore>::default();
+        for (i, op) in ops.iter().enumerate() {
+            r.apply(RequestId { client: 1, seq: i as u64 + 1 }, op, i as u64 + 1);
+        }
+        r
+    }
+
+    #[test]
+    fn digests_follow_the_state_not_the_path() {
+        let put = |k: &str, v: &str| Op::Put { key: k.into(), value: v.into() };
+        let append = |k: &str, v: &str| Op::Append { key: k.into(), value: v.into() };
+        let a = replica_after(&[put("a", "1"), put("b", "2"), append("a", "x")]);
+        assert_ne!(a.digest(), 0);
+        // Same store, reached otherwise: the machines agree, the session tables do not.
+        let b = replica_after(&[put("b", "2"), put("a", "1x")]);
+        assert_eq!(a.machine.digest(), b.machine.digest());
+        assert_ne!(a.sessions.digest(), b.sessions.digest());
+        // A write applied twice (its session forgotten) changes the state.
+        let mut twice = replica_after(&[append("a", "x")]);
+        twice.sessions = Sessions::default();
+        twice.apply(RequestId { client: 1, seq: 1 }, &append("a", "x"), 1);
+        assert_ne!(twice.digest(), replica_after(&[append("a", "x")]).digest());
+        // A snapshot restores the digest exactly, sessions included.
+        let mut copy = Replica::<KvStore>::default();
+        copy.restore(&a.snapshot()).unwrap();
+        assert_eq!(copy.digest(), a.digest());
+        // Losing the session table across a restore shows in the digest.
+        let mut lost = copy.clone();
+        lost.sessions = Sessions::default();
+        assert_ne!(lost.digest(), a.digest());
+        // Overwriting and deleting keep it incremental and exact.
+        let mut c = replica_after(&[put("a", "1"), put("a", "2")]);
+        let fresh = replica_after(&[put("a", "2")]);
+        assert_eq!(c.machine.digest(), fresh.machine.digest());
+        let cas = Op::Cas { key: "a".into(), from: Some("2".into()), to: "3".into() };
+        c.apply(RequestId { client: 2, seq: 1 }, &cas, 3);
+        assert_eq!(c.machine.digest(), replica_after(&[put("a", "3")]).machine.digest());
     }
 }

@@ -273,6 +273,9 @@ impl<S: StateMachine> RaftNode<S> {
 
     /// Sends `msg` to `to`, encoded with the schema version this node runs.
     pub(super) fn send(&self, ctx: &mut Context<'_, Self>, to: NodeId, msg: &Msg) {
+        if let Msg::VoteReply { pre: false, term, granted: true } = *msg {
+            self.fact(ctx, Fact::Vote { term, candidate: to });
+        }
         ctx.send(to, wire::encode(self.versions.running(), msg));
     }
 
@@ -337,6 +340,17 @@ impl<S: StateMachine> Node for RaftNode<S> {
 
     fn on_message(&mut self, ctx: &mut Context<'_, Self>, from: NodeId, frame: Frame) {
         let Some(msg) = self.receive(ctx, from, &frame) else { return };
+        let binding = match msg {
+            Msg::VoteReply { pre: false, term, .. }
+            | Msg::Append { term, .. }
+            | Msg::AppendReply { term, .. }
+            | Msg::Snapshot { term, .. }
+            | Msg::SnapshotReply { term, .. } => term,
+            Msg::Vote { .. } | Msg::VoteReply { pre: true, .. } => 0,
+        };
+        if binding > self.term {
+            self.fact(ctx, Fact::TermSeen { term: binding });
+        }
         match msg {
             Msg::Vote { pre, term, last_index, last_term } => {
                 self.on_vote(ctx, from, pre, term, (last_index, last_term))

@@ -537,7 +537,6 @@ impl<S: StateMachine> RaftNode<S> {
         while self.applied_index < self.commit_index {
             let index = self.applied_index + 1;
             let held = self.log.get(index).expect("committed entries are held").clone();
-            self.fact(ctx, Fact::Apply { index, command: held.command });
             if let Payload::Command { id, op } = &held.entry.payload {
                 let outcome = self.replica.apply(*id, op, index);
                 let waiting = self.lead.as_mut().and_then(|l| l.writes.remove(&index));
@@ -550,6 +549,8 @@ impl<S: StateMachine> RaftNode<S> {
                     ctx.reply(client, waiting_id, reply);
                 }
             }
+            let state = self.replica.digest();
+            self.fact(ctx, Fact::Apply { index, command: held.command, state });
             self.applied_index = index;
         }
         self.maybe_snapshot(ctx);
