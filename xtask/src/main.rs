@@ -1,8 +1,10 @@
-//! Project automation: `cargo xtask bench`, `reports`, `storage`, `encoding`, `txn`, `storm`.
+//! Project automation: `cargo xtask bench`, `reports`, `storage`, `encoding`, `txn`, `storm`,
+//! `mutants`.
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)] // xtask times things with the wall clock
 
 mod bench;
 mod encoding;
+mod mutants;
 mod reports;
 mod storage;
 mod storm;
@@ -19,7 +21,11 @@ commands:
   encoding   regenerate reports/encoding/ (sizes against JSON and postcard); `--check` verifies
   txn        regenerate reports/txn/ (anomalies x isolation levels); `txn --check` verifies it
   storm      regenerate reports/storm/ (retry policies x load x slowdown: where the service
-             becomes metastable); `storm --check` verifies it";
+             becomes metastable); `storm --check` verifies it
+  mutants    apply each Raft mutation of tests/mutants/, sweep the shipped scenarios, print
+             `NAME killed SCENARIO SEED CHECK` or `NAME survived` and the kill rate, write
+             reports/mutants/ [--seeds N] [--only NAME[,NAME]] [--scenarios A.toml,B.toml]
+             [--no-shrink]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +36,7 @@ fn main() -> ExitCode {
         Some("encoding") => encoding::run(&args[1..]),
         Some("txn") => txn::run(&args[1..]),
         Some("storm") => storm::run(&args[1..]),
+        Some("mutants") => mutants::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             ExitCode::SUCCESS
