@@ -87,8 +87,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
-    let chosen =
-        scenarios.unwrap_or_else(|| BUDGET.iter().map(|(s, _)| s.to_string()).collect());
+    let chosen = scenarios.unwrap_or_else(|| BUDGET.iter().map(|(s, _)| s.to_string()).collect());
     for s in chosen {
         let budget = BUDGET.iter().find(|(b, _)| *b == s).map_or(SEEDS_DEFAULT, |(_, n)| *n);
         o.scenarios.push((s, o.seeds.unwrap_or(budget)));
@@ -134,9 +133,16 @@ fn read_patch(file: &Path) -> Result<Patch, String> {
 
 /// The outcome of one sweep of one scenario.
 enum Swept {
-    Passed { seeds: u64 },
+    Passed {
+        seeds: u64,
+    },
     /// A seed failed a check (`kind`: safety, liveness), or sim exited 3 (`check` = `panic`).
-    Failed { seeds: u64, seed: Option<u64>, check: String, kind: String },
+    Failed {
+        seeds: u64,
+        seed: Option<u64>,
+        check: String,
+        kind: String,
+    },
 }
 
 /// One mutant's line of `results.json`.
@@ -603,7 +609,11 @@ fn run_with(options: &Options, args: &[String]) -> Result<ExitCode, String> {
     let work = Work::new(root());
     let patches = patches(&work.root, &options.only)?;
     let written = work.sync_tree()?;
-    eprintln!("mutants: {} patches; tree at {} ({written} files written)", patches.len(), work.tree.display());
+    eprintln!(
+        "mutants: {} patches; tree at {} ({written} files written)",
+        patches.len(),
+        work.tree.display()
+    );
     let started = Instant::now();
     eprintln!("mutants: baseline: building the unmutated sim");
     work.build().map_err(|e| format!("the unmutated sim does not build:\n{e}"))?;
