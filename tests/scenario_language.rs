@@ -130,6 +130,23 @@ fn after_and_delay_when_and_if_trigger_faults() {
 }
 
 #[test]
+fn recorder_is_the_node_whose_fact_triggered_the_fault() {
+    // Crash whichever node votes first after 1s, and restart it 1ms later.
+    let body = "[[faults]]\nat = \"1s\"\nkind = \"crash\"\nnode = \"leader\"\n\n\
+        [[faults]]\nat = \"1s\"\nwhen = \"vote\"\nkind = \"crash\"\nnode = \"RECORDER\"\n\
+        bind = \"V\"\nname = \"voted\"\n\n\
+        [[faults]]\nafter = \"voted\"\ndelay = \"1ms\"\nkind = \"restart\"\nnode = \"V\"\n";
+    let out = run_text(body, 2);
+    let crashes: Vec<_> = out.report.fault_log.iter().filter(|f| f.kind == "crash").collect();
+    assert_eq!(crashes.len(), 2, "{:?}", out.report.fault_log);
+    let (leader, voter) = (node_of(&crashes[0].fault), node_of(&crashes[1].fault));
+    assert_ne!(leader, voter, "the voter is another node than the crashed leader");
+    let restart = out.report.fault_log.iter().find(|f| f.kind == "restart").expect("restarted");
+    assert_eq!(node_of(&restart.fault), voter);
+    assert_eq!(restart.at_ns, crashes[1].at_ns + 1_000_000);
+}
+
+#[test]
 fn at_ranges_and_coins_are_drawn_per_seed_and_reproduce() {
     let body = "[[faults]]\nat = \"1s..3s\"\nprobability = 0.5\nkind = \"crash\"\nnode = 1\n";
     let s = scenario(body);
@@ -279,6 +296,7 @@ fn wrong_language_is_refused_with_exit_2_naming_the_key() {
     let fault = |keys: &str| format!("{RAFT}\n[[faults]]\n{keys}\n");
     let cases: Vec<(String, &str, &str)> = vec![
         (fault("at = \"1s\"\nkind = \"crash\"\nnode = \"L9\""), "`faults[0].node`", "no fault binds `L9`"),
+        (fault("at = \"1s\"\nkind = \"crash\"\nnode = \"RECORDER\""), "`faults[0].node`", "has no `when`"),
         (
             fault("at = \"1s\"\nkind = \"partition\"\ngroups = [[\"leader\"], \"rest\"]\nbind = \"L\""),
             "`faults[0].bind`",

@@ -759,7 +759,7 @@ impl Scenario {
             scenario.controls.retain(|c| c.at <= end);
         }
         let pinned: Vec<&str> = overrides.iter().filter_map(|o| overrides::key(o)).collect();
-        vary::pin(&mut scenario.vary, &pinned);
+        vary::pin(&mut scenario.vary, &scenario.protocol, &pinned);
         // Validated before sorting, so `faults[i]` in an error is the file's i-th fault.
         scenario.validate().map_err(|(key, reason)| error(Some(key), reason))?;
         scenario.faults.sort_by_key(|f| f.at);
@@ -897,7 +897,12 @@ impl Scenario {
             }
             for r in fault_refs(&f.fault) {
                 if let NodeRef::Bound { name, .. } = r {
-                    if !binds.contains(&name) {
+                    if name.is_recorder() && p.when.is_none() {
+                        let why = "`RECORDER` is the node whose `when` fact triggered the \
+                                   fault: this fault has no `when`";
+                        return Err((key(target_key(&f.fault)), why.into()));
+                    }
+                    if !name.is_recorder() && !binds.contains(&name) {
                         let why = format!("no fault binds `{name}` (add `bind = \"{name}\"`)");
                         return Err((key(target_key(&f.fault)), why));
                     }

@@ -10,7 +10,8 @@
 //!
 //! Each seed picks one value of every list from its own random stream (`stream::VARY`), in
 //! the file's order, and runs with `[protocol]` plus those values. A replay of the seed draws
-//! the same; `--set protocol.KEY=V` pins a varied key; `sim run` prints what was drawn.
+//! the same; `--set protocol.KEY=V` pins a varied key (the others draw as before); `sim run`
+//! prints what was drawn.
 
 use crate::engine::rng::{stream, SimRng};
 
@@ -147,34 +148,31 @@ pub fn combinations(vary: &toml::Table, limit: usize) -> Vec<Vec<(String, toml::
     out
 }
 
-/// Removes from `vary` the settings `--set` pinned (`protocol.KEY=...`).
-pub(super) fn pin(vary: &mut toml::Table, pinned: &[&str]) {
+/// Pins the settings `--set` gave (`protocol.KEY=...`): their list becomes the one value set in
+/// `protocol`. The list stays in place, so the other settings draw what they drew before.
+pub(super) fn pin(vary: &mut toml::Table, protocol: &toml::Table, pinned: &[&str]) {
     for key in pinned {
-        let keys: Vec<&str> = key.split('.').collect();
-        remove(vary, &keys);
-    }
-    // Drop tables left empty, so a fully pinned `[vary]` serialises as nothing.
-    if let Some(toml::Value::Table(t)) = vary.get(VARIES) {
-        if t.is_empty() {
-            vary.remove(VARIES);
+        let mut keys = key.split('.');
+        if keys.next() != Some(VARIES) {
+            continue;
+        }
+        let keys: Vec<&str> = keys.collect();
+        let (Some(value), Some(toml::Value::Table(varied))) =
+            (lookup(protocol, &keys), vary.get_mut(VARIES))
+        else {
+            continue;
+        };
+        if lookup(varied, &keys).is_some() {
+            set(varied, &keys, toml::Value::Array(vec![value.clone()]));
         }
     }
 }
 
-fn remove(table: &mut toml::Table, keys: &[&str]) {
+fn lookup<'a>(table: &'a toml::Table, keys: &[&str]) -> Option<&'a toml::Value> {
     match keys {
-        [] => {}
-        [last] => {
-            table.remove(*last);
-        }
-        [first, rest @ ..] => {
-            if let Some(toml::Value::Table(inner)) = table.get_mut(*first) {
-                remove(inner, rest);
-                if inner.is_empty() {
-                    table.remove(*first);
-                }
-            }
-        }
+        [] => None,
+        [last] => table.get(*last),
+        [first, rest @ ..] => lookup(table.get(*first)?.as_table()?, rest),
     }
 }
 
@@ -210,9 +208,15 @@ mod tests {
         assert_eq!(err("[vary.network]\nloss = [0.1]").0, "vary.network");
         assert_eq!(err("[vary.protocol]\nprevote = true").0, "vary.protocol.prevote");
         assert_eq!(err("[vary.protocol]\nprevote = []").0, "vary.protocol.prevote");
-        let mut v = vary("[vary.protocol]\nprevote = [true, false]\n");
+        let mut v = vary("[vary.protocol]\nprevote = [true, false]\nsnap = [1, 2, 3, 4]\n");
         assert!(validate(&v).is_ok());
-        pin(&mut v, &["protocol.prevote"]);
-        assert!(v.is_empty() && draw(&v, 1).is_empty());
+        let before: Vec<_> = (0..16).map(|seed| draw(&v, seed)[1].clone()).collect();
+        let protocol: toml::Table = toml::from_str("prevote = false").unwrap();
+        pin(&mut v, &protocol, &["protocol.prevote", "clients.count"]);
+        for seed in 0..16 {
+            let drawn = draw(&v, seed);
+            assert_eq!(drawn[0].1, toml::Value::Boolean(false));
+            assert_eq!(drawn[1], before[seed as usize], "pinning one keeps the others' draws");
+        }
     }
 }

@@ -44,6 +44,10 @@ pub(super) struct Schedule {
     waiting: Vec<u32>,
     /// `bind` names and the nodes they hold.
     bindings: Vec<(Name, NodeId)>,
+    /// Per scheduled fault: the node whose fact triggered it (`when`), for `RECORDER`.
+    recorder: Vec<Option<NodeId>>,
+    /// The scheduled fault being applied now, if any.
+    firing: Option<u32>,
     /// Concrete cuts in force since the last heal, for `connect`.
     cuts: Vec<Fault>,
     pub(super) skipped: Vec<SkippedFault>,
@@ -76,6 +80,7 @@ impl Schedule {
             };
             schedule.coin.push(coin);
             schedule.delay.push(delay);
+            schedule.recorder.push(None);
             schedule.state.push(State::Pending);
             match p.after.as_deref().and_then(index_of) {
                 Some(j) => schedule.dependents[j].push(i as u32),
@@ -120,7 +125,10 @@ impl<S: System> Sim<'_, S> {
             }
         }
         let fault = planned.fault.clone();
-        match self.concretize(fault, false) {
+        self.schedule.firing = Some(index);
+        let concrete = self.concretize(fault, false);
+        self.schedule.firing = None;
+        match concrete {
             Ok((concrete, note)) => {
                 self.schedule.state[i] = State::Done;
                 let name = plan.name.clone();
@@ -181,7 +189,7 @@ impl<S: System> Sim<'_, S> {
 
     /// A fact was recorded: trigger the faults watching for it, and retry the faults waiting
     /// for a leader. Costs nothing while no fault watches or waits.
-    pub(super) fn schedule_on_fact(&mut self, fact: &Fact) {
+    pub(super) fn schedule_on_fact(&mut self, node: NodeId, fact: &Fact) {
         if !self.schedule.armed.is_empty() {
             let name = fact.name();
             let faults = &self.scenario.faults;
@@ -193,6 +201,7 @@ impl<S: System> Sim<'_, S> {
             self.schedule.armed = keep;
             for i in fire {
                 self.schedule.state[i as usize] = State::Triggered;
+                self.schedule.recorder[i as usize] = Some(node);
                 let at = self.now + self.schedule.delay[i as usize];
                 self.queue.push(at, Event::Fault { index: i });
             }
@@ -239,6 +248,14 @@ impl<S: System> Sim<'_, S> {
     fn resolve(&mut self, r: NodeRef, candidates: &[NodeId]) -> Result<NodeId, String> {
         let group = match r {
             NodeRef::Id(n) => return Ok(n),
+            NodeRef::Bound { name, offset } if name.is_recorder() => {
+                let recorder =
+                    self.schedule.firing.and_then(|i| self.schedule.recorder[i as usize]);
+                return match recorder {
+                    Some(n) => Ok((n + offset) % self.cluster.nodes),
+                    None => Err("`RECORDER`: no fact triggered this fault".into()),
+                };
+            }
             NodeRef::Bound { name, offset } => {
                 return match self.schedule_binding(name) {
                     Some(n) => Ok((n + offset) % self.cluster.nodes),

@@ -647,7 +647,7 @@ impl<'s, S: System> Sim<'s, S> {
             self.hash.add(term);
         }
         self.groups.observe(node, group, &fact);
-        self.schedule_on_fact(&fact);
+        self.schedule_on_fact(node, &fact);
         self.trace_record(|_| TraceEvent::Fact { node, group, fact: fact.clone() });
         if self.violation.is_some() {
             return;

@@ -57,7 +57,17 @@ pub struct Name {
     bytes: [u8; 15],
 }
 
+/// The binding a `when` fault's target may name without any fault binding it: the node whose
+/// fact triggered the fault (`when = "vote"`, `node = "RECORDER"`: crash the node that just
+/// voted, before its reply arrives).
+pub const RECORDER: &str = "RECORDER";
+
 impl Name {
+    /// Whether this is [`RECORDER`].
+    pub fn is_recorder(&self) -> bool {
+        self.bytes[..self.len as usize] == *RECORDER.as_bytes()
+    }
+
     /// The name `text`, or why it is not one.
     pub fn new(text: &str) -> Result<Name, String> {
         let ok = text.len() <= 15

@@ -25,12 +25,13 @@ use std::time::Instant;
 /// The shipped scenarios and the seeds each sweeps: 1,000 in all (issue 22's goal), the
 /// scenarios that reach the narrow states first (options drawn per seed, crashes of
 /// microseconds, back-to-back membership changes), then the flagship and the classics.
-const BUDGET: [(&str, u64); 5] = [
+const BUDGET: [(&str, u64); 6] = [
     ("scenarios/raft-options.toml", 200),
-    ("scenarios/raft-membership-storm.toml", 200),
-    ("scenarios/partition.toml", 300),
+    ("scenarios/raft-crash-after-vote.toml", 150),
+    ("scenarios/raft-membership-storm.toml", 150),
+    ("scenarios/partition.toml", 250),
     ("scenarios/raft-figure8.toml", 200),
-    ("scenarios/raft-membership.toml", 100),
+    ("scenarios/raft-membership.toml", 50),
 ];
 /// Seeds a scenario given with `--scenarios` sweeps when it has no budget above.
 const SEEDS_DEFAULT: u64 = 300;
@@ -680,7 +681,7 @@ mod tests {
         let o = parse_args(&[]).unwrap();
         assert_eq!(o.scenarios.len(), BUDGET.len());
         assert_eq!(o.scenarios.iter().map(|(_, n)| n).sum::<u64>(), 1000);
-        assert_eq!(o.scenarios[4], ("scenarios/raft-membership.toml".into(), 100));
+        assert_eq!(o.scenarios[5], ("scenarios/raft-membership.toml".into(), 50));
         let args: Vec<String> =
             ["--seeds", "5", "--scenarios", "a.toml", "--no-shrink"].map(String::from).into();
         let o = parse_args(&args).unwrap();
