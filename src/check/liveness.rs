@@ -22,14 +22,13 @@ pub fn judge_progress(history: &History, run: &RunContext, min_ok: u64) -> Optio
     if min_ok == 0 {
         return None;
     }
-    let count = |outcome| history.ops.iter().filter(|o| o.outcome == outcome).count();
-    let (ok, fail, info) = (count(Outcome::Ok), count(Outcome::Fail), count(Outcome::Info));
+    let (ok, fail, info) = history.counts();
     let total = history.ops.len();
     let result = if run.stopped_early {
         CheckResult::not_judged(PROGRESS, "not judged: the run stopped at a safety violation")
     } else if total == 0 {
         CheckResult::not_judged(PROGRESS, "not judged: no client issued an operation")
-    } else if (ok as u64) < min_ok {
+    } else if ok < min_ok {
         CheckResult::fail(
             PROGRESS,
             format!(

@@ -53,17 +53,14 @@ fn leaves<'a>(table: &'a toml::Table, prefix: &str) -> Vec<(String, &'a toml::Va
     out
 }
 
-/// The varied settings as (key under `protocol`, alternatives), in the file's order.
-fn choices(vary: &toml::Table) -> Vec<(Vec<String>, &[toml::Value])> {
+/// The varied settings as (dotted key, `protocol.prevote`; alternatives), in the file's order.
+fn choices(vary: &toml::Table) -> Vec<(String, &[toml::Value])> {
     let Some(toml::Value::Table(protocol)) = vary.get(VARIES) else {
         return Vec::new();
     };
-    leaves(protocol, "")
+    leaves(protocol, VARIES)
         .into_iter()
-        .filter_map(|(path, values)| {
-            let keys = path.trim_start_matches('.').split('.').map(str::to_string).collect();
-            values.as_array().map(|a| (keys, a.as_slice()))
-        })
+        .filter_map(|(path, values)| values.as_array().map(|a| (path, a.as_slice())))
         .collect()
 }
 
@@ -72,9 +69,9 @@ pub fn draw(vary: &toml::Table, seed: u64) -> Vec<(String, toml::Value)> {
     let mut rng = SimRng::new(seed, stream::VARY);
     choices(vary)
         .into_iter()
-        .map(|(keys, values)| {
+        .map(|(key, values)| {
             let i = rng.below(values.len() as u64) as usize;
-            (format!("{VARIES}.{}", keys.join(".")), values[i].clone())
+            (key, values[i].clone())
         })
         .collect()
 }
@@ -113,11 +110,7 @@ fn set(table: &mut toml::Table, keys: &[&str], value: toml::Value) {
 /// combinations (then one per alternative of each setting, the others at their first value),
 /// so a scenario's validation can try each configuration a seed could run.
 pub fn combinations(vary: &toml::Table, limit: usize) -> Vec<Vec<(String, toml::Value)>> {
-    let choices = choices(vary);
-    let named: Vec<(String, &[toml::Value])> = choices
-        .iter()
-        .map(|(keys, values)| (format!("{VARIES}.{}", keys.join(".")), *values))
-        .collect();
+    let named = choices(vary);
     let total = named.iter().try_fold(1usize, |n, (_, v)| n.checked_mul(v.len()));
     let mut out = Vec::new();
     if total.is_some_and(|t| t <= limit) {
